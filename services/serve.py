@@ -1,0 +1,44 @@
+"""Serve one service: `python -m services.serve order --port 8001`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+
+import uvicorn
+
+from services import SERVICES
+from shared.settings import Settings
+
+
+def load_app(name: str, settings: Settings):
+    module, func = SERVICES[name][0].split(":")
+    return getattr(importlib.import_module(module), func)(settings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("service", choices=sorted(SERVICES))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format=f"%(asctime)s {args.service} %(levelname)s %(name)s: %(message)s",
+    )
+    app = load_app(args.service, Settings(service=args.service))
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port or SERVICES[args.service][1],
+        loop="uvloop",
+        http="httptools",
+        log_level=args.log_level,
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Contracts and plumbing shared by the three services: never a business rule."""

@@ -1,0 +1,68 @@
+"""API keys mapped to roles; scanner keys are bound to one warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from shared.errors import AppError
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    warehouse_id: str | None = None
+    key_hint: str = ""
+
+    @property
+    def actor(self) -> str:
+        """Who did it, for timelines: role (and warehouse) plus a key hint."""
+        who = f"scanner@{self.warehouse_id}" if self.warehouse_id else self.role
+        return f"{who}:{self.key_hint}"
+
+    def check_warehouse(self, warehouse_id: str) -> None:
+        """A scanner key may only touch its own warehouse's tasks."""
+        if self.role == "scanner" and self.warehouse_id != warehouse_id:
+            raise AppError(
+                403,
+                "wrong_warehouse",
+                f"this scanner key belongs to {self.warehouse_id}, not {warehouse_id}",
+            )
+
+
+def principal_for(keys: dict[str, str], authorization: str | None) -> Principal:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise AppError(401, "unauthenticated", "send 'Authorization: Bearer <api key>'")
+    key = authorization.removeprefix("Bearer ").strip()
+    role = keys.get(key)
+    if role is None:
+        raise AppError(401, "unauthenticated", "unknown API key")
+    hint = key[-4:]
+    if role.startswith("scanner:"):
+        return Principal("scanner", role.split(":", 1)[1], hint)
+    return Principal(role, None, hint)
+
+
+def require(*roles: str):
+    """Dependency: the caller's principal, if its role is one of `roles` (admin always is)."""
+
+    def dependency(request: Request) -> Principal:
+        principal = principal_for(
+            request.app.state.settings.api_keys, request.headers.get("authorization")
+        )
+        if principal.role != "admin" and principal.role not in roles:
+            raise AppError(
+                403,
+                "forbidden",
+                f"role {principal.role!r} may not do this; needs one of {list(roles)}",
+            )
+        return principal
+
+    return dependency
+
+
+def Caller(*roles: str):
+    """`principal: Caller("clerk")` in a route signature."""
+    return Annotated[Principal, Depends(require(*roles))]

@@ -1,0 +1,37 @@
+"""Value types that several event contracts share."""
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Address(Value):
+    name: str
+    phone: str
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    line1: str = ""
+    postcode: str = ""
+
+
+class Line(Value):
+    """One order line. Money is a Decimal serialised as a string."""
+
+    sku: str
+    qty: int = Field(gt=0)
+    unit_price: Decimal = Decimal("0")
+    attributes: dict[str, str] = Field(default_factory=dict)
+    campaign_id: str | None = None
+    supplier_id: str | None = None
+    category: str | None = None
+
+
+class Buyer(Value):
+    id: str
+    name: str = ""
+    phone: str = ""

@@ -1,0 +1,102 @@
+"""Events published by order_service on topic `orders`, keyed by order id."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from shared.envelope import Payload, event
+from shared.events.common import Address, Buyer, Line
+
+
+@event("order.synced")
+class OrderSynced(Payload):
+    """A paid platform order was stored (stage `synced`)."""
+
+    shop_id: str
+    platform: str
+    platform_order_id: str
+    buyer: Buyer
+    address: Address
+    lines: list[Line]
+    total: Decimal
+    currency: str
+    paid_at: datetime
+    note: str = ""
+
+
+@event("order.stage_changed")
+class OrderStageChanged(Payload):
+    """Every lifecycle transition, for projections (after-sales keeps one)."""
+
+    stage: str
+    previous: str
+    trigger: str
+    held: bool = False
+
+
+@event("order.submitted")
+class ShipmentSubmitted(Payload):
+    """One shipment of an order sent to a warehouse (an order may split into several)."""
+
+    shipment_id: str
+    warehouse_id: str
+    lines: list[Line]
+    address: Address
+    platform: str
+    buyer_id: str
+    paid_at: datetime
+
+
+@event("order.edit_requested")
+class EditRequested(Payload):
+    """CS edit at `submitted`: the warehouse applies it only while the task is queued."""
+
+    shipment_id: str
+    request_id: str
+    address: Address | None = None
+    note: str | None = None
+    lines: list[Line] | None = None
+
+
+@event("order.withdraw_requested")
+class WithdrawRequested(Payload):
+    """Cancel at `submitted` or while held: withdraw the task, else intercept it."""
+
+    shipment_id: str
+    request_id: str
+    reason: str
+    guaranteed: bool = False
+
+
+@event("order.intercept_requested")
+class InterceptRequested(Payload):
+    """Cancel after import: best effort, outcome `intercepted` or `missed`."""
+
+    shipment_id: str
+    request_id: str
+    reason: str
+
+
+@event("order.cancelled")
+class OrderCancelled(Payload):
+    """The order is cancelled; `refund_due` is what the buyer paid and gets back."""
+
+    reason: str
+    mode: str
+    refund_due: Decimal
+    currency: str = "CNY"
+
+
+@event("order.delivered")
+class OrderDelivered(Payload):
+    delivered_at: datetime
+    source: str = "platform"
+
+
+@event("order.refund_requested")
+class RefundRequested(Payload):
+    """A refund request that arrived from the platform (webhook)."""
+
+    platform_refund_id: str
+    amount: Decimal
+    reason: str = ""
+    skus: list[str] = []

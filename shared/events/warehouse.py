@@ -1,0 +1,103 @@
+"""Events published by warehouse_service on topic `warehouse`, keyed by order id."""
+
+from datetime import datetime
+
+from pydantic import Field
+
+from shared.envelope import Payload, event
+
+
+@event("warehouse.registered")
+class WarehouseRegistered(Payload):
+    """A warehouse exists (seeded or created); keyed by warehouse id."""
+
+    warehouse_id: str
+    kind: str  # own | dropship
+    supplier_id: str | None = None
+    name: str = ""
+
+
+class ShipmentEvent(Payload):
+    shipment_id: str
+    warehouse_id: str
+
+
+@event("shipment.queued")
+class ShipmentQueued(ShipmentEvent):
+    held_by: list[str] = Field(default_factory=list)
+
+
+@event("shipment.allocated")
+class ShipmentAllocated(ShipmentEvent):
+    pass
+
+
+@event("shipment.labelled")
+class ShipmentLabelled(ShipmentEvent):
+    carrier: str
+    tracking_number: str
+
+
+@event("shipment.packed")
+class ShipmentPacked(ShipmentEvent):
+    weight_grams: int
+
+
+@event("shipment.shipped")
+class ShipmentShipped(ShipmentEvent):
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime
+
+
+@event("shipment.out_of_stock")
+class ShipmentOutOfStock(ShipmentEvent):
+    skus: list[str]
+    note: str = ""
+
+
+@event("shipment.held")
+class ShipmentHeld(ShipmentEvent):
+    hold_id: str
+    reason: str
+    stop_id: str | None = None
+
+
+@event("shipment.released")
+class ShipmentReleased(ShipmentEvent):
+    hold_id: str
+    stop_id: str | None = None
+    still_held: bool = False
+
+
+@event("shipment.edit_applied")
+class EditApplied(ShipmentEvent):
+    request_id: str
+
+
+@event("shipment.edit_rejected")
+class EditRejected(ShipmentEvent):
+    request_id: str
+    reason: str
+
+
+@event("shipment.withdrawn")
+class ShipmentWithdrawn(ShipmentEvent):
+    request_id: str
+
+
+@event("shipment.interception_pending")
+class InterceptionPending(ShipmentEvent):
+    """A withdrawal arrived after import: it became an interception request."""
+
+    request_id: str
+
+
+@event("shipment.intercepted")
+class ShipmentIntercepted(ShipmentEvent):
+    request_id: str | None = None
+
+
+@event("shipment.interception_missed")
+class InterceptionMissed(ShipmentEvent):
+    request_id: str | None = None

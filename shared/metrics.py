@@ -1,0 +1,16 @@
+"""Prometheus metrics shared by the plumbing (one registry per process)."""
+
+from prometheus_client import Counter, Histogram
+
+EVENTS_PUBLISHED = Counter("events_published_total", "Outbox rows published", ["relay"])
+RELAY_ERRORS = Counter("outbox_relay_errors_total", "Relay publish failures", ["relay"])
+EVENTS_CONSUMED = Counter(
+    "events_consumed_total", "Events handled by a consumer", ["consumer", "outcome"]
+)
+DEAD_LETTERS = Counter("dead_letters_total", "Messages sent to the dead-letter topic", ["consumer"])
+HTTP_REQUESTS = Histogram(
+    "http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

@@ -1,0 +1,109 @@
+"""The composition root every service uses: database, bus, outbox relay, consumers, API.
+
+One process is a complete unit (API + consumers + relay) and can be started
+several times for scale-out; only the holder of the relay lease publishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from uuid import uuid4
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import MetaData
+
+from shared.bus import Bus, EventConsumer
+from shared.clock import Clock
+from shared.db import Database
+from shared.errors import install_error_handlers
+from shared.inbox import Inbox
+from shared.messaging import MessagingTables
+from shared.observability import LatencyMiddleware
+from shared.observability import router as ops_router
+from shared.outbox import Outbox, OutboxRelay
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything a service's handlers and consumers are wired with."""
+
+    settings: Settings
+    db: Database
+    bus: Bus
+    outbox: Outbox
+    inbox: Inbox
+    relay: OutboxRelay
+    clock: Clock
+    instance_id: str
+    extras: dict = field(default_factory=dict)
+
+
+def build_runtime(
+    settings: Settings, tables: MessagingTables, clock: Clock | None = None
+) -> Runtime:
+    instance_id = settings.instance_id or f"{settings.service}-{uuid4().hex[:8]}"
+    db = Database(settings.database_url)
+    bus = Bus(settings)
+    outbox = Outbox(tables, settings.topic)
+    relay = OutboxRelay(
+        db,
+        outbox,
+        bus,
+        name=f"{settings.service}-relay",
+        owner=instance_id,
+        batch=settings.relay_batch,
+        idle_seconds=settings.relay_idle_ms / 1000,
+    )
+    return Runtime(settings, db, bus, outbox, Inbox(tables), relay, clock or Clock(), instance_id)
+
+
+Task = Callable[[Runtime], Awaitable[None]]
+
+
+def create_service_app(
+    *,
+    title: str,
+    runtime: Runtime,
+    metadata: MetaData,
+    routers: Sequence[APIRouter],
+    consumers: Callable[[Runtime], list[EventConsumer]] = lambda rt: [],
+    on_startup: Sequence[Task] = (),
+    background: Sequence[Task] = (),
+    description: str = "",
+) -> FastAPI:
+    """A FastAPI app whose lifespan runs the relay, consumers and background loops."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await runtime.db.create_schema(metadata)
+        for hook in on_startup:
+            await hook(runtime)
+        coros = [runtime.bus.run(), runtime.relay.run()]
+        coros += [c.run() for c in consumers(runtime)]
+        coros += [task(runtime) for task in background]
+        tasks = [asyncio.create_task(c) for c in coros]
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.bus.stop()
+            await runtime.db.dispose()
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app.state.settings = runtime.settings
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(LatencyMiddleware, service=runtime.settings.service)
+    app.include_router(ops_router)
+    for r in routers:
+        app.include_router(r)
+    return app

@@ -1,0 +1,109 @@
+"""Typed settings, read from the environment.
+
+Development mode has fixed, documented defaults (SPEC §8.1); production mode
+refuses to start with any of them.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from functools import cached_property
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_WAREHOUSES = ("WH-OWN-1", "WH-DS-1", "WH-DS-2")
+DEV_ROLES = ("clerk", "cs_agent", "cs_supervisor", "ops", "admin")
+
+
+class Mode(StrEnum):
+    development = "development"
+    production = "production"
+
+
+def dev_api_keys() -> dict[str, str]:
+    """The development keys: `dev-<role>` and `dev-scanner-<warehouse>`."""
+    keys = {f"dev-{role}": role for role in DEV_ROLES}
+    keys.update({f"dev-scanner-{wh}": f"scanner:{wh}" for wh in DEV_WAREHOUSES})
+    return keys
+
+
+DEV_SHOP_SECRETS = {"demo-shop": {"generic": "dev-shop-secret", "shopify": "dev-shopify-secret"}}
+
+
+class Settings(BaseSettings):
+    """Settings common to every service; `service` selects the database URL."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    mode: Mode = Field(Mode.development, alias="FULFIL_MODE")
+    service: str = "order"
+    instance_id: str = Field("", alias="FULFIL_INSTANCE_ID")
+    var_dir: str = Field("var", alias="FULFIL_VAR_DIR")
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
+    # Tansu (the embedded broker) has no idempotent producer; Apache Kafka does.
+    kafka_idempotence: bool = Field(False, alias="KAFKA_IDEMPOTENCE")
+    kafka_topic_partitions: int = Field(3, alias="KAFKA_TOPIC_PARTITIONS")
+    kafka_replication: int = Field(1, alias="KAFKA_REPLICATION")
+    topic_prefix: str = Field("", alias="FULFIL_TOPIC_PREFIX")
+    order_database_url: str = Field("", alias="ORDER_DATABASE_URL")
+    warehouse_database_url: str = Field("", alias="WAREHOUSE_DATABASE_URL")
+    aftersales_database_url: str = Field("", alias="AFTERSALES_DATABASE_URL")
+    api_keys_json: str = Field("", alias="FULFIL_API_KEYS")
+    shop_secrets_json: str = Field("", alias="FULFIL_SHOP_SECRETS")
+    # Warehouses this instance serves for stop-shipment acknowledgements (comma list).
+    warehouses: str = Field("", alias="FULFIL_WAREHOUSES")
+    relay_batch: int = Field(500, alias="FULFIL_RELAY_BATCH")
+    relay_idle_ms: int = Field(200, alias="FULFIL_RELAY_IDLE_MS")
+    webhook_max_bytes: int = Field(256 * 1024, alias="FULFIL_WEBHOOK_MAX_BYTES")
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_production(self) -> Settings:
+        if self.mode is Mode.production:
+            missing = [
+                name
+                for name, value in (
+                    ("FULFIL_API_KEYS", self.api_keys_json),
+                    ("FULFIL_SHOP_SECRETS", self.shop_secrets_json),
+                    (f"{self.service.upper()}_DATABASE_URL", self.database_url_or_empty),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production mode needs {', '.join(missing)}")
+            if any(k.startswith("dev-") for k in self.api_keys):
+                raise ValueError("production mode refuses development API keys (dev-*)")
+        return self
+
+    @property
+    def database_url_or_empty(self) -> str:
+        return getattr(self, f"{self.service}_database_url", "")
+
+    @property
+    def database_url(self) -> str:
+        """The service's database; SQLite under `var/` in development."""
+        return self.database_url_or_empty or (
+            f"sqlite+aiosqlite:///{self.var_dir}/{self.service}.db"
+        )
+
+    @cached_property
+    def api_keys(self) -> dict[str, str]:
+        """API key → role (`scanner:<warehouse_id>` for scanner keys)."""
+        if self.api_keys_json:
+            return json.loads(self.api_keys_json)
+        return dev_api_keys()
+
+    @cached_property
+    def shop_secrets(self) -> dict[str, dict[str, str]]:
+        """Shop id → {"generic": secret, "shopify": secret}."""
+        if self.shop_secrets_json:
+            return json.loads(self.shop_secrets_json)
+        return DEV_SHOP_SECRETS
+
+    @property
+    def served_warehouses(self) -> list[str]:
+        return [w for w in self.warehouses.split(",") if w] or list(DEV_WAREHOUSES)
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"

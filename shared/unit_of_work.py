@@ -1,0 +1,79 @@
+"""Unit of work: one transaction for the state change, its events and its inbox row."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Self
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.envelope import Envelope
+from shared.inbox import Inbox
+from shared.outbox import Outbox
+
+
+class UnitOfWork:
+    """`async with uow:` opens a write transaction; `commit()` writes the outbox too.
+
+    Services subclass it to add repositories built on `self.session`.
+    """
+
+    def __init__(self, db: Database, outbox: Outbox, inbox: Inbox):
+        self.db, self.outbox, self.inbox = db, outbox, inbox
+        self.session: AsyncSession
+        self._events: list[tuple[str, Envelope]] = []
+
+    async def __aenter__(self) -> Self:
+        self.session = self.db.session()
+        await self.session.begin()
+        self._events = []
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self.session.in_transaction():
+            await self.session.rollback()
+        await self.session.close()
+
+    def emit(self, topic: str, envelope: Envelope) -> None:
+        self._events.append((topic, envelope))
+
+    async def commit(self) -> None:
+        await self.outbox.add(self.session, self._events)
+        await self.session.commit()
+        if self._events:
+            self.outbox.notify()
+        self._events = []
+
+
+def idempotent(
+    consumer: str,
+    uow_factory: Callable[[], UnitOfWork],
+    handle: Callable[[Any, Envelope], Awaitable[None]],
+) -> Callable[[Envelope], Awaitable[None]]:
+    """Wrap `handle(uow, envelope)` so its effect and the inbox row commit together.
+
+    A redelivered event finds its inbox row and changes nothing; two instances
+    racing on one event collide on the inbox key and the loser rolls back.
+    """
+
+    async def run(envelope: Envelope) -> None:
+        async with uow_factory() as uow:
+            if await uow.inbox.seen(uow.session, consumer, envelope.event_id):
+                return
+            await handle(uow, envelope)
+            await uow.inbox.mark(uow.session, consumer, envelope.event_id)
+            try:
+                await uow.commit()
+            except IntegrityError:
+                await uow.session.rollback()
+                if not await _seen_since(uow, consumer, envelope.event_id):
+                    raise
+
+    return run
+
+
+async def _seen_since(uow: UnitOfWork, consumer: str, event_id: str) -> bool:
+    async with uow.db.reader() as session:
+        return await uow.inbox.seen(session, consumer, event_id)
