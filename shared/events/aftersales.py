@@ -19,3 +19,20 @@ class RefundIssued(Payload):
     amount: Decimal
     currency: str = "CNY"
     reason: str = ""
+
+
+@event("return.opened")
+class ReturnOpened(Payload):
+    """A return (or a refused-at-the-door parcel) is on its way back: order → `returning`."""
+
+    return_id: str
+    kind: str  # return | refused_delivery
+    reason_code: str
+
+
+@event("return.received")
+class ReturnReceived(Payload):
+    """The parcel is back at the warehouse: order → `returned`."""
+
+    return_id: str
+    kind: str
