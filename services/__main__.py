@@ -69,6 +69,7 @@ def main() -> None:
         children.append(start_tansu(args.broker_port, var / "logs" / "broker.log"))
         env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{args.broker_port}"
         env.setdefault("KAFKA_IDEMPOTENCE", "false")
+        env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "3000")
     try:
         asyncio.run(ensure_topics(Settings(_env_file=None, **_settings_env(env))))
         urls = {}

@@ -184,13 +184,16 @@ class EventConsumer:
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=min(3000, self.settings.kafka_session_timeout_ms // 3),
         )
         await self.consumer.start()
 
     async def _loop(self) -> None:
         assert self.consumer is not None
         while True:
-            batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=100)
             for tp, messages in batches.items():
                 for msg in messages:
                     await self._process(msg)

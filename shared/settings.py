@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
     # Tansu (the embedded broker) has no idempotent producer; Apache Kafka does.
     kafka_idempotence: bool = Field(False, alias="KAFKA_IDEMPOTENCE")
+    # Tansu answers a fetch only after about half of max-wait, and a JoinGroup after
+    # half the session timeout; Apache Kafka answers as soon as it can but refuses
+    # sessions under 6 s. The runner and tests use 3 s sessions on Tansu.
+    kafka_fetch_max_wait_ms: int = Field(50, alias="KAFKA_FETCH_MAX_WAIT_MS")
+    kafka_session_timeout_ms: int = Field(10000, alias="KAFKA_SESSION_TIMEOUT_MS")
     kafka_topic_partitions: int = Field(3, alias="KAFKA_TOPIC_PARTITIONS")
     kafka_replication: int = Field(1, alias="KAFKA_REPLICATION")
     topic_prefix: str = Field("", alias="FULFIL_TOPIC_PREFIX")
