@@ -1,5 +1,6 @@
 """Events published by aftersales_service on topic `aftersales`, keyed by order id."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from shared.envelope import Payload, event
@@ -36,3 +37,26 @@ class ReturnReceived(Payload):
 
     return_id: str
     kind: str
+
+
+@event("refund.refused")
+class RefundRefused(Payload):
+    """A refund request (e.g. from a platform webhook) was refused; `path` says what to do."""
+
+    refund_id: str
+    code: str
+    path: str = "none"  # refuse_delivery | return | complaint | none
+    reason: str = ""
+
+
+@event("complaint.escalated")
+class ComplaintEscalated(Payload):
+    """A complaint breached its SLA tier and moved up; keyed by order id (or complaint id)."""
+
+    complaint_id: str
+    from_tier: str
+    to_tier: str
+    owner: str
+    due_at: datetime
+    breached_at: datetime
+    escalations: int

@@ -45,9 +45,12 @@ class ShipmentPacked(ShipmentEvent):
 
 @event("shipment.shipped")
 class ShipmentShipped(ShipmentEvent):
+    """Handed to the carrier; `submitted_at` lets after-sales measure submit-to-ship time."""
+
     carrier: str
     tracking_number: str
     shipped_at: datetime
+    submitted_at: datetime | None = None
 
 
 @event("shipment.out_of_stock")
@@ -58,9 +61,13 @@ class ShipmentOutOfStock(ShipmentEvent):
 
 @event("shipment.held")
 class ShipmentHeld(ShipmentEvent):
+    """A hold was placed: a stop-shipment (`stop_id`) or a manual hold (reason, owner)."""
+
     hold_id: str
     reason: str
     stop_id: str | None = None
+    owner: str = ""
+    until: datetime | None = None
 
 
 @event("shipment.released")

@@ -18,15 +18,19 @@ async def wait_until(
     timeout: float = 20.0,
     interval: float = 0.05,
     message: str = "condition",
+    expect: Any = ...,
 ) -> Any:
-    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    """Poll `condition` (sync or async) until it is truthy, or equals `expect` if given.
+
+    Fails after `timeout` seconds, naming what it waited for and the last value.
+    """
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
         last = condition()
         if asyncio.iscoroutine(last):
             last = await last
-        if last:
+        if (last == expect) if expect is not ... else last:
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")

@@ -1,0 +1,1 @@
+"""After-sales: refunds by stage, returns and grading, liability, complaint SLAs, analytics."""

@@ -1,0 +1,1 @@
+"""Persistence for after-sales: tables, repositories, unit of work, analytics queries."""

@@ -1,0 +1,71 @@
+"""Row <-> dataclass mapping shared by the repositories (versioned saves included)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aftersales_service.domain.errors import Conflict
+
+T = TypeVar("T")
+CENT = Decimal("0.01")
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every timestamp here is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def money(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(CENT)
+
+
+def from_row(cls: type[T], row: Any, **extra: Any) -> T:
+    data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in extra:
+            values[f.name] = extra[f.name]
+        elif f.name in data:
+            v = data[f.name]
+            values[f.name] = utc(v) if isinstance(v, datetime) else v
+    return cls(**values)
+
+
+def to_values(obj: Any, table: Table, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    cols = set(table.c.keys())
+    return {
+        f.name: getattr(obj, f.name)
+        for f in dataclasses.fields(obj)
+        if f.name in cols and f.name not in skip
+    }
+
+
+async def insert_obj(session: AsyncSession, table: Table, obj: Any, **more: Any) -> None:
+    await session.execute(insert(table).values(**to_values(obj, table), **more))
+
+
+async def save_versioned(
+    session: AsyncSession, table: Table, key: str, obj: Any, **more: Any
+) -> None:
+    """UPDATE ... WHERE id AND version = v; 0 rows means someone else won → Conflict."""
+    current = obj.version
+    values = to_values(obj, table, skip=(key, "version"))
+    result = await session.execute(
+        update(table)
+        .where(table.c[key] == getattr(obj, key), table.c.version == current)
+        .values(**values, **more, version=current + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict(
+            f"{table.name} {getattr(obj, key)} changed concurrently; retry",
+            id=getattr(obj, key),
+        )
+    obj.version = current + 1

@@ -1,0 +1,1 @@
+"""Pure after-sales rules: standard library and `transitions` only."""

@@ -1,0 +1,1 @@
+"""order_service: the order lifecycle, platform webhooks, review, submission and CS answers."""

@@ -1,0 +1,1 @@
+"""Persistence and outbound adapters of order_service."""

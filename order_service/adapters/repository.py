@@ -1,0 +1,103 @@
+"""Rows <-> Order aggregates, with an optimistic version check on every save."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from order_service.adapters import tables as t
+from order_service.domain.order import Order, Shipment
+
+_TRANSIENT = ("events", "timeline", "tracking_sync")
+_DATES = ("paid_at", "platform_updated_at", "delivered_at", "delivery_reported_at")
+
+
+class VersionConflict(Exception):
+    """Someone saved the order since it was loaded."""
+
+    def __init__(self, order_id: str, version: int):
+        super().__init__(f"order {order_id} changed since version {version}")
+        self.order_id, self.version = order_id, version
+
+
+def to_document(order: Order) -> dict[str, Any]:
+    doc = {f.name: getattr(order, f.name) for f in fields(order) if f.name not in _TRANSIENT}
+    doc["shipments"] = [asdict(s) for s in order.shipments]
+    doc["total"] = str(order.total)
+    for name in _DATES:
+        doc[name] = doc[name].isoformat() if doc[name] else None
+    doc.pop("version")
+    return doc
+
+
+def from_document(doc: dict[str, Any], version: int) -> Order:
+    data = dict(doc)
+    data["shipments"] = [Shipment(**s) for s in doc.get("shipments", [])]
+    data["total"] = Decimal(doc["total"])
+    for name in _DATES:
+        data[name] = datetime.fromisoformat(doc[name]) if doc.get(name) else None
+    return Order(**data, version=version)
+
+
+class OrderRepository:
+    """Orders in one session; `save` fails with VersionConflict on a stale version."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def get(self, order_id: str) -> Order | None:
+        row = (
+            await self.session.execute(
+                select(t.orders.c.data, t.orders.c.version).where(t.orders.c.id == order_id)
+            )
+        ).first()
+        return from_document(row.data, row.version) if row else None
+
+    async def by_platform_id(self, platform: str, platform_order_id: str) -> Order | None:
+        row = (
+            await self.session.execute(
+                select(t.orders.c.data, t.orders.c.version).where(
+                    t.orders.c.platform == platform,
+                    t.orders.c.platform_order_id == platform_order_id,
+                )
+            )
+        ).first()
+        return from_document(row.data, row.version) if row else None
+
+    async def add(self, order: Order, now: datetime) -> None:
+        await self.session.execute(
+            insert(t.orders).values(
+                id=order.id,
+                shop_id=order.shop_id,
+                platform=order.platform,
+                platform_order_id=order.platform_order_id,
+                stage=order.stage,
+                held=order.held,
+                version=1,
+                data=to_document(order),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        order.version = 1
+
+    async def save(self, order: Order, now: datetime) -> None:
+        result = await self.session.execute(
+            update(t.orders)
+            .where(t.orders.c.id == order.id, t.orders.c.version == order.version)
+            .values(
+                stage=order.stage,
+                held=order.held,
+                version=order.version + 1,
+                data=to_document(order),
+                updated_at=now,
+            )
+        )
+        if result.rowcount != 1:
+            raise VersionConflict(order.id, order.version)
+        order.version += 1

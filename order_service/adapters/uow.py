@@ -1,0 +1,117 @@
+"""The order unit of work: repositories on one transaction, and `store()` that writes an
+aggregate together with its events (outbox), timeline rows and pending platform calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from order_service.adapters import tables as t
+from order_service.adapters.repository import OrderRepository
+from order_service.domain.order import Order
+from order_service.domain.review import ReviewPolicy
+from order_service.domain.routing import CatalogItem, Warehouse
+from shared import topics
+from shared.envelope import Envelope, new_event, payload_type
+from shared.service import Runtime
+from shared.unit_of_work import UnitOfWork
+
+PRODUCER = "order_service"
+
+
+class OrderUnitOfWork(UnitOfWork):
+    """`async with uow:` → `uow.orders`, reference data, and `store(order)`."""
+
+    def __init__(self, runtime: Runtime):
+        super().__init__(runtime.db, runtime.outbox, runtime.inbox)
+        self.clock = runtime.clock
+
+    async def __aenter__(self) -> OrderUnitOfWork:
+        await super().__aenter__()
+        self.orders = OrderRepository(self.session)
+        return self
+
+    def now(self):
+        return self.clock.now()
+
+    async def store(
+        self, order: Order, *, new: bool = False, cause: Envelope | None = None
+    ) -> None:
+        """Persist the order (version-checked) with its events, timeline and tracking calls."""
+        now = self.now()
+        if new:
+            await self.orders.add(order, now)
+        else:
+            await self.orders.save(order, now)
+        for event_type, data in order.events:
+            payload = payload_type(event_type).model_validate(data)
+            self.emit(
+                topics.ORDERS,
+                new_event(payload, producer=PRODUCER, order_id=order.id, cause=cause,
+                          occurred_at=now),
+            )
+        rows = [
+            {"order_id": order.id, "at": now, "kind": e["kind"], "actor": e["actor"],
+             "cause": cause.type if cause else None, "detail": e["detail"]}
+            for e in order.timeline
+        ]
+        if rows:
+            await self.session.execute(insert(t.timeline), rows)
+        for call in order.tracking_sync:
+            await self.session.execute(
+                insert(t.platform_calls).values(
+                    order_id=order.id, shop_id=order.shop_id, platform=order.platform,
+                    platform_order_id=order.platform_order_id, call="tracking", body=call,
+                    created_at=now, attempts=0,
+                )
+            )
+        order.events, order.timeline, order.tracking_sync = [], [], []
+
+    async def note(self, order_id: str, kind: str, actor: str, cause: str | None,
+                   **detail: Any) -> None:
+        """A timeline row for an order that may not exist (e.g. an event for an unknown order)."""
+        await self.session.execute(
+            insert(t.timeline).values(order_id=order_id, at=self.now(), kind=kind, actor=actor,
+                                      cause=cause, detail=detail)
+        )
+
+    # ---- reference data ------------------------------------------------------------------
+    async def catalog(self) -> dict[str, CatalogItem]:
+        rows = (await self.session.execute(select(t.catalog))).all()
+        return {r.sku: CatalogItem(r.sku, r.category, r.supplier_id) for r in rows}
+
+    async def warehouses(self) -> list[Warehouse]:
+        rows = (await self.session.execute(select(t.warehouses))).all()
+        return [Warehouse(r.warehouse_id, r.kind, r.supplier_id) for r in rows]
+
+    async def review_policy(self) -> ReviewPolicy:
+        row = (
+            await self.session.execute(select(t.config.c.value).where(t.config.c.key == "review"))
+        ).first()
+        return ReviewPolicy(**row.value) if row else ReviewPolicy()
+
+    async def receipt(self, source: str, webhook_id: str) -> str | None | bool:
+        """The order id a webhook id already produced; False if never seen."""
+        row = (
+            await self.session.execute(
+                select(t.webhook_receipts.c.order_id).where(
+                    t.webhook_receipts.c.source == source,
+                    t.webhook_receipts.c.webhook_id == webhook_id,
+                )
+            )
+        ).first()
+        return row.order_id if row else False
+
+    async def add_receipt(self, source: str, webhook_id: str, order_id: str | None) -> None:
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(
+                    insert(t.webhook_receipts).values(
+                        source=source, webhook_id=webhook_id, order_id=order_id,
+                        received_at=self.now(),
+                    )
+                )
+        except IntegrityError:
+            pass  # the same webhook id seen concurrently: one receipt is enough

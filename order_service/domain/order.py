@@ -1,0 +1,293 @@
+"""The Order aggregate: stage, shipments, pending CS requests, timeline and outgoing events.
+
+Every stage change goes through the shared lifecycle machine (`lifecycle.fire`)
+and records an `order.stage_changed` event; every CS action asks `rules.decide`
+first and does exactly what it answered. Warehouse and after-sales reactions
+live in `reactions.py` (mixed in below).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from order_service.domain import lifecycle
+from order_service.domain.errors import IllegalTransition, InvalidRequest, NotAllowed
+from order_service.domain.reactions import Reactions
+from order_service.domain.rules import Capability, decide
+
+SHIPMENT_RANK = {"submitted": 0, "queued": 0, "allocated": 1, "labelled": 2, "packed": 3,
+                 "shipped": 4}
+NEXT_TRIGGER = {"submitted": "allocate", "allocated": "label", "labelled": "pack",
+                "packed": "ship"}
+
+
+@dataclass
+class Shipment:
+    """One warehouse's part of an order; `status` mirrors the warehouse task."""
+
+    shipment_id: str
+    warehouse_id: str
+    lines: list[dict]
+    status: str = "submitted"
+    holds: list[dict] = field(default_factory=list)
+    carrier: str | None = None
+    tracking_number: str | None = None
+    interception_missed: bool = False
+
+    @property
+    def live(self) -> bool:
+        """Still on its way (not withdrawn, intercepted)."""
+        return self.status not in ("withdrawn", "intercepted")
+
+    @property
+    def left_warehouse(self) -> bool:
+        return self.status == "shipped"
+
+
+@dataclass
+class Order(Reactions):
+    id: str
+    shop_id: str
+    platform: str
+    platform_order_id: str
+    buyer: dict
+    address: dict
+    lines: list[dict]
+    total: Decimal
+    currency: str
+    paid_at: datetime
+    note: str = ""
+    platform_updated_at: datetime | None = None
+    stage: str = "synced"
+    version: int = 0
+    review: dict = field(default_factory=lambda: {"status": "pending"})
+    flags: list[dict] = field(default_factory=list)
+    shipments: list[Shipment] = field(default_factory=list)
+    pending_edit: dict | None = None
+    pending_cancel: dict | None = None
+    last_edit: dict | None = None
+    last_cancel: dict | None = None
+    resume_stage: str | None = None
+    instructions: list[dict] = field(default_factory=list)
+    anomalies: list[dict] = field(default_factory=list)
+    delivered_at: datetime | None = None
+    delivery_reported_at: datetime | None = None
+    merge_group: str | None = None
+    # Collected during one use case; written by the unit of work, never persisted here.
+    events: list[tuple[str, dict]] = field(default_factory=list, repr=False)
+    timeline: list[dict] = field(default_factory=list, repr=False)
+    tracking_sync: list[dict] = field(default_factory=list, repr=False)
+
+    # ---- facts -------------------------------------------------------------------------
+    @property
+    def held(self) -> bool:
+        return any(s.holds for s in self.shipments if s.live and not s.left_warehouse)
+
+    @property
+    def held_by(self) -> list[str]:
+        return sorted(
+            {h.get("stop_id") or h["hold_id"] for s in self.shipments if s.live for h in s.holds}
+        )
+
+    def live_shipments(self, *, unshipped: bool = False) -> list[Shipment]:
+        return [s for s in self.shipments if s.live and not (unshipped and s.left_warehouse)]
+
+    def shipment(self, shipment_id: str) -> Shipment | None:
+        return next((s for s in self.shipments if s.shipment_id == shipment_id), None)
+
+    def shipments_stage(self) -> str | None:
+        """The least advanced live shipment's stage (the order's warehouse stage)."""
+        ranks = [SHIPMENT_RANK[s.status] for s in self.shipments if s.status in SHIPMENT_RANK]
+        return lifecycle.WAREHOUSE_STAGES[min(ranks)] if ranks else None
+
+    # ---- recording ---------------------------------------------------------------------
+    def emit(self, event_type: str, **data: Any) -> None:
+        self.events.append((event_type, data))
+
+    def record(self, kind: str, actor: str, **detail: Any) -> None:
+        self.timeline.append({"kind": kind, "actor": actor, "detail": detail})
+
+    def anomaly(self, kind: str, actor: str, message: str, **detail: Any) -> None:
+        """An impossible or out-of-order fact: kept on the order and its timeline, never raised."""
+        entry = {"kind": kind, "message": message, "stage": self.stage, **detail}
+        self.anomalies.append(entry)
+        self.record("anomaly", actor, **entry)
+
+    def fire(self, trigger: str, actor: str, **detail: Any) -> None:
+        step = lifecycle.fire(
+            self.stage, trigger, held=self.held, resume_stage=self.resume_stage
+        )
+        self.stage = step.stage
+        self.emit(
+            "order.stage_changed",
+            stage=step.stage,
+            previous=step.previous,
+            trigger=trigger,
+            held=self.held,
+        )
+        self.record("transition", actor, trigger=trigger, previous=step.previous,
+                    stage=step.stage, **detail)
+
+    # ---- creation and review -----------------------------------------------------------
+    @classmethod
+    def receive(cls, *, actor: str, **fields: Any) -> Order:
+        """A paid platform order arrives: stored at `synced`, `order.synced` emitted."""
+        order = cls(**fields)
+        order.emit(
+            "order.synced",
+            shop_id=order.shop_id,
+            platform=order.platform,
+            platform_order_id=order.platform_order_id,
+            buyer=order.buyer,
+            address=order.address,
+            lines=order.lines,
+            total=str(order.total),
+            currency=order.currency,
+            paid_at=order.paid_at.isoformat(),
+            note=order.note,
+        )
+        order.emit("order.stage_changed", stage="synced", previous="", trigger="sync", held=False)
+        order.record("transition", actor, trigger="sync", previous="", stage="synced")
+        return order
+
+    def approve(self, actor: str, *, auto: bool = False, problems: list[str] | None = None) -> None:
+        self.fire("approve", actor, auto=auto)
+        self.review = {"status": "approved", "by": actor, "auto": auto, "reason": ""}
+
+    def reject(self, actor: str, reason: str) -> None:
+        """A reject keeps the order in `synced` with the reason visible."""
+        if self.stage != "synced":
+            raise IllegalTransition(
+                f"only a synced order can be rejected (stage is {self.stage})",
+                trigger="reject", stage=self.stage, rule="no_such_transition",
+            )
+        self.review = {"status": "rejected", "by": actor, "reason": reason, "auto": False}
+        self.record("review_rejected", actor, reason=reason)
+
+    def submit(self, plan: list[tuple[str, str, list[dict]]], actor: str) -> None:
+        """Send to warehouses: one `order.submitted` per shipment of the plan."""
+        if not lifecycle.can_fire(self.stage, "submit"):
+            raise IllegalTransition(
+                f"'submit' is not possible from stage '{self.stage}'",
+                trigger="submit", stage=self.stage, rule="no_such_transition",
+            )
+        self.shipments = [Shipment(sid, wh, lines) for sid, wh, lines in plan]
+        for s in self.shipments:
+            self.emit(
+                "order.submitted",
+                shipment_id=s.shipment_id,
+                warehouse_id=s.warehouse_id,
+                lines=s.lines,
+                address=self.address,
+                platform=self.platform,
+                buyer_id=self.buyer["id"],
+                paid_at=self.paid_at.isoformat(),
+            )
+        self.fire("submit", actor, shipments=[s.shipment_id for s in self.shipments])
+
+    # ---- CS actions: they do exactly what `decide` answers ----------------------------
+    def _allowed(self, action: str) -> Capability:
+        cap = decide(self, action)
+        if not cap.allowed:
+            raise NotAllowed(cap.reason, code=cap.code, action=action, stage=self.stage,
+                             mode=cap.mode, held=self.held)
+        return cap
+
+    def edit(self, changes: dict, actor: str, request_id: str) -> Capability:
+        """Edit address / note / lines (lines already enriched from the catalog)."""
+        cap = self._allowed("edit")
+        if cap.mode == "apply":
+            self._apply_changes(changes, actor)
+            self.last_edit = {"request_id": request_id, "outcome": "applied", "changes": changes}
+            self.record("edit_applied", actor, request_id=request_id, changes=changes)
+            return cap
+        targets = self.live_shipments(unshipped=True)
+        if "lines" in changes and len(targets) > 1:
+            raise InvalidRequest(
+                "item changes on an order split across warehouses must be made by cancel "
+                "and re-order", code="items_edit_on_split_order", field="lines",
+            )
+        self.pending_edit = {
+            "request_id": request_id, "changes": changes, "by": actor,
+            "waiting": [s.shipment_id for s in targets], "rejections": [],
+        }
+        for s in targets:
+            self.emit("order.edit_requested", shipment_id=s.shipment_id,
+                      request_id=request_id, **changes)
+        self.record("edit_requested", actor, request_id=request_id, changes=changes,
+                    pending_confirmation=True)
+        return cap
+
+    def _apply_changes(self, changes: dict, actor: str) -> None:
+        if "address" in changes:
+            self.address = changes["address"]
+        if "note" in changes:
+            self.note = changes["note"]
+        if "lines" in changes:
+            self.lines = changes["lines"]
+            if len(self.shipments) == 1:
+                self.shipments[0].lines = changes["lines"]
+            if self.stage == "reviewed":
+                self.fire("back_to_review", actor, reason="items changed")
+                self.review = {"status": "pending", "reason": "items changed after review"}
+
+    def cancel(self, reason: str, actor: str, request_id: str) -> Capability:
+        """Cancel by the table: void at once, withdraw (pending), or intercept (best effort)."""
+        cap = self._allowed("cancel")
+        if cap.mode == "void":
+            self.fire("void", actor, reason=reason)
+            self._cancelled(reason, "void", actor, request_id)
+            return cap
+        unshipped = self.live_shipments(unshipped=True)
+        self.pending_cancel = {
+            "request_id": request_id, "mode": cap.mode, "guaranteed": cap.guaranteed,
+            "reason": reason, "by": actor, "waiting": [s.shipment_id for s in unshipped],
+        }
+        if cap.mode == "intercept":
+            self.resume_stage = self.stage
+            self.fire("intercept", actor, reason=reason)
+        for s in unshipped:
+            kind = "order.withdraw_requested" if cap.mode == "withdraw" else (
+                "order.intercept_requested")
+            extra = {"guaranteed": cap.guaranteed} if cap.mode == "withdraw" else {}
+            self.emit(kind, shipment_id=s.shipment_id, request_id=request_id, reason=reason,
+                      **extra)
+        self._refuse_delivery_for(self.live_shipments(), actor, only_shipped=True)
+        self.record("cancel_requested", actor, request_id=request_id, mode=cap.mode,
+                    guaranteed=cap.guaranteed, reason=reason)
+        return cap
+
+    def _cancelled(self, reason: str, mode: str, actor: str, request_id: str) -> None:
+        self.pending_cancel = None
+        self.last_cancel = {"request_id": request_id, "outcome": "cancelled", "mode": mode}
+        self.emit("order.cancelled", reason=reason, mode=mode, refund_due=str(self.total),
+                  currency=self.currency)
+
+    def _refuse_delivery_for(self, shipments: list[Shipment], actor: str, *,
+                             only_shipped: bool = False) -> None:
+        for s in shipments:
+            if only_shipped and not s.left_warehouse:
+                continue
+            self.instructions.append({"kind": "refuse_delivery", "shipment_id": s.shipment_id,
+                                      "text": "ask the customer to refuse delivery"})
+            self.record("instruction", actor, kind="refuse_delivery", shipment_id=s.shipment_id)
+
+    def platform_update(self, changes: dict, updated_at: datetime | None, actor: str) -> str:
+        """A platform `orders/updated`: stale ones are ignored; others follow the edit rule."""
+        if updated_at and self.platform_updated_at and updated_at <= self.platform_updated_at:
+            self.record("stale_platform_update_ignored", actor,
+                        updated_at=updated_at.isoformat())
+            return "stale"
+        if updated_at:
+            self.platform_updated_at = updated_at
+        if not changes:
+            return "unchanged"
+        try:
+            cap = self.edit(changes, actor, request_id=f"platform-{updated_at or 'update'}")
+        except NotAllowed as exc:
+            self.anomaly("platform_edit_refused", actor, exc.message, changes=changes)
+            return "refused"
+        return "pending" if cap.pending_confirmation else "applied"

@@ -1,0 +1,1 @@
+"""Warehouse service: shipment tasks, scanner API, holds and the stop-shipment broadcast."""

@@ -1,0 +1,1 @@
+"""Persistence of the warehouse service: tables, repositories, unit of work."""

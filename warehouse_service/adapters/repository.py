@@ -1,0 +1,364 @@
+"""Repositories mapping rows to domain objects (shipments with holds, stops, warehouses)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from warehouse_service.adapters import tables as t
+from warehouse_service.domain.errors import Conflict
+from warehouse_service.domain.shipment import Hold, Shipment
+from warehouse_service.domain.stops import Scope, Stop
+from warehouse_service.domain.warehouse import Warehouse
+
+_CHUNK = 500
+_SHIPMENT_FIELDS = (
+    "order_id",
+    "warehouse_id",
+    "warehouse_kind",
+    "warehouse_supplier",
+    "status",
+    "lines",
+    "address",
+    "note",
+    "interception",
+    "carrier",
+    "tracking_number",
+    "weight_grams",
+    "scanned",
+    "submitted_at",
+    "shipped_at",
+    "shipped_epoch",
+)
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def _hold(row: Row) -> Hold:
+    return Hold(
+        hold_id=row.hold_id,
+        kind=row.kind,
+        reason=row.reason,
+        owner=row.owner,
+        created_at=row.created_at,
+        until=row.until,
+        stop_id=row.stop_id,
+        released_at=row.released_at,
+        released_by=row.released_by,
+    )
+
+
+class ShipmentRepository:
+    """Shipment tasks with their active holds; saves with an optimistic version check."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+        self._loaded_holds: dict[str, set[str]] = {}
+
+    async def get(self, shipment_id: str) -> Shipment | None:
+        found = await self._load(t.shipments.c.shipment_id == shipment_id)
+        return found[0] if found else None
+
+    async def find(
+        self,
+        *,
+        warehouse_ids: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
+        shipment_ids: Sequence[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Shipment]:
+        c = t.shipments.c
+        conds = []
+        if warehouse_ids is not None:
+            conds.append(c.warehouse_id.in_(list(warehouse_ids)))
+        if statuses is not None:
+            conds.append(c.status.in_(list(statuses)))
+        if shipment_ids is not None:
+            found: list[Shipment] = []
+            for chunk in _chunks(list(shipment_ids)):
+                found += await self._load(and_(c.shipment_id.in_(chunk), *conds))
+            return found
+        return await self._load(and_(*conds) if conds else None, limit=limit)
+
+    async def _load(self, where, limit: int | None = None) -> list[Shipment]:
+        query = select(t.shipments).order_by(t.shipments.c.submitted_at, t.shipments.c.shipment_id)
+        if where is not None:
+            query = query.where(where)
+        if limit:
+            query = query.limit(limit)
+        rows = (await self.session.execute(query)).all()
+        by_id = {r.shipment_id: self._shipment(r) for r in rows}
+        for chunk in _chunks(list(by_id)):
+            held = await self.session.execute(
+                select(t.holds).where(
+                    t.holds.c.shipment_id.in_(chunk), t.holds.c.released_at.is_(None)
+                )
+            )
+            for h in held:
+                by_id[h.shipment_id].holds.append(_hold(h))
+        for s in by_id.values():
+            self._loaded_holds[s.shipment_id] = {h.hold_id for h in s.holds}
+        return list(by_id.values())
+
+    @staticmethod
+    def _shipment(row: Row) -> Shipment:
+        data = {f: getattr(row, f) for f in _SHIPMENT_FIELDS}
+        return Shipment(shipment_id=row.shipment_id, version=row.version, **data)
+
+    async def add(self, shipment: Shipment, now: datetime) -> None:
+        values = {f: getattr(shipment, f) for f in _SHIPMENT_FIELDS}
+        await self.session.execute(
+            insert(t.shipments).values(
+                shipment_id=shipment.shipment_id, version=shipment.version, updated_at=now, **values
+            )
+        )
+        self._loaded_holds[shipment.shipment_id] = set()
+        await self._save_holds(shipment)
+
+    async def save(self, shipment: Shipment, now: datetime) -> None:
+        """Versioned update: 0 rows means another writer won → `Conflict`."""
+        c = t.shipments.c
+        values = {f: getattr(shipment, f) for f in _SHIPMENT_FIELDS}
+        result = await self.session.execute(
+            update(t.shipments)
+            .where(c.shipment_id == shipment.shipment_id, c.version == shipment.version)
+            .values(version=shipment.version + 1, updated_at=now, **values)
+        )
+        if result.rowcount != 1:
+            raise Conflict(
+                f"shipment {shipment.shipment_id} was changed concurrently; retry",
+                shipment_id=shipment.shipment_id,
+            )
+        shipment.version += 1
+        await self._save_holds(shipment)
+
+    async def _save_holds(self, shipment: Shipment) -> None:
+        loaded = self._loaded_holds.setdefault(shipment.shipment_id, set())
+        new = [h for h in shipment.holds if h.hold_id not in loaded]
+        if new:
+            await self.insert_holds([(shipment, h) for h in new])
+        for h in shipment.holds:
+            if h.hold_id in loaded and h.released_at is not None:
+                await self.session.execute(
+                    update(t.holds)
+                    .where(t.holds.c.hold_id == h.hold_id)
+                    .values(released_at=h.released_at, released_by=h.released_by)
+                )
+        loaded.update(h.hold_id for h in new)
+
+    async def insert_holds(self, pairs: Sequence[tuple[Shipment, Hold]]) -> None:
+        rows = [
+            {
+                "hold_id": h.hold_id,
+                "shipment_id": s.shipment_id,
+                "warehouse_id": s.warehouse_id,
+                "kind": h.kind,
+                "reason": h.reason,
+                "owner": h.owner,
+                "stop_id": h.stop_id,
+                "created_at": h.created_at,
+                "until": h.until,
+            }
+            for s, h in pairs
+        ]
+        for chunk in _chunks(rows):
+            await self.session.execute(insert(t.holds), list(chunk))
+
+    async def hold_many(self, pairs: Sequence[tuple[Shipment, Hold]], now: datetime) -> None:
+        """Stop holds in bulk; bumping versions makes concurrent optimistic writers retry."""
+        await self.insert_holds(pairs)
+        ids = sorted({s.shipment_id for s, _ in pairs})
+        c = t.shipments.c
+        for chunk in _chunks(ids):
+            await self.session.execute(
+                update(t.shipments)
+                .where(c.shipment_id.in_(chunk))
+                .values(version=c.version + 1, updated_at=now)
+            )
+
+    async def release_stop_holds(
+        self, stop_id: str, now: datetime, by: str
+    ) -> list[tuple[Shipment, Hold]]:
+        """Release every active hold of one stop; returns (shipment, hold) pairs."""
+        rows = (
+            await self.session.execute(
+                select(t.holds.c.shipment_id).where(
+                    t.holds.c.stop_id == stop_id, t.holds.c.released_at.is_(None)
+                )
+            )
+        ).all()
+        shipments = await self.find(shipment_ids=[r.shipment_id for r in rows])
+        released = []
+        for s in shipments:
+            for h in [h for h in s.active_holds if h.stop_id == stop_id]:
+                released.append((s, s.release_hold(h.hold_id, now=now, by=by)))
+        for chunk in _chunks([h.hold_id for _, h in released]):
+            await self.session.execute(
+                update(t.holds)
+                .where(t.holds.c.hold_id.in_(chunk))
+                .values(released_at=now, released_by=by)
+            )
+        c = t.shipments.c
+        for chunk in _chunks([s.shipment_id for s in shipments]):
+            await self.session.execute(
+                update(t.shipments)
+                .where(c.shipment_id.in_(chunk))
+                .values(version=c.version + 1, updated_at=now)
+            )
+        return released
+
+    async def tracking_taken(self, tracking_number: str) -> bool:
+        row = await self.session.execute(
+            select(t.shipments.c.shipment_id).where(
+                t.shipments.c.tracking_number == tracking_number
+            )
+        )
+        return row.first() is not None
+
+    async def due_hold_ids(self, now: datetime) -> list[tuple[str, str]]:
+        rows = await self.session.execute(
+            select(t.holds.c.shipment_id, t.holds.c.hold_id).where(
+                t.holds.c.released_at.is_(None),
+                t.holds.c.until.is_not(None),
+                t.holds.c.until <= now,
+            )
+        )
+        return [(r.shipment_id, r.hold_id) for r in rows]
+
+
+class StopRepository:
+    """Stops, their acknowledgements and the guard row that orders stops against ships."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def lock_shared(self) -> int:
+        """Ship side: FOR SHARE on the guard (PostgreSQL); returns the current epoch."""
+        row = await self.session.execute(
+            select(t.stop_guard.c.epoch).where(t.stop_guard.c.id == 1).with_for_update(read=True)
+        )
+        return int(row.scalar_one())
+
+    async def lock_and_advance(self) -> int:
+        """Stop side: exclusive lock on the guard, epoch + 1; returns the new epoch."""
+        g = t.stop_guard
+        await self.session.execute(update(g).where(g.c.id == 1).values(epoch=g.c.epoch + 1))
+        row = await self.session.execute(select(g.c.epoch).where(g.c.id == 1))
+        return int(row.scalar_one())
+
+    async def get(self, stop_id: str) -> Stop | None:
+        row = (
+            await self.session.execute(select(t.stops).where(t.stops.c.stop_id == stop_id))
+        ).first()
+        return _stop(row) if row else None
+
+    async def active(self) -> list[Stop]:
+        rows = await self.session.execute(select(t.stops).where(t.stops.c.lifted_at.is_(None)))
+        return [_stop(r) for r in rows]
+
+    async def add(self, stop: Stop) -> None:
+        await self.session.execute(
+            insert(t.stops).values(
+                stop_id=stop.stop_id,
+                scope=stop.scope.to_dict(),
+                reason=stop.reason,
+                issued_by=stop.issued_by,
+                issued_at=stop.issued_at,
+                epoch=stop.epoch,
+            )
+        )
+
+    async def mark_lifted(self, stop_id: str, when: datetime, by: str) -> None:
+        await self.session.execute(
+            update(t.stops)
+            .where(t.stops.c.stop_id == stop_id, t.stops.c.lifted_at.is_(None))
+            .values(lifted_at=when, lifted_by=by)
+        )
+
+    async def record_ack(self, ack: dict[str, Any]) -> None:
+        a = t.stop_acks.c
+        exists = await self.session.execute(
+            select(a.stop_id).where(
+                a.stop_id == ack["stop_id"],
+                a.warehouse_id == ack["warehouse_id"],
+                a.instance_id == ack["instance_id"],
+            )
+        )
+        if exists.first() is None:
+            await self.session.execute(insert(t.stop_acks).values(**ack))
+
+
+def _stop(row: Row) -> Stop:
+    return Stop(
+        stop_id=row.stop_id,
+        scope=Scope.from_dict(row.scope),
+        reason=row.reason,
+        issued_by=row.issued_by,
+        issued_at=row.issued_at,
+        epoch=row.epoch,
+        lifted_at=row.lifted_at,
+        lifted_by=row.lifted_by,
+    )
+
+
+class WarehouseRepository:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def get(self, warehouse_id: str) -> Warehouse | None:
+        row = (
+            await self.session.execute(
+                select(t.warehouses).where(t.warehouses.c.warehouse_id == warehouse_id)
+            )
+        ).first()
+        return _warehouse(row) if row else None
+
+    async def all(self) -> list[Warehouse]:
+        rows = await self.session.execute(
+            select(t.warehouses).order_by(t.warehouses.c.warehouse_id)
+        )
+        return [_warehouse(r) for r in rows]
+
+    async def add(self, wh: Warehouse, now: datetime) -> None:
+        await self.session.execute(
+            insert(t.warehouses).values(
+                warehouse_id=wh.warehouse_id,
+                kind=wh.kind,
+                supplier_id=wh.supplier_id,
+                name=wh.name,
+                created_at=now,
+            )
+        )
+
+
+def _warehouse(row: Row) -> Warehouse:
+    return Warehouse(row.warehouse_id, row.kind, row.supplier_id, row.name)
+
+
+async def record_anomaly(
+    session: AsyncSession,
+    *,
+    event_type: str,
+    detail: str,
+    now: datetime,
+    order_id=None,
+    shipment_id=None,
+) -> None:
+    """Impossible or out-of-order events are kept and surfaced, never raised."""
+    await session.execute(
+        insert(t.anomalies).values(
+            order_id=order_id,
+            shipment_id=shipment_id,
+            event_type=event_type,
+            detail=detail,
+            recorded_at=now,
+        )
+    )

@@ -1,0 +1,25 @@
+"""The warehouse unit of work: one transaction with its repositories and outbox rows."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from shared.unit_of_work import UnitOfWork
+from warehouse_service.adapters.repository import (
+    ShipmentRepository,
+    StopRepository,
+    WarehouseRepository,
+)
+
+
+class WarehouseUnitOfWork(UnitOfWork):
+    shipments: ShipmentRepository
+    stops: StopRepository
+    warehouses: WarehouseRepository
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.shipments = ShipmentRepository(self.session)
+        self.stops = StopRepository(self.session)
+        self.warehouses = WarehouseRepository(self.session)
+        return self

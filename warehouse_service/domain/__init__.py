@@ -1,0 +1,1 @@
+"""Pure domain of the warehouse service: shipment tasks, holds, stop-shipment scopes."""

@@ -1,0 +1,59 @@
+"""Domain errors; each has a stable `code` the entrypoints map to an HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule refused the request; `details` is machine-readable context."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, **details: Any):
+        super().__init__(message)
+        self.message, self.details = message, details
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class InvalidRequest(DomainError):
+    code = "invalid_request"
+
+
+class WrongStep(DomainError):
+    """A scanner call out of order (e.g. ship before pack); names the required step."""
+
+    code = "wrong_step"
+
+
+class Held(DomainError):
+    """The task is held (stop-shipment or manual hold); names the hold and its reason."""
+
+    code = "held"
+
+
+class ScanMismatch(DomainError):
+    """Scanned barcodes differ from the order lines; names what is missing or extra."""
+
+    code = "scan_mismatch"
+
+
+class DuplicateTracking(DomainError):
+    code = "duplicate_tracking_number"
+
+
+class NoInterceptionPending(DomainError):
+    code = "no_interception_pending"
+
+
+class AlreadyExists(DomainError):
+    code = "already_exists"
+
+
+class Conflict(DomainError):
+    """Someone else changed the task first (optimistic version check)."""
+
+    code = "conflict"
