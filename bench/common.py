@@ -1,0 +1,56 @@
+"""What the benchmarks share: a broker (given, or an embedded Tansu) and percentiles."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from services.broker import start_tansu
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def broker():
+    """`KAFKA_BOOTSTRAP_SERVERS` if set (Apache Kafka), else a fresh Tansu."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"], "kafka"
+        return
+    port = free_port()
+    proc = start_tansu(port, Path(tempfile.mkdtemp()) / "tansu.log")
+    try:
+        yield f"127.0.0.1:{port}", "tansu"
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def database_url(name: str) -> tuple[str, str]:
+    """`BENCH_DATABASE_URL` if set (PostgreSQL), else a fresh SQLite file."""
+    if url := os.environ.get("BENCH_DATABASE_URL"):
+        return url, "postgresql"
+    return f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/{name}.db", "sqlite"
+
+
+def pct(values: list[float], p: float) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+
+
+def command() -> str:
+    env = " ".join(
+        f"{k}={os.environ[k]}"
+        for k in ("KAFKA_BOOTSTRAP_SERVERS", "BENCH_DATABASE_URL", "KAFKA_IDEMPOTENCE")
+        if k in os.environ
+    )
+    return f"{env} .venv/bin/python -m {sys.modules['__main__'].__spec__.name}".strip()
