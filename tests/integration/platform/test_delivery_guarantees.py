@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from shared import topics
@@ -94,6 +95,10 @@ async def _all_inbox(rt, n: int) -> bool:
         return (await s.execute(select(func.count()).select_from(t))).scalar_one() == n
 
 
+def published(relay_name: str) -> float:
+    return REGISTRY.get_sample_value("events_published_total", {"relay": relay_name}) or 0
+
+
 async def caught_up(event_consumer) -> bool:
     """The consumer has read and committed everything on its assigned partitions."""
     c = event_consumer.consumer
@@ -139,6 +144,7 @@ async def test_per_order_order_survives_two_relays_and_a_rebalance(make_settings
     tasks_1 = await started(downstream_1, toy.consumer(downstream_1))
     tasks_2: list = []
     orders, steps_per_order = [f"ord-{i}" for i in range(12)], 25
+    published_before = published(producer_a.relay.name)
     try:
         for seq in range(1, steps_per_order + 1):
             for i, order in enumerate(orders):
@@ -161,6 +167,8 @@ async def test_per_order_order_survives_two_relays_and_a_rebalance(make_settings
                 (await s.execute(select(toy.steps.c.order_id, toy.steps.c.last))).all()
             )
         assert per_order == {o: steps_per_order for o in orders}
+        # One relay at a time: each event went on the wire once, not once per instance.
+        assert published(producer_a.relay.name) - published_before == total
     finally:
         await stopped(producer_a, tasks_a)
         await stopped(producer_b, tasks_b)
