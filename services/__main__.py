@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from services import SERVICES
-from services.broker import start_tansu
+from services.broker import port_in_use, start_tansu
 from shared.bus import ensure_topics
 from shared.settings import Settings, dev_api_keys
 
@@ -64,6 +64,14 @@ def main() -> None:
     args = parse_args()
     var = Path(args.var_dir)
     env = dict(os.environ, FULFIL_VAR_DIR=str(var))
+    names = args.only.split(",")
+    busy = [
+        SERVICES[n][1] + args.port_offset
+        for n in names
+        if port_in_use(SERVICES[n][1] + args.port_offset)
+    ]
+    if busy:
+        raise SystemExit(f"ports {busy} are in use (another runner?); stop it or use --port-offset")
     children: list[subprocess.Popen] = []
     if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
         children.append(start_tansu(args.broker_port, var / "logs" / "broker.log"))
@@ -73,7 +81,7 @@ def main() -> None:
     try:
         asyncio.run(ensure_topics(Settings(_env_file=None, **_settings_env(env))))
         urls = {}
-        for name in args.only.split(","):
+        for name in names:
             port = SERVICES[name][1] + args.port_offset
             log = (var / "logs" / f"{name}.log").open("ab")
             proc = subprocess.Popen(

@@ -31,8 +31,19 @@ def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
 def start_tansu(port: int, log_path: Path) -> subprocess.Popen:
     """Start Tansu on 127.0.0.1:`port` and wait until it accepts connections."""
+    if port_in_use(port):
+        raise SystemExit(
+            f"port {port} is in use: stop what runs there, pick --broker-port, "
+            "or point KAFKA_BOOTSTRAP_SERVERS at that broker"
+        )
     url = f"tcp://127.0.0.1:{port}"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
@@ -41,4 +52,6 @@ def start_tansu(port: int, log_path: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
     )
     wait_for_port("127.0.0.1", port)
+    if proc.poll() is not None:
+        raise SystemExit(f"the embedded broker exited ({proc.returncode}); see {log_path}")
     return proc
