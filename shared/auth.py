@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -39,7 +40,7 @@ def principal_for(keys: dict[str, str], authorization: str | None) -> Principal:
     role = keys.get(key)
     if role is None:
         raise AppError(401, "unauthenticated", "unknown API key")
-    hint = key[-4:]
+    hint = hashlib.sha256(key.encode()).hexdigest()[:8]  # names the key without revealing it
     if role.startswith("scanner:"):
         return Principal("scanner", role.split(":", 1)[1], hint)
     return Principal(role, None, hint)
