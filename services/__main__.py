@@ -63,6 +63,7 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> Non
 def main() -> None:
     args = parse_args()
     var = Path(args.var_dir)
+    (var / "logs").mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, FULFIL_VAR_DIR=str(var))
     names = args.only.split(",")
     busy = [
@@ -80,18 +81,19 @@ def main() -> None:
         env.setdefault("KAFKA_SESSION_TIMEOUT_MS", "3000")
     try:
         asyncio.run(ensure_topics(Settings(_env_file=None, **_settings_env(env))))
-        urls = {}
-        for name in names:
+        urls, procs = {}, {}
+        for name in names:  # start all, then wait for all: they boot in parallel
             port = SERVICES[name][1] + args.port_offset
             log = (var / "logs" / f"{name}.log").open("ab")
-            proc = subprocess.Popen(
+            procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "services.serve", name, "--port", str(port)],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-            children.append(proc)
+            children.append(procs[name])
             urls[name] = f"http://127.0.0.1:{port}"
+        for name, proc in procs.items():
             wait_healthy(urls[name] + "/healthz", proc)
         print_banner(urls, env["KAFKA_BOOTSTRAP_SERVERS"], var)
         wait_for_signal(children)

@@ -157,6 +157,7 @@ class EventConsumer:
         self.group_id = group_id or f"{settings.topic_prefix}{name}"
         self.attempts = attempts
         self.consumer: AIOKafkaConsumer | None = None
+        self._joined = False
 
     async def run(self) -> None:
         await self.bus.wait_connected()
@@ -177,7 +178,13 @@ class EventConsumer:
         finally:
             await self._stop()
 
+    @property
+    def assigned(self) -> bool:
+        """Joined its group and holds partitions (or the group has more members than them)."""
+        return self.consumer is not None and self._joined
+
     async def _start(self) -> None:
+        self._joined = False
         self.consumer = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
@@ -189,6 +196,7 @@ class EventConsumer:
             heartbeat_interval_ms=min(3000, self.settings.kafka_session_timeout_ms // 3),
         )
         await self.consumer.start()
+        self._joined = True  # start() returns once the group join has completed
 
     async def _loop(self) -> None:
         assert self.consumer is not None
@@ -232,6 +240,7 @@ class EventConsumer:
                 await asyncio.sleep(0.05 * 2**attempt)
 
     async def _stop(self) -> None:
+        self._joined = False
         if self.consumer is not None:
             with contextlib.suppress(Exception):
                 await self.consumer.stop()

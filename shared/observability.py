@@ -21,12 +21,13 @@ async def healthz(request: Request) -> dict:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready: the database and the broker are reachable."""
+    """Ready: the database and the broker are reachable and every consumer has joined."""
     runtime = request.app.state.runtime
     db_ok = await runtime.db.ping()
     broker_ok = await runtime.bus.ping()
-    ready = db_ok and broker_ok
-    body = {"ready": ready, "database": db_ok, "broker": broker_ok}
+    consumers_ok = all(c.assigned for c in runtime.consumers)
+    ready = db_ok and broker_ok and consumers_ok
+    body = {"ready": ready, "database": db_ok, "broker": broker_ok, "consumers": consumers_ok}
     return JSONResponse(body, 200 if ready else 503)
 
 

@@ -42,6 +42,7 @@ class Runtime:
     relay: OutboxRelay
     clock: Clock
     instance_id: str
+    consumers: list[EventConsumer] = field(default_factory=list)
     extras: dict = field(default_factory=dict)
 
 
@@ -85,8 +86,9 @@ def create_service_app(
         await runtime.db.create_schema(metadata)
         for hook in on_startup:
             await hook(runtime)
+        runtime.consumers = consumers(runtime)
         coros = [runtime.bus.run(), runtime.relay.run()]
-        coros += [c.run() for c in consumers(runtime)]
+        coros += [c.run() for c in runtime.consumers]
         coros += [task(runtime) for task in background]
         tasks = [asyncio.create_task(c) for c in coros]
         try:

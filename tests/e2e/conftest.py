@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,7 +32,7 @@ class System:
 
     def logs(self) -> str:
         out = []
-        for name in ("order", "warehouse", "aftersales"):
+        for name in ("runner", "order", "warehouse", "aftersales"):
             path = Path(self.log_dir) / f"{name}.log"
             if path.exists():
                 out.append(f"--- {name}.log (tail) ---\n" + path.read_text()[-3000:])
@@ -87,7 +88,8 @@ def system(broker, tmp_path_factory) -> System:
         print(system.logs())
         raise
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

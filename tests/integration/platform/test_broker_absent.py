@@ -47,7 +47,12 @@ async def test_services_start_without_a_broker_and_catch_up_when_it_appears(make
         assert (await client.get("/healthz")).status_code == 200
         ready = await client.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json() == {"ready": False, "database": True, "broker": False}
+        assert ready.json() == {
+            "ready": False,
+            "database": True,
+            "broker": False,
+            "consumers": False,
+        }
         for seq in (1, 2, 3):  # state changes keep working; their events wait in the outbox
             assert (await client.post(f"/steps/late-order/{seq}")).status_code == 200
 
