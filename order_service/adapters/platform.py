@@ -48,7 +48,9 @@ class PlatformSync:
             return await push_pending_calls(self.db, self.adapter, self.clock)
 
 
-async def push_pending_calls(db: Database, adapter: PlatformAdapter, clock, limit: int = 100) -> int:
+async def push_pending_calls(
+    db: Database, adapter: PlatformAdapter, clock, limit: int = 100
+) -> int:
     """Send unsent platform calls, oldest first; a failure is kept for the next attempt."""
     pc = t.platform_calls
     async with db.reader() as session:

@@ -49,12 +49,19 @@ class OrderUnitOfWork(UnitOfWork):
             payload = payload_type(event_type).model_validate(data)
             self.emit(
                 topics.ORDERS,
-                new_event(payload, producer=PRODUCER, order_id=order.id, cause=cause,
-                          occurred_at=now),
+                new_event(
+                    payload, producer=PRODUCER, order_id=order.id, cause=cause, occurred_at=now
+                ),
             )
         rows = [
-            {"order_id": order.id, "at": now, "kind": e["kind"], "actor": e["actor"],
-             "cause": cause.type if cause else None, "detail": e["detail"]}
+            {
+                "order_id": order.id,
+                "at": now,
+                "kind": e["kind"],
+                "actor": e["actor"],
+                "cause": cause.type if cause else None,
+                "detail": e["detail"],
+            }
             for e in order.timeline
         ]
         if rows:
@@ -62,19 +69,26 @@ class OrderUnitOfWork(UnitOfWork):
         for call in order.tracking_sync:
             await self.session.execute(
                 insert(t.platform_calls).values(
-                    order_id=order.id, shop_id=order.shop_id, platform=order.platform,
-                    platform_order_id=order.platform_order_id, call="tracking", body=call,
-                    created_at=now, attempts=0,
+                    order_id=order.id,
+                    shop_id=order.shop_id,
+                    platform=order.platform,
+                    platform_order_id=order.platform_order_id,
+                    call="tracking",
+                    body=call,
+                    created_at=now,
+                    attempts=0,
                 )
             )
         order.events, order.timeline, order.tracking_sync = [], [], []
 
-    async def note(self, order_id: str, kind: str, actor: str, cause: str | None,
-                   **detail: Any) -> None:
+    async def note(
+        self, order_id: str, kind: str, actor: str, cause: str | None, **detail: Any
+    ) -> None:
         """A timeline row for an order that may not exist (e.g. an event for an unknown order)."""
         await self.session.execute(
-            insert(t.timeline).values(order_id=order_id, at=self.now(), kind=kind, actor=actor,
-                                      cause=cause, detail=detail)
+            insert(t.timeline).values(
+                order_id=order_id, at=self.now(), kind=kind, actor=actor, cause=cause, detail=detail
+            )
         )
 
     # ---- reference data ------------------------------------------------------------------
@@ -92,7 +106,7 @@ class OrderUnitOfWork(UnitOfWork):
         ).first()
         return ReviewPolicy(**row.value) if row else ReviewPolicy()
 
-    async def receipt(self, source: str, webhook_id: str) -> str | None | bool:
+    async def receipt(self, source: str, webhook_id: str) -> str | bool | None:
         """The order id a webhook id already produced; False if never seen."""
         row = (
             await self.session.execute(
@@ -109,7 +123,9 @@ class OrderUnitOfWork(UnitOfWork):
             async with self.session.begin_nested():
                 await self.session.execute(
                     insert(t.webhook_receipts).values(
-                        source=source, webhook_id=webhook_id, order_id=order_id,
+                        source=source,
+                        webhook_id=webhook_id,
+                        order_id=order_id,
                         received_at=self.now(),
                     )
                 )

@@ -18,10 +18,15 @@ from order_service.domain.errors import IllegalTransition, InvalidRequest, NotAl
 from order_service.domain.reactions import Reactions
 from order_service.domain.rules import Capability, decide
 
-SHIPMENT_RANK = {"submitted": 0, "queued": 0, "allocated": 1, "labelled": 2, "packed": 3,
-                 "shipped": 4}
-NEXT_TRIGGER = {"submitted": "allocate", "allocated": "label", "labelled": "pack",
-                "packed": "ship"}
+SHIPMENT_RANK = {
+    "submitted": 0,
+    "queued": 0,
+    "allocated": 1,
+    "labelled": 2,
+    "packed": 3,
+    "shipped": 4,
+}
+NEXT_TRIGGER = {"submitted": "allocate", "allocated": "label", "labelled": "pack", "packed": "ship"}
 
 
 @dataclass
@@ -87,6 +92,12 @@ class Order(Reactions):
         return any(s.holds for s in self.shipments if s.live and not s.left_warehouse)
 
     @property
+    def fully_held(self) -> bool:
+        """Every live shipment is held and none has left: a cancel is then guaranteed."""
+        live = self.live_shipments()
+        return bool(live) and all(s.holds and not s.left_warehouse for s in live)
+
+    @property
     def held_by(self) -> list[str]:
         return sorted(
             {h.get("stop_id") or h["hold_id"] for s in self.shipments if s.live for h in s.holds}
@@ -107,19 +118,17 @@ class Order(Reactions):
     def emit(self, event_type: str, **data: Any) -> None:
         self.events.append((event_type, data))
 
-    def record(self, kind: str, actor: str, **detail: Any) -> None:
+    def record(self, kind: str, actor: str, /, **detail: Any) -> None:
         self.timeline.append({"kind": kind, "actor": actor, "detail": detail})
 
-    def anomaly(self, kind: str, actor: str, message: str, **detail: Any) -> None:
+    def anomaly(self, kind: str, actor: str, message: str, /, **detail: Any) -> None:
         """An impossible or out-of-order fact: kept on the order and its timeline, never raised."""
         entry = {"kind": kind, "message": message, "stage": self.stage, **detail}
         self.anomalies.append(entry)
         self.record("anomaly", actor, **entry)
 
-    def fire(self, trigger: str, actor: str, **detail: Any) -> None:
-        step = lifecycle.fire(
-            self.stage, trigger, held=self.held, resume_stage=self.resume_stage
-        )
+    def fire(self, trigger: str, actor: str, /, **detail: Any) -> None:
+        step = lifecycle.fire(self.stage, trigger, held=self.held, resume_stage=self.resume_stage)
         self.stage = step.stage
         self.emit(
             "order.stage_changed",
@@ -128,8 +137,9 @@ class Order(Reactions):
             trigger=trigger,
             held=self.held,
         )
-        self.record("transition", actor, trigger=trigger, previous=step.previous,
-                    stage=step.stage, **detail)
+        self.record(
+            "transition", actor, trigger=trigger, previous=step.previous, stage=step.stage, **detail
+        )
 
     # ---- creation and review -----------------------------------------------------------
     @classmethod
@@ -162,7 +172,9 @@ class Order(Reactions):
         if self.stage != "synced":
             raise IllegalTransition(
                 f"only a synced order can be rejected (stage is {self.stage})",
-                trigger="reject", stage=self.stage, rule="no_such_transition",
+                trigger="reject",
+                stage=self.stage,
+                rule="no_such_transition",
             )
         self.review = {"status": "rejected", "by": actor, "reason": reason, "auto": False}
         self.record("review_rejected", actor, reason=reason)
@@ -172,7 +184,9 @@ class Order(Reactions):
         if not lifecycle.can_fire(self.stage, "submit"):
             raise IllegalTransition(
                 f"'submit' is not possible from stage '{self.stage}'",
-                trigger="submit", stage=self.stage, rule="no_such_transition",
+                trigger="submit",
+                stage=self.stage,
+                rule="no_such_transition",
             )
         self.shipments = [Shipment(sid, wh, lines) for sid, wh, lines in plan]
         for s in self.shipments:
@@ -192,8 +206,14 @@ class Order(Reactions):
     def _allowed(self, action: str) -> Capability:
         cap = decide(self, action)
         if not cap.allowed:
-            raise NotAllowed(cap.reason, code=cap.code, action=action, stage=self.stage,
-                             mode=cap.mode, held=self.held)
+            raise NotAllowed(
+                cap.reason,
+                code=cap.code,
+                action=action,
+                stage=self.stage,
+                mode=cap.mode,
+                held=self.held,
+            )
         return cap
 
     def edit(self, changes: dict, actor: str, request_id: str) -> Capability:
@@ -208,17 +228,28 @@ class Order(Reactions):
         if "lines" in changes and len(targets) > 1:
             raise InvalidRequest(
                 "item changes on an order split across warehouses must be made by cancel "
-                "and re-order", code="items_edit_on_split_order", field="lines",
+                "and re-order",
+                code="items_edit_on_split_order",
+                field="lines",
             )
         self.pending_edit = {
-            "request_id": request_id, "changes": changes, "by": actor,
-            "waiting": [s.shipment_id for s in targets], "rejections": [],
+            "request_id": request_id,
+            "changes": changes,
+            "by": actor,
+            "waiting": [s.shipment_id for s in targets],
+            "rejections": [],
         }
         for s in targets:
-            self.emit("order.edit_requested", shipment_id=s.shipment_id,
-                      request_id=request_id, **changes)
-        self.record("edit_requested", actor, request_id=request_id, changes=changes,
-                    pending_confirmation=True)
+            self.emit(
+                "order.edit_requested", shipment_id=s.shipment_id, request_id=request_id, **changes
+            )
+        self.record(
+            "edit_requested",
+            actor,
+            request_id=request_id,
+            changes=changes,
+            pending_confirmation=True,
+        )
         return cap
 
     def _apply_changes(self, changes: dict, actor: str) -> None:
@@ -243,43 +274,67 @@ class Order(Reactions):
             return cap
         unshipped = self.live_shipments(unshipped=True)
         self.pending_cancel = {
-            "request_id": request_id, "mode": cap.mode, "guaranteed": cap.guaranteed,
-            "reason": reason, "by": actor, "waiting": [s.shipment_id for s in unshipped],
+            "request_id": request_id,
+            "mode": cap.mode,
+            "guaranteed": cap.guaranteed,
+            "reason": reason,
+            "by": actor,
+            "waiting": [s.shipment_id for s in unshipped],
         }
         if cap.mode == "intercept":
             self.resume_stage = self.stage
             self.fire("intercept", actor, reason=reason)
         for s in unshipped:
-            kind = "order.withdraw_requested" if cap.mode == "withdraw" else (
-                "order.intercept_requested")
+            kind = (
+                "order.withdraw_requested"
+                if cap.mode == "withdraw"
+                else ("order.intercept_requested")
+            )
             extra = {"guaranteed": cap.guaranteed} if cap.mode == "withdraw" else {}
-            self.emit(kind, shipment_id=s.shipment_id, request_id=request_id, reason=reason,
-                      **extra)
+            self.emit(
+                kind, shipment_id=s.shipment_id, request_id=request_id, reason=reason, **extra
+            )
         self._refuse_delivery_for(self.live_shipments(), actor, only_shipped=True)
-        self.record("cancel_requested", actor, request_id=request_id, mode=cap.mode,
-                    guaranteed=cap.guaranteed, reason=reason)
+        self.record(
+            "cancel_requested",
+            actor,
+            request_id=request_id,
+            mode=cap.mode,
+            guaranteed=cap.guaranteed,
+            reason=reason,
+        )
         return cap
 
     def _cancelled(self, reason: str, mode: str, actor: str, request_id: str) -> None:
         self.pending_cancel = None
         self.last_cancel = {"request_id": request_id, "outcome": "cancelled", "mode": mode}
-        self.emit("order.cancelled", reason=reason, mode=mode, refund_due=str(self.total),
-                  currency=self.currency)
+        self.emit(
+            "order.cancelled",
+            reason=reason,
+            mode=mode,
+            refund_due=str(self.total),
+            currency=self.currency,
+        )
 
-    def _refuse_delivery_for(self, shipments: list[Shipment], actor: str, *,
-                             only_shipped: bool = False) -> None:
+    def _refuse_delivery_for(
+        self, shipments: list[Shipment], actor: str, *, only_shipped: bool = False
+    ) -> None:
         for s in shipments:
             if only_shipped and not s.left_warehouse:
                 continue
-            self.instructions.append({"kind": "refuse_delivery", "shipment_id": s.shipment_id,
-                                      "text": "ask the customer to refuse delivery"})
+            self.instructions.append(
+                {
+                    "kind": "refuse_delivery",
+                    "shipment_id": s.shipment_id,
+                    "text": "ask the customer to refuse delivery",
+                }
+            )
             self.record("instruction", actor, kind="refuse_delivery", shipment_id=s.shipment_id)
 
     def platform_update(self, changes: dict, updated_at: datetime | None, actor: str) -> str:
         """A platform `orders/updated`: stale ones are ignored; others follow the edit rule."""
         if updated_at and self.platform_updated_at and updated_at <= self.platform_updated_at:
-            self.record("stale_platform_update_ignored", actor,
-                        updated_at=updated_at.isoformat())
+            self.record("stale_platform_update_ignored", actor, updated_at=updated_at.isoformat())
             return "stale"
         if updated_at:
             self.platform_updated_at = updated_at

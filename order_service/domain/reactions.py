@@ -15,8 +15,13 @@ from order_service.domain.errors import IllegalTransition, NotAllowed
 if TYPE_CHECKING:
     from order_service.domain.order import Order, Shipment
 
-PROGRESS = {"queued": "queued", "allocated": "allocated", "labelled": "labelled",
-            "packed": "packed", "shipped": "shipped"}
+PROGRESS = {
+    "queued": "queued",
+    "allocated": "allocated",
+    "labelled": "labelled",
+    "packed": "packed",
+    "shipped": "shipped",
+}
 CLOSED = ("cancelled", "completed", "returned")
 
 
@@ -27,8 +32,13 @@ class Reactions:
         """Apply one `shipment.*` event (kind without the prefix)."""
         ship = self.shipment(data.get("shipment_id", ""))
         if ship is None:
-            self.anomaly("unknown_shipment", actor, f"{kind} for an unknown shipment",
-                         shipment_id=data.get("shipment_id"), event=kind)
+            self.anomaly(
+                "unknown_shipment",
+                actor,
+                f"{kind} for an unknown shipment",
+                shipment_id=data.get("shipment_id"),
+                event=kind,
+            )
             return
         if kind in PROGRESS:
             self._progress(ship, kind, data, actor)
@@ -44,14 +54,23 @@ class Reactions:
         from order_service.domain.order import SHIPMENT_RANK
 
         if not ship.live:
-            self.anomaly("event_after_withdrawal", actor,
-                         f"{kind} for a shipment already {ship.status}",
-                         shipment_id=ship.shipment_id, event=kind)
+            self.anomaly(
+                "event_after_withdrawal",
+                actor,
+                f"{kind} for a shipment already {ship.status}",
+                shipment_id=ship.shipment_id,
+                event=kind,
+            )
             return
         if ship.status in SHIPMENT_RANK and SHIPMENT_RANK[kind] <= SHIPMENT_RANK[ship.status]:
             if kind != ship.status:
-                self.record("stale_event_ignored", actor, shipment_id=ship.shipment_id,
-                            event=kind, status=ship.status)
+                self.record(
+                    "stale_event_ignored",
+                    actor,
+                    shipment_id=ship.shipment_id,
+                    event=kind,
+                    status=ship.status,
+                )
             if kind == "queued":
                 self._add_queued_holds(ship, data, actor)
             return
@@ -59,17 +78,32 @@ class Reactions:
         ship.status = kind
         if data.get("tracking_number"):
             ship.carrier, ship.tracking_number = data.get("carrier"), data["tracking_number"]
-        self.record(f"shipment_{kind}", actor, shipment_id=ship.shipment_id,
-                    warehouse_id=ship.warehouse_id, **_facts(data))
+        self.record(
+            f"shipment_{kind}",
+            actor,
+            shipment_id=ship.shipment_id,
+            warehouse_id=ship.warehouse_id,
+            **_facts(data),
+        )
         if kind == "queued":
             self._add_queued_holds(ship, data, actor)
         if self.stage in CLOSED:
-            self.anomaly("event_after_close", actor, f"{kind} for a {self.stage} order",
-                         shipment_id=ship.shipment_id, event=kind, was=previous)
+            self.anomaly(
+                "event_after_close",
+                actor,
+                f"{kind} for a {self.stage} order",
+                shipment_id=ship.shipment_id,
+                event=kind,
+                was=previous,
+            )
         if kind == "shipped" and self.stage != "cancelled":
-            self.tracking_sync.append({"shipment_id": ship.shipment_id,
-                                       "carrier": ship.carrier,
-                                       "tracking_number": ship.tracking_number})
+            self.tracking_sync.append(
+                {
+                    "shipment_id": ship.shipment_id,
+                    "carrier": ship.carrier,
+                    "tracking_number": ship.tracking_number,
+                }
+            )
         if self.stage == "exception" and previous == "exception":
             self.fire("requeue", actor, shipment_id=ship.shipment_id)
         self.advance(actor)
@@ -81,7 +115,7 @@ class Reactions:
                 self.record("held", actor, shipment_id=ship.shipment_id, stop_id=stop_id)
 
     def advance(self: Order, actor: str) -> None:
-        """Move the stage up to the least advanced shipment, step by step, until a guard stops it."""
+        """Move the stage up to the least advanced shipment, step by step, until a guard stops."""
         from order_service.domain.order import NEXT_TRIGGER
 
         target = self.shipments_stage()
@@ -93,8 +127,13 @@ class Reactions:
             try:
                 self.fire(trigger, actor)
             except IllegalTransition as exc:
-                self.record("progress_blocked", actor, trigger=trigger, rule=exc.details["rule"],
-                            held_by=self.held_by)
+                self.record(
+                    "progress_blocked",
+                    actor,
+                    trigger=trigger,
+                    rule=exc.details["rule"],
+                    held_by=self.held_by,
+                )
                 return
         if self.stage == "shipped" and self.delivery_reported_at:
             self._deliver(self.delivery_reported_at, "platform", actor)
@@ -102,27 +141,52 @@ class Reactions:
     # ---- holds, stock ------------------------------------------------------------------
     def _on_held(self: Order, ship: Shipment, data: dict, actor: str) -> None:
         if not any(h["hold_id"] == data["hold_id"] for h in ship.holds):
-            ship.holds.append({"hold_id": data["hold_id"], "stop_id": data.get("stop_id"),
-                               "reason": data.get("reason", "")})
-        self.record("held", actor, shipment_id=ship.shipment_id, hold_id=data["hold_id"],
-                    stop_id=data.get("stop_id"), reason=data.get("reason", ""))
+            ship.holds.append(
+                {
+                    "hold_id": data["hold_id"],
+                    "stop_id": data.get("stop_id"),
+                    "reason": data.get("reason", ""),
+                }
+            )
+        self.record(
+            "held",
+            actor,
+            shipment_id=ship.shipment_id,
+            hold_id=data["hold_id"],
+            stop_id=data.get("stop_id"),
+            reason=data.get("reason", ""),
+        )
 
     def _on_released(self: Order, ship: Shipment, data: dict, actor: str) -> None:
         ship.holds = [h for h in ship.holds if h["hold_id"] != data["hold_id"]]
         if not data.get("still_held"):
             ship.holds = []
-        self.record("released", actor, shipment_id=ship.shipment_id, hold_id=data["hold_id"],
-                    still_held=bool(ship.holds))
+        self.record(
+            "released",
+            actor,
+            shipment_id=ship.shipment_id,
+            hold_id=data["hold_id"],
+            still_held=bool(ship.holds),
+        )
         self.advance(actor)
 
     def _on_out_of_stock(self: Order, ship: Shipment, data: dict, actor: str) -> None:
         if not ship.live or ship.left_warehouse:
-            self.anomaly("out_of_stock_late", actor, f"out of stock for a {ship.status} shipment",
-                         shipment_id=ship.shipment_id)
+            self.anomaly(
+                "out_of_stock_late",
+                actor,
+                f"out of stock for a {ship.status} shipment",
+                shipment_id=ship.shipment_id,
+            )
             return
         ship.status = "exception"
-        self.record("shipment_out_of_stock", actor, shipment_id=ship.shipment_id,
-                    skus=data.get("skus", []), note=data.get("note", ""))
+        self.record(
+            "shipment_out_of_stock",
+            actor,
+            shipment_id=ship.shipment_id,
+            skus=data.get("skus", []),
+            note=data.get("note", ""),
+        )
         if lifecycle.can_fire(self.stage, "out_of_stock"):
             self.fire("out_of_stock", actor, skus=data.get("skus", []))
 
@@ -133,13 +197,22 @@ class Reactions:
     def _on_edit_rejected(self: Order, ship: Shipment, data: dict, actor: str) -> None:
         self._edit_answer(ship, data["request_id"], data.get("reason", "rejected"), actor)
 
-    def _edit_answer(self: Order, ship: Shipment, request_id: str, rejection: str | None,
-                     actor: str) -> None:
+    def _edit_answer(
+        self: Order, ship: Shipment, request_id: str, rejection: str | None, actor: str
+    ) -> None:
         pending = self.pending_edit
-        if not pending or pending["request_id"] != request_id or (
-                ship.shipment_id not in pending["waiting"]):
-            self.anomaly("unexpected_edit_answer", actor, "no such pending edit",
-                         request_id=request_id, shipment_id=ship.shipment_id)
+        if (
+            not pending
+            or pending["request_id"] != request_id
+            or (ship.shipment_id not in pending["waiting"])
+        ):
+            self.anomaly(
+                "unexpected_edit_answer",
+                actor,
+                "no such pending edit",
+                request_id=request_id,
+                shipment_id=ship.shipment_id,
+            )
             return
         pending["waiting"].remove(ship.shipment_id)
         if rejection:
@@ -148,13 +221,20 @@ class Reactions:
             return
         self.pending_edit = None
         if pending["rejections"]:
-            outcome = {"request_id": request_id, "outcome": "rejected",
-                       "reasons": pending["rejections"], "changes": pending["changes"]}
+            outcome = {
+                "request_id": request_id,
+                "outcome": "rejected",
+                "reasons": pending["rejections"],
+                "changes": pending["changes"],
+            }
             self.record("edit_rejected", actor, **outcome)
         else:
             self._apply_changes(pending["changes"], actor)
-            outcome = {"request_id": request_id, "outcome": "applied",
-                       "changes": pending["changes"]}
+            outcome = {
+                "request_id": request_id,
+                "outcome": "applied",
+                "changes": pending["changes"],
+            }
             self.record("edit_applied", actor, **outcome)
         self.last_edit = outcome
 
@@ -188,25 +268,37 @@ class Reactions:
         pending = self.pending_cancel
         if not pending or ship.shipment_id not in pending["waiting"]:
             if self.stage not in ("cancelled",):
-                self.anomaly("unexpected_cancel_answer", actor, "no pending cancel for it",
-                             shipment_id=ship.shipment_id)
+                self.anomaly(
+                    "unexpected_cancel_answer",
+                    actor,
+                    "no pending cancel for it",
+                    shipment_id=ship.shipment_id,
+                )
             return
         pending["waiting"].remove(ship.shipment_id)
         if pending["waiting"]:
             return
         if not self.live_shipments():
-            trigger = "intercepted" if self.stage == "intercepting" and any(
-                s.status == "intercepted" for s in self.shipments) else "withdrawn"
+            trigger = (
+                "intercepted"
+                if self.stage == "intercepting"
+                and any(s.status == "intercepted" for s in self.shipments)
+                else "withdrawn"
+            )
             self.fire(trigger, actor, reason=pending["reason"])
             self._cancelled(pending["reason"], pending["mode"], actor, pending["request_id"])
             return
         self.pending_cancel = None
-        self.last_cancel = {"request_id": pending["request_id"], "outcome": "missed",
-                            "mode": pending["mode"], "instruction": "refuse_delivery"}
+        self.last_cancel = {
+            "request_id": pending["request_id"],
+            "outcome": "missed",
+            "mode": pending["mode"],
+            "instruction": "refuse_delivery",
+        }
         if self.stage == "intercepting":
             self.resume_stage = self.shipments_stage() or self.resume_stage
             self.fire("interception_missed", actor)
-            self.advance(actor)
+        self.advance(actor)
 
     # ---- delivery, returns, after-sales ------------------------------------------------
     def deliver(self: Order, at: datetime, source: str, actor: str) -> str:
@@ -221,8 +313,12 @@ class Reactions:
             self.delivery_reported_at = at
             self.record("delivery_reported_early", actor, source=source, at=at.isoformat())
             return "parked"
-        self.anomaly("delivery_unexpected", actor, f"delivery reported for a {self.stage} order",
-                     source=source)
+        self.anomaly(
+            "delivery_unexpected",
+            actor,
+            f"delivery reported for a {self.stage} order",
+            source=source,
+        )
         return "anomaly"
 
     def _deliver(self: Order, at: datetime, source: str, actor: str) -> None:
@@ -235,18 +331,21 @@ class Reactions:
         if kind == "aftersales.cancel_requested":
             try:
                 cap = self.cancel(data.get("reason", "after-sales"), actor, data["refund_id"])
-                self.record("aftersales_cancel", actor, refund_id=data["refund_id"],
-                            mode=cap.mode)
+                self.record("aftersales_cancel", actor, refund_id=data["refund_id"], mode=cap.mode)
             except NotAllowed as exc:
-                self.record("aftersales_cancel_refused", actor, refund_id=data["refund_id"],
-                            reason=exc.message, code=exc.code)
+                self.record(
+                    "aftersales_cancel_refused",
+                    actor,
+                    refund_id=data["refund_id"],
+                    reason=exc.message,
+                    code=exc.code,
+                )
         elif kind == "refund.issued":
             self.record("refund_issued", actor, **_facts(data))
         elif kind in ("return.opened", "return.received"):
             trigger = "open_return" if kind == "return.opened" else "receive_return"
             try:
-                self.fire(trigger, actor, return_id=data.get("return_id"),
-                          kind=data.get("kind"))
+                self.fire(trigger, actor, return_id=data.get("return_id"), kind=data.get("kind"))
             except IllegalTransition as exc:
                 self.anomaly("return_unexpected", actor, exc.message, event=kind)
 
@@ -255,4 +354,6 @@ class Reactions:
 
 
 def _facts(data: dict) -> dict:
-    return {k: v for k, v in data.items() if k not in ("shipment_id",) and v is not None}
+    return {
+        k: v for k, v in data.items() if k not in ("shipment_id", "warehouse_id") and v is not None
+    }

@@ -51,7 +51,9 @@ def campaign_quantities(lines: list[dict]) -> dict[str, int]:
 
 
 def campaign_breaches(
-    lines: list[dict], prior: dict[tuple[str, str, str], int], keys: list[tuple[str, str]],
+    lines: list[dict],
+    prior: dict[tuple[str, str, str], int],
+    keys: list[tuple[str, str]],
     policy: ReviewPolicy,
 ) -> list[dict]:
     """Breaches for this order's campaign lines given `prior[(campaign, kind, value)]` quantities
@@ -78,7 +80,9 @@ def clean_problems(
     address: dict, lines: list[dict], known_skus: set[str], note: str, flags: list[dict]
 ) -> list[str]:
     """Why an order is not clean for auto-review (empty list = clean)."""
-    problems = [f"address.{f} missing" for f in ADDRESS_FIELDS if not str(address.get(f, "")).strip()]
+    problems = [
+        f"address.{f} missing" for f in ADDRESS_FIELDS if not str(address.get(f, "")).strip()
+    ]
     unknown = sorted({ln["sku"] for ln in lines} - known_skus)
     if unknown:
         problems.append(f"unknown SKUs: {', '.join(unknown)}")

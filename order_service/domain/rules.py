@@ -108,7 +108,9 @@ def _cancel(stage: str, held: bool) -> Capability:
             "refuse_delivery", "refused: shipped; the path is refuse delivery or return", "shipped"
         )
     if stage == "delivered":
-        return _no("return", "refused: delivered; the path is a return under the policy", "delivered")
+        return _no(
+            "return", "refused: delivered; the path is a return under the policy", "delivered"
+        )
     if stage in ("returning", "returned"):
         return _no("return", f"refused: a return is {stage}", "returning")
     return _no("none", f"refused: the order is {stage}", "closed")
@@ -170,6 +172,7 @@ def capability(stage: str, held: bool, action: str) -> Capability:
 class OrderFacts(Protocol):
     stage: str
     held: bool
+    fully_held: bool
     pending_cancel: dict | None
     pending_edit: dict | None
 
@@ -188,7 +191,8 @@ def decide(order: OrderFacts, action: str) -> Capability:
             f"edit {order.pending_edit['request_id']} awaits the warehouse's answer",
             "edit_in_progress",
         )
-    return capability(order.stage, order.held, action)
+    # The hold guarantee needs every live shipment held (a split order may be partly held).
+    return capability(order.stage, order.fully_held, action)
 
 
 def capabilities(order: OrderFacts) -> dict[str, Any]:

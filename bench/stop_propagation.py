@@ -1,0 +1,153 @@
+"""Stop-shipment propagation: POST /stop-shipments → the last acknowledgement.
+
+Two warehouse_service instances (their own consumer groups on the broadcast
+topic), each serving 10 dropship warehouses with 1,000 queued tasks each. The
+figure is the time from the POST on instance A until A has recorded an
+acknowledgement from every one of the 20 warehouses (so every task is held).
+
+    .venv/bin/python -m bench.stop_propagation                 # SQLite files + Tansu
+    BENCH_DATABASE_URL=postgresql+asyncpg://... KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 \
+        .venv/bin/python -m bench.stop_propagation             # one shared PostgreSQL DB
+
+BENCH_INSTANCES / BENCH_WAREHOUSES (per instance) / BENCH_TASKS (per warehouse) override.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+
+from bench.common import broker, command, database_url
+from shared.clock import Clock
+from shared.settings import Settings
+from tests.support import bearer, running
+from warehouse_service.adapters import tables
+from warehouse_service.app import create_app
+from warehouse_service.domain.shipment import Shipment
+from warehouse_service.domain.warehouse import Warehouse
+from warehouse_service.handlers.warehouses import register_warehouse
+
+INSTANCES = int(os.environ.get("BENCH_INSTANCES", "2"))
+WAREHOUSES = int(os.environ.get("BENCH_WAREHOUSES", "10"))
+TASKS = int(os.environ.get("BENCH_TASKS", "1000"))
+
+
+def warehouse_ids(instance: int) -> list[str]:
+    return [f"BWH-{instance}-{w:02d}" for w in range(WAREHOUSES)]
+
+
+async def seed(app, instance: int) -> None:
+    """Register the warehouses and bulk-insert queued tasks (one transaction)."""
+    deps = app.state.deps
+    now = datetime.now(UTC)
+    for wid in warehouse_ids(instance):
+        await register_warehouse(deps, Warehouse(wid, "dropship", f"BSUP-{instance}"))
+    async with deps.uow() as uow:
+        for wid in warehouse_ids(instance):
+            for n in range(TASKS):
+                order = f"BO-{wid}-{n}"
+                await uow.shipments.add(
+                    Shipment(
+                        shipment_id=f"S-{order}",
+                        order_id=order,
+                        warehouse_id=wid,
+                        warehouse_kind="dropship",
+                        warehouse_supplier=f"BSUP-{instance}",
+                        lines=[{"sku": "SKU-7", "qty": 1}],
+                        address={"name": "x", "phone": "1"},
+                        submitted_at=now,
+                    ),
+                    now,
+                )
+        await uow.commit()
+
+
+async def reset(url: str) -> None:
+    from shared.db import Database
+
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(tables.metadata.drop_all)
+    await db.dispose()
+
+
+async def main() -> None:
+    with broker() as (servers, broker_kind):
+        prefix = f"bench{uuid.uuid4().hex[:6]}."
+        shared_url, db_kind = database_url("warehouse")
+        if db_kind == "postgresql":
+            await reset(shared_url)
+        apps = []
+        for i in range(INSTANCES):
+            url = shared_url if db_kind == "postgresql" else database_url(f"wh{i}")[0]
+            settings = Settings(
+                service="warehouse",
+                KAFKA_BOOTSTRAP_SERVERS=servers,
+                FULFIL_TOPIC_PREFIX=prefix,
+                FULFIL_VAR_DIR=tempfile.mkdtemp(),
+                WAREHOUSE_DATABASE_URL=url,
+                FULFIL_WAREHOUSES=",".join(warehouse_ids(i)),
+                FULFIL_INSTANCE_ID=f"bench-{i}",
+                FULFIL_RELAY_IDLE_MS=50,
+            )
+            apps.append(create_app(settings, clock=Clock()))
+        await run(apps, db_kind, broker_kind)
+
+
+async def run(apps, db_kind: str, broker_kind: str) -> None:
+    ctxs = [running(app) for app in apps]
+    clients = [await c.__aenter__() for c in ctxs]
+    try:
+        for i, app in enumerate(apps):
+            await seed(app, i)
+        await warm_up(clients[0])
+        http = clients[0]
+        expected = {w for i in range(len(apps)) for w in warehouse_ids(i)}
+        body = {"scope": {"all_dropship": True}, "reason": "bench"}
+        started = time.perf_counter()
+        r = await http.post("/stop-shipments", json=body, headers=bearer("dev-ops"))
+        recorded = time.perf_counter() - started
+        stop_id = r.json()["stop_id"]
+        while True:
+            report = (
+                await http.get(f"/stop-shipments/{stop_id}", headers=bearer("dev-ops"))
+            ).json()
+            acked = {a["warehouse_id"]: a for a in report["acknowledgements"]}
+            if expected <= set(acked):
+                break
+            await asyncio.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        held = sum(acked[w]["held_count"] for w in expected)
+        assert held == len(expected) * TASKS, held
+        print(
+            f"stop propagation: {len(apps)} instances x {WAREHOUSES} warehouses x {TASKS} "
+            f"queued tasks ({held} held) on {db_kind} + {broker_kind}: "
+            f"stop recorded in {recorded * 1000:.0f} ms, last acknowledgement after "
+            f"{elapsed:.2f} s"
+        )
+        print(f"command: {command()}")
+    finally:
+        for c in reversed(ctxs):
+            await c.__aexit__(None, None, None)
+
+
+async def warm_up(http) -> None:
+    """Consumers join their groups first, so the figure is propagation, not start-up."""
+    body = {"scope": {"skus": ["NO-SUCH-SKU"]}, "reason": "warm-up"}
+    stop_id = (await http.post("/stop-shipments", json=body, headers=bearer("dev-ops"))).json()[
+        "stop_id"
+    ]
+    want = {w for i in range(INSTANCES) for w in warehouse_ids(i)}
+    while True:
+        report = (await http.get(f"/stop-shipments/{stop_id}", headers=bearer("dev-ops"))).json()
+        if want <= {a["warehouse_id"] for a in report["acknowledgements"]}:
+            return
+        await asyncio.sleep(0.05)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,97 @@
+"""Composition root of order_service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from order_service.adapters.platform import PlatformAdapter, PlatformSync, RecordingPlatformAdapter
+from order_service.adapters.repository import VersionConflict
+from order_service.adapters.tables import messaging, metadata
+from order_service.domain.errors import (
+    CampaignLimit,
+    DomainError,
+    IllegalTransition,
+    InvalidRequest,
+    NotAllowed,
+)
+from order_service.entrypoints import orders, webhooks
+from order_service.entrypoints.consumers import consumers
+from order_service.handlers.common import OrderNotFound
+from order_service.handlers.orders import StaleVersion, complete_due
+from order_service.handlers.seed import seed_development
+from shared.clock import Clock
+from shared.errors import error_body
+from shared.service import Runtime, build_runtime, create_service_app
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    OrderNotFound: 404,
+    StaleVersion: 412,
+    InvalidRequest: 422,
+    CampaignLimit: 409,
+    NotAllowed: 409,
+    IllegalTransition: 409,
+}
+
+
+def _status(exc: DomainError) -> int:
+    return next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 409)
+
+
+async def _platform_loop(rt: Runtime) -> None:
+    """Retries platform calls that failed or were written by requests (not consumers)."""
+    while True:
+        try:
+            await rt.extras["platform_sync"].push_pending()
+        except Exception as exc:  # keep the loop alive through database hiccups
+            log.warning("platform sync: %s", exc)
+        await asyncio.sleep(1.0)
+
+
+async def _completion_loop(rt: Runtime) -> None:
+    while True:
+        try:
+            await complete_due(rt)
+        except Exception as exc:
+            log.warning("completion timer: %s", exc)
+        await asyncio.sleep(60)
+
+
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    platform: PlatformAdapter | None = None,
+) -> FastAPI:
+    """The order_service app; `platform` defaults to a call recorder (dev and tests)."""
+    settings = settings or Settings(service="order")
+    rt = build_runtime(settings, messaging, clock)
+    adapter = platform or RecordingPlatformAdapter()
+    rt.extras["platform"] = adapter
+    rt.extras["platform_sync"] = PlatformSync(rt.db, adapter, rt.clock)
+    app = create_service_app(
+        title="order_service",
+        description="Order lifecycle, platform webhooks, review, submission, CS capabilities.",
+        runtime=rt,
+        metadata=metadata,
+        routers=[webhooks.router, orders.router],
+        consumers=consumers,
+        on_startup=[seed_development],
+        background=[_platform_loop, _completion_loop],
+    )
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), _status(exc))
+
+    @app.exception_handler(VersionConflict)
+    async def _conflict(request: Request, exc: VersionConflict) -> JSONResponse:
+        status, code = (412, "stale_version") if request.method == "PATCH" else (409, "conflict")
+        return JSONResponse(error_body(code, f"{exc}; reload and retry"), status)
+
+    return app

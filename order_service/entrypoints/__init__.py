@@ -1,0 +1,1 @@
+"""HTTP routers and Kafka consumers of order_service."""

@@ -1,0 +1,43 @@
+"""Kafka consumer: warehouse and after-sales events → order handlers, then platform calls."""
+
+from __future__ import annotations
+
+from order_service.adapters.platform import PlatformSync
+from order_service.adapters.uow import OrderUnitOfWork
+from order_service.handlers.common import retry_on_conflict
+from order_service.handlers.events import on_aftersales_event, on_warehouse_event
+from shared import topics
+from shared.bus import EventConsumer
+from shared.envelope import Envelope
+from shared.service import Runtime
+from shared.unit_of_work import idempotent
+
+CONSUMER = "order-service"
+
+
+async def _dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
+    if env.type.startswith(("shipment.", "warehouse.")):
+        await on_warehouse_event(uow, env)
+    elif env.type.startswith(("aftersales.", "refund.", "return.")):
+        await on_aftersales_event(uow, env)
+    # anything else on these topics is not ours to act on
+
+
+def consumers(rt: Runtime) -> list[EventConsumer]:
+    handle = idempotent(CONSUMER, lambda: OrderUnitOfWork(rt), _dispatch)
+    sync: PlatformSync = rt.extras["platform_sync"]
+
+    async def handler(env: Envelope) -> None:
+        await retry_on_conflict(lambda: handle(env))
+        if env.type == "shipment.shipped":
+            await sync.push_pending()  # after the commit, never inside it
+
+    return [
+        EventConsumer(
+            rt.settings,
+            rt.bus,
+            name=CONSUMER,
+            topics=[topics.WAREHOUSE, topics.AFTERSALES],
+            handler=handler,
+        )
+    ]

@@ -1,0 +1,193 @@
+"""Order REST API: reads, capabilities, and the clerk / CS actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from order_service.adapters import tables as t
+from order_service.adapters.repository import from_document, to_document
+from order_service.domain import lifecycle
+from order_service.domain.order import Order
+from order_service.domain.review import ReviewPolicy
+from order_service.domain.rules import capabilities
+from order_service.entrypoints.schemas import (
+    CancelBody,
+    EditBody,
+    MergeBody,
+    ReviewBody,
+    ReviewPolicyBody,
+    SubmitBody,
+)
+from order_service.handlers import orders as uc
+from shared.auth import Caller
+from shared.errors import AppError
+
+router = APIRouter(tags=["orders"])
+Reader = Caller("clerk", "cs_agent", "cs_supervisor", "ops")
+Clerk = Caller("clerk")
+CS = Caller("cs_agent", "cs_supervisor")
+
+
+def view(order: Order) -> dict[str, Any]:
+    """An order as the API shows it: the document plus hold, version and capabilities."""
+    body = {"order_id": order.id, "version": order.version, **to_document(order)}
+    body.pop("id")
+    body.update(held=order.held, held_by=order.held_by, capabilities=capabilities(order))
+    return body
+
+
+def _rt(request: Request):
+    return request.app.state.runtime
+
+
+async def _read(request: Request, order_id: str) -> Order:
+    async with _rt(request).db.reader() as session:
+        row = (
+            await session.execute(
+                select(t.orders.c.data, t.orders.c.version).where(t.orders.c.id == order_id)
+            )
+        ).first()
+    if row is None:
+        raise AppError(404, "not_found", f"order {order_id} not found")
+    return from_document(row.data, row.version)
+
+
+@router.get("/lifecycle", summary="States, transitions and the Mermaid diagram")
+async def get_lifecycle() -> dict:
+    return lifecycle.describe()
+
+
+@router.get("/orders", summary="List orders by stage, platform, platform order id, hold")
+async def list_orders(
+    request: Request,
+    _: Reader,
+    stage: str | None = None,
+    platform: str | None = None,
+    platform_order_id: str | None = None,
+    held: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    o = t.orders
+    q = select(o.c.data, o.c.version).order_by(o.c.created_at, o.c.id).limit(limit).offset(offset)
+    for column, value in (
+        (o.c.stage, stage),
+        (o.c.platform, platform),
+        (o.c.platform_order_id, platform_order_id),
+        (o.c.held, held),
+    ):
+        if value is not None:
+            q = q.where(column == value)
+    async with _rt(request).db.reader() as session:
+        rows = (await session.execute(q)).all()
+    return {"orders": [view(from_document(r.data, r.version)) for r in rows]}
+
+
+@router.get("/orders/{order_id}", summary="One order, with anomalies and capabilities")
+async def get_order(request: Request, response: Response, order_id: str, _: Reader) -> dict:
+    order = await _read(request, order_id)
+    response.headers["ETag"] = str(order.version)
+    return view(order)
+
+
+@router.get("/orders/{order_id}/capabilities", summary="SPEC §2.1 answered for this order")
+async def get_capabilities(request: Request, order_id: str, _: Reader) -> dict:
+    return capabilities(await _read(request, order_id))
+
+
+@router.get("/orders/{order_id}/timeline", summary="Every transition and event, with its cause")
+async def get_timeline(request: Request, order_id: str, _: Reader) -> dict:
+    tl = t.timeline
+    async with _rt(request).db.reader() as session:
+        rows = (
+            await session.execute(select(tl).where(tl.c.order_id == order_id).order_by(tl.c.id))
+        ).all()
+    if not rows:
+        await _read(request, order_id)
+    return {
+        "order_id": order_id,
+        "entries": [
+            {
+                "at": r.at.isoformat(),
+                "kind": r.kind,
+                "actor": r.actor,
+                "cause": r.cause,
+                "detail": r.detail,
+            }
+            for r in rows
+        ],
+    }
+
+
+def _version(if_match: str | None) -> int:
+    if if_match is None:
+        raise AppError(428, "precondition_required", "send If-Match: <version> (see ETag)")
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise AppError(412, "stale_version", "If-Match must be the order's version number")
+    return int(raw)
+
+
+@router.patch("/orders/{order_id}", summary="Edit address / note / items (If-Match: version)")
+async def edit_order(
+    request: Request,
+    order_id: str,
+    body: EditBody,
+    principal: CS,
+    if_match: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    version = _version(if_match)
+    order, cap = await uc.edit(_rt(request), order_id, version, body.changes(), principal.actor)
+    answer = {"edit": cap.as_dict(), "order": view(order)}
+    return JSONResponse(
+        answer, 202 if cap.pending_confirmation else 200, headers={"ETag": str(order.version)}
+    )
+
+
+@router.post("/orders/{order_id}/review", summary="Approve, or reject with a reason")
+async def review_order(request: Request, order_id: str, body: ReviewBody, principal: Clerk) -> dict:
+    order = await uc.review(_rt(request), order_id, body.approve, body.reason, principal.actor)
+    return view(order)
+
+
+@router.post("/orders/{order_id}/submit", summary="Send to a warehouse, or route per SKU")
+async def submit_order(
+    request: Request, order_id: str, principal: Clerk, body: SubmitBody | None = None
+) -> dict:
+    warehouse_id = body.warehouse_id if body else None
+    order = await uc.submit(_rt(request), order_id, warehouse_id, principal.actor)
+    return view(order)
+
+
+@router.post("/orders/{order_id}/cancel", summary="Cancel by the stage table; answers the mode")
+async def cancel_order(
+    request: Request, order_id: str, body: CancelBody, principal: CS
+) -> JSONResponse:
+    order, cap = await uc.cancel(_rt(request), order_id, body.reason, principal.actor)
+    answer = {"order_id": order.id, "stage": order.stage, **cap.as_dict(), "order": view(order)}
+    return JSONResponse(answer, 202 if cap.pending_confirmation else 200)
+
+
+@router.post("/orders/merge-shipping", summary="Merge orders into one shipment (campaign rules)")
+async def merge_shipping(request: Request, body: MergeBody, principal: Clerk) -> dict:
+    group = await uc.merge_shipping(_rt(request), body.order_ids, principal.actor)
+    return {"merge_group": group, "order_ids": body.order_ids}
+
+
+@router.get("/review-policy", summary="Auto-review and campaign-limit settings")
+async def get_review_policy(request: Request, _: Reader) -> dict:
+    async with _rt(request).db.reader() as session:
+        row = (
+            await session.execute(select(t.config.c.value).where(t.config.c.key == "review"))
+        ).first()
+    return ReviewPolicyBody(**(row.value if row else {})).model_dump()
+
+
+@router.put("/review-policy", summary="Change auto-review and campaign limits")
+async def put_review_policy(request: Request, body: ReviewPolicyBody, _: Clerk) -> dict:
+    await uc.set_review_policy(_rt(request), ReviewPolicy(**body.model_dump()))
+    return body.model_dump()

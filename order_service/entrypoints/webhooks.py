@@ -1,0 +1,191 @@
+"""Signed platform webhooks: generic JSON (SPEC §2.3) and Shopify.
+
+Order of checks: body size (413) → signature and replay window (401, nothing
+stored) → body shape (422 naming the field) → idempotent ingest (202 new, 200
+duplicate).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import TypeVar
+
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from order_service.entrypoints.schemas import GenericDelivery, GenericOrder, GenericRefund
+from order_service.entrypoints.shopify import ShopifyOrder, shop_from_domain
+from order_service.handlers.webhooks import (
+    IncomingOrder,
+    PlatformNotice,
+    WebhookResult,
+    ingest_notice,
+    ingest_order,
+)
+from shared.errors import AppError
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+REPLAY_WINDOW_SECONDS = 300
+M = TypeVar("M", bound=BaseModel)
+
+
+async def _body(request: Request) -> bytes:
+    limit = request.app.state.settings.webhook_max_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise AppError(413, "payload_too_large", f"webhook bodies are limited to {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise AppError(413, "payload_too_large", f"webhook bodies are limited to {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _secret(request: Request, shop_id: str, kind: str) -> str:
+    secret = request.app.state.settings.shop_secrets.get(shop_id, {}).get(kind)
+    if not secret:
+        raise AppError(401, "bad_signature", f"unknown shop {shop_id!r}")
+    return secret
+
+
+async def _verified_generic(request: Request) -> tuple[str, bytes]:
+    """Check `X-Shop-Id`, `X-Timestamp` (±5 min) and `X-Signature: sha256=<hex>`."""
+    body = await _body(request)
+    shop_id = request.headers.get("x-shop-id", "")
+    stamp = request.headers.get("x-timestamp", "")
+    signature = request.headers.get("x-signature", "")
+    if not (shop_id and stamp and signature):
+        raise AppError(401, "bad_signature", "send X-Shop-Id, X-Timestamp and X-Signature")
+    if not stamp.isdigit():
+        raise AppError(401, "bad_signature", "X-Timestamp must be Unix seconds")
+    now = request.app.state.runtime.clock.now().timestamp()
+    if abs(now - int(stamp)) > REPLAY_WINDOW_SECONDS:
+        raise AppError(401, "stale_timestamp", "X-Timestamp is outside the 5-minute window")
+    key = _secret(request, shop_id, "generic").encode()
+    expected = "sha256=" + hmac.new(key, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature):
+        raise AppError(401, "bad_signature", "signature does not match the body")
+    return shop_id, body
+
+
+def _parse(model: type[M], body: bytes) -> M:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+def _answer(result: WebhookResult) -> JSONResponse:
+    body = {
+        "order_id": result.order_id,
+        "stage": result.stage,
+        "duplicate": result.duplicate,
+        "outcome": result.outcome,
+        **result.extra,
+    }
+    return JSONResponse(body, 200 if result.duplicate else 202)
+
+
+@router.post("/generic/orders", summary="Canonical signed order webhook (202 new, 200 duplicate)")
+async def generic_order(request: Request) -> JSONResponse:
+    shop_id, body = await _verified_generic(request)
+    o = _parse(GenericOrder, body)
+    cmd = IncomingOrder(
+        source=f"generic:{shop_id}",
+        webhook_id=o.event_id,
+        shop_id=shop_id,
+        platform=o.platform,
+        platform_order_id=o.platform_order_id,
+        buyer=o.buyer.model_dump(),
+        address=o.address.model_dump(),
+        lines=[ln.as_line() for ln in o.lines],
+        total=o.total,
+        currency=o.currency,
+        paid_at=o.paid_at,
+        note=o.note,
+        updated_at=o.updated_at,
+    )
+    return _answer(await ingest_order(request.app.state.runtime, cmd))
+
+
+@router.post("/generic/refunds", summary="Refund request from the platform (parked if early)")
+async def generic_refund(request: Request) -> JSONResponse:
+    _, body = await _verified_generic(request)
+    r = _parse(GenericRefund, body)
+    notice = PlatformNotice(
+        "refund",
+        r.platform,
+        r.platform_order_id,
+        r.platform_refund_id,
+        {
+            "platform_refund_id": r.platform_refund_id,
+            "amount": str(r.amount),
+            "reason": r.reason,
+            "skus": r.skus,
+        },
+    )
+    return _answer(await ingest_notice(request.app.state.runtime, notice))
+
+
+@router.post("/generic/deliveries", summary="Delivery confirmation (parked if early)")
+async def generic_delivery(request: Request) -> JSONResponse:
+    _, body = await _verified_generic(request)
+    d = _parse(GenericDelivery, body)
+    notice = PlatformNotice(
+        "delivery",
+        d.platform,
+        d.platform_order_id,
+        d.platform_order_id,
+        {"delivered_at": d.delivered_at.isoformat(), "source": d.source},
+    )
+    return _answer(await ingest_notice(request.app.state.runtime, notice))
+
+
+@router.post("/shopify/orders", summary="Shopify orders/create and orders/updated")
+async def shopify_order(request: Request) -> JSONResponse:
+    body = await _body(request)
+    domain = request.headers.get("x-shopify-shop-domain", "")
+    given = request.headers.get("x-shopify-hmac-sha256", "")
+    webhook_id = request.headers.get("x-shopify-webhook-id", "")
+    topic = request.headers.get("x-shopify-topic", "orders/create")
+    if not (domain and given and webhook_id):
+        raise AppError(401, "bad_signature", "send the X-Shopify-* headers")
+    shop_id = shop_from_domain(domain)
+    key = _secret(request, shop_id, "shopify").encode()
+    expected = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+    if not hmac.compare_digest(expected, given):
+        raise AppError(401, "bad_signature", "X-Shopify-Hmac-Sha256 does not match the body")
+    if topic not in ("orders/create", "orders/updated", "orders/paid"):
+        raise AppError(
+            422,
+            "unsupported_topic",
+            f"topic {topic!r} is not handled here",
+            field="X-Shopify-Topic",
+        )
+    o = _parse(ShopifyOrder, body)
+    if not o.paid:
+        return JSONResponse(
+            {"order_id": None, "stage": None, "duplicate": False, "outcome": "ignored_unpaid"}, 200
+        )
+    cmd = IncomingOrder(
+        source=f"shopify:{shop_id}",
+        webhook_id=webhook_id,
+        shop_id=shop_id,
+        platform="shopify",
+        platform_order_id=str(o.id),
+        buyer=o.buyer(),
+        address=o.address(),
+        lines=o.lines(),
+        total=o.total_price,
+        currency=o.currency,
+        paid_at=o.paid_at(),
+        note=o.note or "",
+        updated_at=o.updated_at,
+    )
+    return _answer(await ingest_order(request.app.state.runtime, cmd))

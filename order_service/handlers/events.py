@@ -1,0 +1,67 @@
+"""Reactions to other services' events (run inside `idempotent(...)`: effect + inbox row commit
+together). Impossible events become anomalies on the order, never exceptions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from order_service.adapters import tables as t
+from order_service.adapters.uow import OrderUnitOfWork
+from shared.envelope import Envelope
+
+
+async def on_warehouse_event(uow: OrderUnitOfWork, env: Envelope) -> None:
+    """`shipment.*` → the order's shipments and stage; `warehouse.registered` → routing."""
+    if env.type == "warehouse.registered":
+        await _register_warehouse(uow, env)
+        return
+    actor = f"warehouse:{env.payload.get('warehouse_id', '?')}"
+    await _apply(
+        uow,
+        env,
+        actor,
+        lambda o: o.on_shipment_event(env.type.removeprefix("shipment."), dict(env.payload), actor),
+    )
+
+
+async def on_aftersales_event(uow: OrderUnitOfWork, env: Envelope) -> None:
+    """Cancel requests, refunds issued and returns from after-sales."""
+    await _apply(
+        uow, env, "aftersales", lambda o: o.on_aftersales(env.type, dict(env.payload), "aftersales")
+    )
+
+
+async def _apply(uow: OrderUnitOfWork, env: Envelope, actor: str, react) -> None:
+    order = await uow.orders.get(env.order_id or "")
+    if order is None:
+        await uow.note(
+            env.order_id or "?",
+            "anomaly",
+            actor,
+            env.type,
+            kind="unknown_order",
+            message=f"{env.type} for an unknown order",
+            event_id=env.event_id,
+        )
+        return
+    react(order)
+    for entry in order.timeline:
+        entry["detail"].setdefault("event_id", env.event_id)
+    await uow.store(order, cause=env)
+
+
+async def _register_warehouse(uow: OrderUnitOfWork, env: Envelope) -> None:
+    p = env.payload
+    w = t.warehouses
+    exists = (
+        await uow.session.execute(
+            select(w.c.warehouse_id).where(w.c.warehouse_id == p["warehouse_id"])
+        )
+    ).first()
+    values = {"kind": p["kind"], "supplier_id": p.get("supplier_id"), "name": p.get("name", "")}
+    stmt = (
+        w.update().where(w.c.warehouse_id == p["warehouse_id"]).values(**values)
+        if exists
+        else w.insert().values(warehouse_id=p["warehouse_id"], **values)
+    )
+    await uow.session.execute(stmt)

@@ -1,0 +1,245 @@
+"""Webhook use cases: orders (create/update), refunds and deliveries from platforms.
+
+Idempotent twice over: on the webhook id (a receipt row) and on the platform
+order id (a unique key). Refund and delivery webhooks that arrive before their
+order are parked and applied when the order arrives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from order_service.adapters import tables as t
+from order_service.adapters.uow import OrderUnitOfWork
+from order_service.domain.order import Order
+from order_service.domain.review import buyer_keys, campaign_breaches, clean_problems
+from order_service.domain.routing import enrich
+from shared.service import Runtime
+
+
+@dataclass
+class IncomingOrder:
+    """A platform order in canonical form, whatever platform sent it."""
+
+    source: str  # e.g. "generic:demo-shop", "shopify:demo-shop"
+    webhook_id: str
+    shop_id: str
+    platform: str
+    platform_order_id: str
+    buyer: dict
+    address: dict
+    lines: list[dict]
+    total: Decimal
+    currency: str
+    paid_at: datetime
+    note: str = ""
+    updated_at: datetime | None = None
+
+
+@dataclass
+class WebhookResult:
+    order_id: str | None
+    stage: str | None
+    duplicate: bool
+    outcome: str = "created"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def ingest_order(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
+    """Store a paid order exactly once; a newer update follows the CS edit rule."""
+    for _ in range(3):
+        try:
+            return await _ingest_once(rt, cmd)
+        except IntegrityError:
+            continue  # the same order committed concurrently: the next pass sees it
+    return await _ingest_once(rt, cmd)
+
+
+async def _ingest_once(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
+    async with OrderUnitOfWork(rt) as uow:
+        seen = await uow.receipt(cmd.source, cmd.webhook_id)
+        if seen is not False:
+            order = await uow.orders.get(seen) if seen else None
+            return WebhookResult(seen, order.stage if order else None, True, "duplicate")
+        existing = await uow.orders.by_platform_id(cmd.platform, cmd.platform_order_id)
+        if existing is not None:
+            outcome = await _update(uow, existing, cmd)
+            await uow.add_receipt(cmd.source, cmd.webhook_id, existing.id)
+            await uow.commit()
+            return WebhookResult(existing.id, existing.stage, True, outcome)
+        order = await _create(uow, cmd)
+        await uow.add_receipt(cmd.source, cmd.webhook_id, order.id)
+        await uow.commit()
+        return WebhookResult(order.id, order.stage, False, "created")
+
+
+async def _update(uow: OrderUnitOfWork, order: Order, cmd: IncomingOrder) -> str:
+    lines = enrich(cmd.lines, await uow.catalog())
+    changes: dict[str, Any] = {}
+    if cmd.address != order.address:
+        changes["address"] = cmd.address
+    if cmd.note != order.note:
+        changes["note"] = cmd.note
+    if _line_key(lines) != _line_key(order.lines):
+        changes["lines"] = lines
+    stale = (
+        order.platform_updated_at
+        and cmd.updated_at
+        and (cmd.updated_at <= order.platform_updated_at)
+    )
+    if cmd.updated_at is None or (stale and not changes):
+        return "duplicate"
+    outcome = order.platform_update(changes, cmd.updated_at, actor=f"platform:{cmd.platform}")
+    await uow.store(order)
+    return outcome
+
+
+def _line_key(lines: list[dict]) -> list[tuple]:
+    return sorted((ln["sku"], int(ln["qty"]), str(ln.get("unit_price"))) for ln in lines)
+
+
+async def _create(uow: OrderUnitOfWork, cmd: IncomingOrder) -> Order:
+    catalog = await uow.catalog()
+    lines = enrich(cmd.lines, catalog)
+    order = Order.receive(
+        actor=f"platform:{cmd.platform}",
+        id=f"O{uuid4().hex[:12].upper()}",
+        shop_id=cmd.shop_id,
+        platform=cmd.platform,
+        platform_order_id=cmd.platform_order_id,
+        buyer=cmd.buyer,
+        address=cmd.address,
+        lines=lines,
+        total=cmd.total,
+        currency=cmd.currency,
+        paid_at=cmd.paid_at,
+        note=cmd.note,
+        platform_updated_at=cmd.updated_at,
+    )
+    policy = await uow.review_policy()
+    keys = buyer_keys(order.buyer, order.address)
+    order.flags = campaign_breaches(lines, await _prior_purchases(uow, lines, keys), keys, policy)
+    if order.flags:
+        order.record("review_flagged", "review-rules", flags=order.flags)
+    if policy.auto_review:
+        problems = clean_problems(order.address, lines, set(catalog), order.note, order.flags)
+        if problems:
+            order.record("auto_review_skipped", "auto-review", problems=problems)
+        else:
+            order.approve("auto-review", auto=True)
+    await _apply_parked(uow, order)
+    await uow.store(order, new=True)
+    await _record_purchases(uow, order, keys)
+    return order
+
+
+async def _prior_purchases(uow: OrderUnitOfWork, lines: list[dict], keys) -> dict:
+    campaigns = sorted({ln["campaign_id"] for ln in lines if ln.get("campaign_id")})
+    if not campaigns or not keys:
+        return {}
+    cp = t.campaign_purchases
+    match = or_(*[and_(cp.c.key_kind == k, cp.c.key_value == v) for k, v in keys])
+    rows = (
+        await uow.session.execute(
+            select(cp.c.campaign_id, cp.c.key_kind, cp.c.key_value, cp.c.qty).where(
+                cp.c.campaign_id.in_(campaigns), match
+            )
+        )
+    ).all()
+    prior: dict[tuple[str, str, str], int] = {}
+    for r in rows:
+        key = (r.campaign_id, r.key_kind, r.key_value)
+        prior[key] = prior.get(key, 0) + r.qty
+    return prior
+
+
+async def _record_purchases(uow: OrderUnitOfWork, order: Order, keys) -> None:
+    qty: dict[str, int] = {}
+    for ln in order.lines:
+        if ln.get("campaign_id"):
+            qty[ln["campaign_id"]] = qty.get(ln["campaign_id"], 0) + int(ln["qty"])
+    rows = [
+        {"campaign_id": c, "key_kind": k, "key_value": v, "order_id": order.id, "qty": q}
+        for c, q in qty.items()
+        for k, v in dict.fromkeys(keys)
+    ]
+    if rows:
+        await uow.session.execute(insert(t.campaign_purchases), rows)
+
+
+# ---- refunds and deliveries -------------------------------------------------------------
+@dataclass
+class PlatformNotice:
+    """A refund request or delivery confirmation for a platform order."""
+
+    kind: str  # refund | delivery
+    platform: str
+    platform_order_id: str
+    external_id: str
+    body: dict[str, Any]
+
+
+async def ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
+    """Apply a refund/delivery webhook to its order, or park it until the order arrives."""
+    async with OrderUnitOfWork(rt) as uow:
+        try:
+            async with uow.session.begin_nested():
+                await uow.session.execute(
+                    insert(t.parked).values(
+                        kind=notice.kind,
+                        platform=notice.platform,
+                        platform_order_id=notice.platform_order_id,
+                        external_id=notice.external_id,
+                        body=notice.body,
+                        received_at=uow.now(),
+                    )
+                )
+        except IntegrityError:
+            order = await uow.orders.by_platform_id(notice.platform, notice.platform_order_id)
+            return WebhookResult(
+                order.id if order else None, order.stage if order else None, True, "duplicate"
+            )
+        order = await uow.orders.by_platform_id(notice.platform, notice.platform_order_id)
+        if order is None:
+            await uow.commit()
+            return WebhookResult(None, None, False, "parked", {"parked": True})
+        await _apply_parked(uow, order)
+        await uow.store(order)
+        await uow.commit()
+        return WebhookResult(order.id, order.stage, False, "applied")
+
+
+async def _apply_parked(uow: OrderUnitOfWork, order: Order) -> None:
+    p = t.parked
+    rows = (
+        await uow.session.execute(
+            select(p)
+            .where(
+                p.c.platform == order.platform,
+                p.c.platform_order_id == order.platform_order_id,
+                p.c.applied_at.is_(None),
+            )
+            .order_by(p.c.id)
+        )
+    ).all()
+    for row in rows:
+        actor = f"platform:{order.platform}"
+        if row.kind == "refund":
+            order.emit("order.refund_requested", **row.body)
+            order.record("refund_requested", actor, **row.body)
+        else:
+            order.deliver(
+                datetime.fromisoformat(row.body["delivered_at"]),
+                row.body.get("source", "platform"),
+                actor,
+            )
+        await uow.session.execute(
+            update(p).where(p.c.id == row.id).values(applied_at=uow.now(), order_id=order.id)
+        )
