@@ -85,7 +85,8 @@ class Bus:
         if self._producer is None:
             return False
         try:
-            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._producer.client.fetch_all_metadata()
             return True
         except Exception:
             return False

@@ -102,7 +102,10 @@ class OutboxRelay:
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.outbox.pending.wait(), self.idle)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+            # arrives as the event is set, and shutdown then hangs on the relay.
+            async with asyncio.timeout(self.idle):
+                await self.outbox.pending.wait()
 
     async def publish_once(self) -> int:
         """Publish one batch; returns how many rows were published."""
@@ -120,9 +123,8 @@ class OutboxRelay:
             ).all()
         if not rows:
             return 0
-        await asyncio.wait_for(
-            self.bus.send_all([(r.topic, r.key, r.value) for r in rows]), self.send_timeout
-        )
+        async with asyncio.timeout(self.send_timeout):
+            await self.bus.send_all([(r.topic, r.key, r.value) for r in rows])
         async with self.db.session() as session, session.begin():
             await session.execute(
                 update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=_now())

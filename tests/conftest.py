@@ -14,6 +14,7 @@ import os
 import socket
 import subprocess
 import uuid
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,8 +89,12 @@ class Databases:
         asyncio.run(run()) if not _loop_running() else _run_in_thread(run)
 
     def drop_all(self) -> None:
+        """Drop this test's databases; a failed drop leaves a stray database, not a failure."""
         for db in self.created:
-            self._admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            try:
+                self._admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            except Exception as exc:
+                warnings.warn(f"could not drop test database {db}: {exc}", stacklevel=1)
 
 
 def _loop_running() -> bool:

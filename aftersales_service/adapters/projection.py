@@ -45,7 +45,12 @@ class OrderProjection:
             shipped=bool(row.shipped),
             lines=[
                 OrderLine(
-                    r.line_no, r.sku, r.qty, money(r.unit_price), r.category, r.supplier_id,
+                    r.line_no,
+                    r.sku,
+                    r.qty,
+                    money(r.unit_price),
+                    r.category,
+                    r.supplier_id,
                     r.warehouse_id,
                 )
                 for r in lines
@@ -64,8 +69,13 @@ class OrderProjection:
                 async with self.session.begin_nested():
                     await self.session.execute(
                         insert(t.orders).values(
-                            order_id=order_id, synced=False, total=0, currency="CNY",
-                            held=False, shipped=False, version=0,
+                            order_id=order_id,
+                            synced=False,
+                            total=0,
+                            currency="CNY",
+                            held=False,
+                            shipped=False,
+                            version=0,
                         )
                     )
             except IntegrityError:
@@ -121,8 +131,12 @@ class OrderProjection:
         if found is None:
             await self.session.execute(
                 insert(t.shipments).values(
-                    shipment_id=shipment_id, order_id=order_id, warehouse_id=warehouse_id,
-                    skus=skus, status="submitted", submitted_at=at,
+                    shipment_id=shipment_id,
+                    order_id=order_id,
+                    warehouse_id=warehouse_id,
+                    skus=skus,
+                    status="submitted",
+                    submitted_at=at,
                 )
             )
         else:
@@ -153,8 +167,12 @@ class OrderProjection:
         if await self._shipment(shipment_id) is None:
             await self.session.execute(
                 insert(t.shipments).values(
-                    shipment_id=shipment_id, order_id=order_id, warehouse_id=warehouse_id,
-                    skus=[], status=status, **values,
+                    shipment_id=shipment_id,
+                    order_id=order_id,
+                    warehouse_id=warehouse_id,
+                    skus=[],
+                    status=status,
+                    **values,
                 )
             )
         else:
@@ -194,7 +212,10 @@ class OrderProjection:
     ) -> None:
         await self.session.execute(
             insert(t.anomalies).values(
-                order_id=order_id, event_type=event_type, event_id=event_id, note=note,
+                order_id=order_id,
+                event_type=event_type,
+                event_id=event_id,
+                note=note,
                 recorded_at=at,
             )
         )

@@ -58,8 +58,11 @@ class RefundRepository:
                     await self.session.execute(
                         insert(t.refund_claims),
                         [
-                            {"order_id": refund.order_id, "claim_key": k,
-                             "refund_id": refund.refund_id}
+                            {
+                                "order_id": refund.order_id,
+                                "claim_key": k,
+                                "refund_id": refund.refund_id,
+                            }
                             for k in refund.claims
                         ],
                     )
@@ -110,10 +113,16 @@ class ReturnRepository:
             insert(t.return_lines),
             [
                 {
-                    "return_id": case.return_id, "line_no": i, "order_id": case.order_id,
-                    "sku": ln.sku, "qty": ln.qty, "unit_price": ln.unit_price,
-                    "category": ln.category, "supplier_id": ln.supplier_id,
-                    "warehouse_id": ln.warehouse_id, "active": True,
+                    "return_id": case.return_id,
+                    "line_no": i,
+                    "order_id": case.order_id,
+                    "sku": ln.sku,
+                    "qty": ln.qty,
+                    "unit_price": ln.unit_price,
+                    "category": ln.category,
+                    "supplier_id": ln.supplier_id,
+                    "warehouse_id": ln.warehouse_id,
+                    "active": True,
                 }
                 for i, ln in enumerate(case.lines)
             ],
@@ -139,9 +148,15 @@ class ReturnRepository:
             ReturnCase,
             row,
             lines=[
-                ReturnLine(l.sku, l.qty, money(l.unit_price), l.category, l.supplier_id,
-                           l.warehouse_id)
-                for l in lines
+                ReturnLine(
+                    ln.sku,
+                    ln.qty,
+                    money(ln.unit_price),
+                    ln.category,
+                    ln.supplier_id,
+                    ln.warehouse_id,
+                )
+                for ln in lines
             ],
             evidence=dict(row.evidence or {}),
         )
@@ -171,18 +186,28 @@ class LedgerRepository:
         self.session = session
 
     async def add_goods(
-        self, case: ReturnCase, gradings: list[Grading], warehouse: dict[str, str | None],
+        self,
+        case: ReturnCase,
+        gradings: list[Grading],
+        warehouse: dict[str, str | None],
         at: datetime,
     ) -> None:
         await self.session.execute(
             insert(t.returned_inventory),
             [
                 {
-                    "return_id": case.return_id, "order_id": case.order_id, "sku": g.sku,
-                    "qty": g.qty, "grade": g.grade, "disposition": g.disposition,
-                    "value": g.value, "recovered_value": g.recovered,
-                    "repair_cost": g.repair_cost, "flaw_note": g.flaw_note,
-                    "warehouse_id": warehouse.get(g.sku), "created_at": at,
+                    "return_id": case.return_id,
+                    "order_id": case.order_id,
+                    "sku": g.sku,
+                    "qty": g.qty,
+                    "grade": g.grade,
+                    "disposition": g.disposition,
+                    "value": g.value,
+                    "recovered_value": g.recovered,
+                    "repair_cost": g.repair_cost,
+                    "flaw_note": g.flaw_note,
+                    "warehouse_id": warehouse.get(g.sku),
+                    "created_at": at,
                 }
                 for g in gradings
             ],
@@ -197,10 +222,16 @@ class LedgerRepository:
             insert(t.liabilities),
             [
                 {
-                    "liability_id": lid, "return_id": case.return_id,
-                    "order_id": case.order_id, "party": li.party, "amount": li.amount,
-                    "basis": li.basis, "sku": li.sku, "supplier_id": li.supplier_id,
-                    "warehouse_id": li.warehouse_id, "created_at": at,
+                    "liability_id": lid,
+                    "return_id": case.return_id,
+                    "order_id": case.order_id,
+                    "party": li.party,
+                    "amount": li.amount,
+                    "basis": li.basis,
+                    "sku": li.sku,
+                    "supplier_id": li.supplier_id,
+                    "warehouse_id": li.warehouse_id,
+                    "created_at": at,
                 }
                 for lid, li in zip(ids, items, strict=True)
             ],
@@ -216,19 +247,26 @@ class LedgerRepository:
             raise NotFound(f"liability {liability_id} not found", code="liability_not_found")
         return row
 
-    async def override(
-        self, row, party: str, amount: Decimal, by: str, reason: str
-    ) -> None:
+    async def override(self, row, party: str, amount: Decimal, by: str, reason: str) -> None:
         await self.session.execute(
             update(t.liabilities)
             .where(t.liabilities.c.liability_id == row.liability_id)
             .values(
-                party=party, amount=amount, overridden_by=by, override_reason=reason,
+                party=party,
+                amount=amount,
+                overridden_by=by,
+                override_reason=reason,
                 original_party=row.original_party or row.party,
                 original_amount=row.original_amount
                 if row.original_amount is not None
                 else row.amount,
             )
+        )
+
+    async def put_reviews(self, sku: str, reviews: int, bad: int) -> None:
+        await self.session.execute(delete(t.sku_reviews).where(t.sku_reviews.c.sku == sku))
+        await self.session.execute(
+            insert(t.sku_reviews).values(sku=sku, reviews=reviews, bad_reviews=bad)
         )
 
 
@@ -253,7 +291,9 @@ class CareRepository:
 
     def _complaint(self, row) -> Complaint:
         return from_row(
-            Complaint, row, evidence=list(row.evidence or []),
+            Complaint,
+            row,
+            evidence=list(row.evidence or []),
             responses=list(row.responses or []),
         )
 
@@ -302,8 +342,11 @@ class PolicyRepository:
         ).first()
         if row is None:
             return {"version": 0, "updated_at": None, "updated_by": None}
-        return {"version": row.version, "updated_at": utc(row.updated_at),
-                "updated_by": row.updated_by}
+        return {
+            "version": row.version,
+            "updated_at": utc(row.updated_at),
+            "updated_by": row.updated_by,
+        }
 
     async def put(self, policy: ReturnPolicy, by: str, at: datetime) -> int:
         meta = await self.meta()

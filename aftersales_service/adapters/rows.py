@@ -17,10 +17,12 @@ CENT = Decimal("0.01")
 
 
 def utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every timestamp here is UTC."""
-    if value is not None and value.tzinfo is None:
+    """Every timestamp here is aware UTC (SQLite hands back naive ones, which are UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value
+    return value.astimezone(UTC)
 
 
 def money(value: Any) -> Decimal:

@@ -76,7 +76,7 @@ shipments = Table(
     Column("submitted_at", TS),
     Column("shipped_at", TS),
     Column("submit_to_ship_seconds", Integer),
-    Index("ix_shipments_warehouse", "warehouse_id", "submit_to_ship_seconds"),
+    Index("ix_shipments_warehouse", "warehouse_id", "submit_to_ship_seconds", "shipped_at"),
 )
 
 warehouses = Table(
@@ -159,10 +159,10 @@ returns = Table(
     Column("handling_seconds", Integer),
     Column("version", Integer, nullable=False, default=0),
     Index("ix_returns_status", "status", "opened_at"),
-    Index("ix_returns_reason", "reason_code", "status"),
-    Index("ix_returns_days", "days_after_delivery"),
+    Index("ix_returns_reason", "reason_code", "reason_category", "status", "amount"),
+    Index("ix_returns_days", "days_after_delivery", "kind", "status"),
     Index("ix_returns_opened_at", "opened_at"),
-    Index("ix_returns_warehouse", "warehouse_id", "handling_seconds"),
+    Index("ix_returns_warehouse", "warehouse_id", "status", "handling_seconds"),
 )
 
 return_lines = Table(

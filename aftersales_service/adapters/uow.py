@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Self
 
 from aftersales_service.adapters.projection import OrderProjection
@@ -25,3 +27,14 @@ class AftersalesUnitOfWork(UnitOfWork):
         self.care = CareRepository(self.session)
         self.policies = PolicyRepository(self.session)
         return self
+
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction whose staged events are dropped too if it rolls back."""
+        mark = len(self._events)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self._events[mark:]
+            raise

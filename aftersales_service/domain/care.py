@@ -111,7 +111,11 @@ class NotificationTask:
 
 
 def out_of_stock_task(
-    task_id: str, order_id: str, shipment_id: str, skus: list[str], now: datetime,
+    task_id: str,
+    order_id: str,
+    shipment_id: str,
+    skus: list[str],
+    now: datetime,
     policy: ReturnPolicy,
 ) -> NotificationTask:
     deadline = now + timedelta(minutes=policy.oos_notify_minutes)

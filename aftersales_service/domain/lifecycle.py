@@ -45,12 +45,21 @@ REFUNDS = StateTable(
     ["requested", "awaiting_cancel", "awaiting_return", "issued", "refused"],
     [
         {"trigger": "request_cancel", "source": "requested", "dest": "awaiting_cancel"},
-        {"trigger": "await_return", "source": ["requested", "awaiting_cancel"],
-         "dest": "awaiting_return"},
-        {"trigger": "issue", "source": ["requested", "awaiting_cancel", "awaiting_return"],
-         "dest": "issued"},
-        {"trigger": "refuse", "source": ["requested", "awaiting_cancel", "awaiting_return"],
-         "dest": "refused"},
+        {
+            "trigger": "await_return",
+            "source": ["requested", "awaiting_cancel"],
+            "dest": "awaiting_return",
+        },
+        {
+            "trigger": "issue",
+            "source": ["requested", "awaiting_cancel", "awaiting_return"],
+            "dest": "issued",
+        },
+        {
+            "trigger": "refuse",
+            "source": ["requested", "awaiting_cancel", "awaiting_return"],
+            "dest": "refused",
+        },
     ],
 )
 

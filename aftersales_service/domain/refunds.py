@@ -26,8 +26,7 @@ def refund_route(order: OrderView) -> Route:
     """The stage table's refund column, or a refusal naming the path to take instead."""
     if not order.synced and order.stage is None:
         raise NotFound(
-            f"order {order.order_id} is not known here yet; refunds before sync are "
-            "platform-side",
+            f"order {order.order_id} is not known here yet; refunds before sync are platform-side",
             code="order_unknown",
         )
     stage = order.effective_stage

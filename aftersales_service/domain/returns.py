@@ -189,8 +189,12 @@ def refund_only_liabilities(case: ReturnCase) -> list[Liability]:
     party = LIABLE_PARTY[case.reason_category]
     return [
         Liability(
-            party, line.value, f"{case.reason_code}: nothing to return", line.sku,
-            line.supplier_id, line.warehouse_id,
+            party,
+            line.value,
+            f"{case.reason_code}: nothing to return",
+            line.sku,
+            line.supplier_id,
+            line.warehouse_id,
         )
         for line in case.lines
     ]

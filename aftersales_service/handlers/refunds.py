@@ -64,14 +64,21 @@ async def start_refund(
     amount = cmd.amount if cmd.amount is not None else order.total - committed(refunds)
     check_within_paid(order, refunds, amount)
     refund = Refund(
-        new_id("RF"), order.order_id, amount, order.currency, cmd.source, cmd.reason,
-        cmd.reason_code, claims=claims, requested_by=cmd.requested_by, created_at=now,
+        new_id("RF"),
+        order.order_id,
+        amount,
+        order.currency,
+        cmd.source,
+        cmd.reason,
+        cmd.reason_code,
+        claims=claims,
+        requested_by=cmd.requested_by,
+        created_at=now,
         platform_refund_id=cmd.platform_refund_id,
     )
     refund.request_cancel(route)
     await uow.refunds.add(refund)
-    emit(uow, CancelForRefund(refund_id=refund.refund_id, reason=cmd.reason), order.order_id,
-         cause)
+    emit(uow, CancelForRefund(refund_id=refund.refund_id, reason=cmd.reason), order.order_id, cause)
     return refund
 
 
@@ -82,42 +89,67 @@ async def platform_refund(
     if await uow.refunds.by_platform_id(cmd.order_id, cmd.platform_refund_id or ""):
         return
     try:
-        async with uow.session.begin_nested():
+        async with uow.savepoint():
             await start_refund(uow, cmd, now, cause)
     except (Refused, NotFound) as exc:
         refused = Refund(
-            new_id("RF"), cmd.order_id, cmd.amount or Decimal("0"), "CNY", cmd.source,
-            cmd.reason, cmd.reason_code, requested_by=cmd.requested_by, created_at=now,
+            new_id("RF"),
+            cmd.order_id,
+            cmd.amount or Decimal("0"),
+            "CNY",
+            cmd.source,
+            cmd.reason,
+            cmd.reason_code,
+            requested_by=cmd.requested_by,
+            created_at=now,
             platform_refund_id=cmd.platform_refund_id,
         )
         refused.refuse(exc.code)
         await uow.refunds.add(refused)
         emit(
             uow,
-            RefundRefused(refund_id=refused.refund_id, code=exc.code,
-                          path=exc.details.get("path", "none"), reason=exc.message),
+            RefundRefused(
+                refund_id=refused.refund_id,
+                code=exc.code,
+                path=exc.details.get("path", "none"),
+                reason=exc.message,
+            ),
             cmd.order_id,
             cause,
         )
 
 
-async def issue(uow: AftersalesUnitOfWork, refund: Refund, amount: Decimal, now: datetime,
-                cause: Envelope | None = None) -> None:
+async def issue(
+    uow: AftersalesUnitOfWork,
+    refund: Refund,
+    amount: Decimal,
+    now: datetime,
+    cause: Envelope | None = None,
+) -> None:
     """Mark issued and emit `refund.issued` (the only place money goes out)."""
     refund.issue(amount, now)
     await uow.refunds.save(refund)
     emit(
         uow,
-        RefundIssued(refund_id=refund.refund_id, amount=refund.amount, currency=refund.currency,
-                     reason=refund.reason),
+        RefundIssued(
+            refund_id=refund.refund_id,
+            amount=refund.amount,
+            currency=refund.currency,
+            reason=refund.reason,
+        ),
         refund.order_id,
         cause,
     )
 
 
 async def on_order_cancelled(
-    uow: AftersalesUnitOfWork, order_id: str, refund_due: Decimal, mode: str, reason: str,
-    now: datetime, cause: Envelope,
+    uow: AftersalesUnitOfWork,
+    order_id: str,
+    refund_due: Decimal,
+    mode: str,
+    reason: str,
+    now: datetime,
+    cause: Envelope,
 ) -> None:
     """Any cancellation refunds `refund_due` once: the waiting refund, or a new one."""
     order = await load_order(uow, order_id)
@@ -139,9 +171,17 @@ async def on_order_cancelled(
         )
         return
     refund = Refund(
-        new_id("RF"), order_id, amount, order.currency, "order_cancelled", reason,
-        "changed_mind", mode=mode, claims=whole_order_claims(order, claimed, refunds),
-        requested_by="order_service", created_at=now,
+        new_id("RF"),
+        order_id,
+        amount,
+        order.currency,
+        "order_cancelled",
+        reason,
+        "changed_mind",
+        mode=mode,
+        claims=whole_order_claims(order, claimed, refunds),
+        requested_by="order_service",
+        created_at=now,
     )
     await uow.refunds.add(refund)
     await issue(uow, refund, amount, now, cause)
@@ -159,21 +199,74 @@ async def on_interception_missed(
         if WHOLE_ORDER in claimed:
             return  # already being refunded through another path
         refund = Refund(
-            new_id("RF"), order_id, order.total - committed(refunds), order.currency,
-            "interception_missed", "cancel after shipping: refuse delivery", "changed_mind",
-            claims=whole_order_claims(order, claimed, refunds), requested_by="order_service",
+            new_id("RF"),
+            order_id,
+            order.total - committed(refunds),
+            order.currency,
+            "interception_missed",
+            "cancel after shipping: refuse delivery",
+            "changed_mind",
+            claims=whole_order_claims(order, claimed, refunds),
+            requested_by="order_service",
             created_at=now,
         )
         await uow.refunds.add(refund)
     case = ReturnCase(
-        new_id("RT"), order_id, "refused_delivery", refund.reason_code,
-        [ReturnLine(ln.sku, ln.qty, ln.unit_price, ln.category, ln.supplier_id, ln.warehouse_id)
-         for ln in order.lines] or [ReturnLine("UNKNOWN", 1, order.total)],
-        method="carrier_return", status="approved", shipping_payer="seller",
-        refund_id=refund.refund_id, delivered_at=None, opened_at=now, approved_by="auto",
+        new_id("RT"),
+        order_id,
+        "refused_delivery",
+        refund.reason_code,
+        [
+            ReturnLine(ln.sku, ln.qty, ln.unit_price, ln.category, ln.supplier_id, ln.warehouse_id)
+            for ln in order.lines
+        ]
+        or [ReturnLine("UNKNOWN", 1, order.total)],
+        method="carrier_return",
+        status="approved",
+        shipping_payer="seller",
+        refund_id=refund.refund_id,
+        delivered_at=None,
+        opened_at=now,
+        approved_by="auto",
     )
     refund.await_return(case.return_id, "refuse_delivery")
     await uow.refunds.save(refund)
     await uow.returns.add(case, None)
-    emit(uow, ReturnOpened(return_id=case.return_id, kind=case.kind,
-                           reason_code=case.reason_code), order_id, cause)
+    emit(
+        uow,
+        ReturnOpened(return_id=case.return_id, kind=case.kind, reason_code=case.reason_code),
+        order_id,
+        cause,
+    )
+
+
+async def on_delivered(
+    uow: AftersalesUnitOfWork, order_id: str, now: datetime, cause: Envelope
+) -> None:
+    """A cancel that never happened (the parcel was delivered): refuse the waiting refund,
+    free its goods for a return, and say so."""
+    for refund in await uow.refunds.for_order(order_id):
+        if refund.status != "awaiting_cancel":
+            continue
+        refund.refuse("cancel_too_late")
+        await uow.refunds.release_claims(refund)
+        await uow.refunds.save(refund)
+        await uow.orders.record_anomaly(
+            order_id,
+            cause.type,
+            cause.event_id,
+            f"refund {refund.refund_id}: delivered "
+            "before the cancel took effect; refund through a return",
+            now,
+        )
+        emit(
+            uow,
+            RefundRefused(
+                refund_id=refund.refund_id,
+                code="cancel_too_late",
+                path="return",
+                reason="the order was delivered before it could be cancelled",
+            ),
+            order_id,
+            cause,
+        )

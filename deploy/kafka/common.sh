@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings for start.sh / stop.sh (sourced, not executed).
 KAFKA_HOME_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KAFKA_VERSION=${KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$KAFKA_HOME_DIR/pom.xml")}
@@ -11,6 +12,7 @@ KAFKA_DATA_DIR=${KAFKA_DATA_DIR:-/tmp/fulfil-kafka}
 KAFKA_CLUSTER_BASE_PORT=${KAFKA_CLUSTER_BASE_PORT:-9192}
 KAFKA_CLUSTER_DIR=${KAFKA_CLUSTER_DIR:-/tmp/fulfil-kafka-cluster}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
+KAFKA_JVM_OPTS=${KAFKA_JVM_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-120}
 
 log() { echo "[kafka] $*" >&2; }
@@ -31,6 +33,14 @@ node_pid() {
   else
     return 1
   fi
+}
+
+# alive <pid>: some thread still runs. A killed broker can stay a zombie until init reaps
+# it, and its main thread turns zombie before the other threads have exited.
+alive() {
+  local st
+  st=$(awk '/^State:/ {s = $2} /^Threads:/ {t = $2} END {print s t}' "/proc/$1/status" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z1 ]]
 }
 
 # Run a Kafka CLI class (quiet logging, fast-starting JVM).

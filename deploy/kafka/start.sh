@@ -6,6 +6,8 @@
 # Jars are fetched once with Maven (pom.xml) into lib/<version>/. Running it again while
 # Kafka is up is a no-op. Returns only once the broker(s) serve metadata. Stop: stop.sh.
 set -euo pipefail
+set +m  # no job control: the broker must keep the pid written to kafka.pid (see setsid below)
+# shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
 mode=single; nodes=(1)
@@ -13,14 +15,14 @@ while (($#)); do
   case $1 in
     --cluster) mode=cluster; nodes=(1 2 3) ;;
     --node) mode=cluster; nodes=("${2:?--node needs a number 1-3}"); shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
 done
 
 install_pkgs() {
-  [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null || die "please install: $*"
+  if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then die "please install: $*"; fi
   log "installing $* with apt-get ..."
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
@@ -42,7 +44,7 @@ fetch_jars() {
 port_open() { (exec 3<>"/dev/tcp/$KAFKA_HOST/$1") 2>/dev/null; }
 
 write_config() { # <id> <dir>
-  local id=$1 dir=$2 rf=1 isr=1 voters="1@$KAFKA_HOST:$(node_cport single 1)"
+  local id=$1 dir=$2 rf=1 isr=1 voters="1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT"
   if [[ $mode == cluster ]]; then
     rf=3; isr=2
     voters=$(for n in 1 2 3; do printf '%s@%s:%s,' "$n" "$KAFKA_HOST" "$(node_cport cluster "$n")"; done)
@@ -73,30 +75,43 @@ transaction.state.log.num.partitions=10
 share.coordinator.state.topic.replication.factor=$rf
 share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
+# allow short consumer sessions in tests (broker default minimum is 6000)
+group.min.session.timeout.ms=1000
 log.retention.hours=24
 CONF
 }
 
-start_node() { # <id>
-  local id=$1 dir pid port cid
+# prepare_node <id>: write the config and, on first use, format the storage (in the background)
+prepare_node() {
+  local id=$1 dir port idfile cid
   dir=$(node_dir "$mode" "$id"); port=$(node_port "$mode" "$id")
   if pid=$(node_pid "$dir"); then log "node $id already running (pid $pid, port $port)"; return; fi
   port_open "$port" && die "port $port is already in use by another process"
   mkdir -p "$dir/data" "$dir/logs"
   write_config "$id" "$dir" > "$dir/server.properties"
-  if [[ ! -f $dir/data/meta.properties ]]; then
-    local idfile=$dir/cluster.id
-    [[ $mode == cluster ]] && idfile=$KAFKA_CLUSTER_DIR/cluster.id
-    # a cluster id is 16 random bytes, base64url without padding
-    [[ -s $idfile ]] || head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$idfile"
-    cid=$(<"$idfile")
-    log "formatting storage of node $id in $dir/data (cluster id $cid)"
-    kafka_tool kafka.tools.StorageTool format --ignore-formatted -t "$cid" \
-      -c "$dir/server.properties" >/dev/null
-  fi
-  log "starting node $id: broker $KAFKA_HOST:$port, controller port $(node_cport "$mode" "$id"), dir $dir"
+  to_start+=("$id")
+  [[ -f $dir/data/meta.properties ]] && return
+  idfile=$dir/cluster.id
+  [[ $mode == cluster ]] && idfile=$KAFKA_CLUSTER_DIR/cluster.id
+  # a cluster id is 16 random bytes, base64url without padding; like Kafka's own
+  # Uuid.randomUuid() avoid a leading '-', which the CLI would take for an option
+  until [[ -s $idfile && $(<"$idfile") != -* ]]; do
+    head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$idfile"
+  done
+  cid=$(<"$idfile")
+  log "formatting storage of node $id in $dir/data (cluster id $cid)"
+  kafka_tool kafka.tools.StorageTool format --ignore-formatted -t "$cid" \
+    -c "$dir/server.properties" >/dev/null &
+  formatting+=($!)
+}
+
+start_node() { # <id>
+  local id=$1 dir
+  dir=$(node_dir "$mode" "$id")
+  log "starting node $id: broker $KAFKA_HOST:$(node_port "$mode" "$id"), controller port $(node_cport "$mode" "$id"), dir $dir"
   # setsid: keep the broker alive when the calling shell's process group is killed
-  setsid java $KAFKA_HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+  # shellcheck disable=SC2086  # the *_OPTS are word lists
+  setsid java $KAFKA_HEAP_OPTS $KAFKA_JVM_OPTS \
     -Djava.awt.headless=true -Dkafka.logs.dir="$dir/logs" \
     -Dlog4j2.configurationFile="$KAFKA_HOME_DIR/log4j2.properties" \
     -cp "$KAFKA_LIB/*" kafka.Kafka "$dir/server.properties" \
@@ -135,5 +150,9 @@ wait_ready() {
 }
 
 fetch_jars
-for n in "${nodes[@]}"; do start_node "$n"; done
+to_start=(); formatting=()
+[[ $mode == cluster ]] && mkdir -p "$KAFKA_CLUSTER_DIR"
+for n in "${nodes[@]}"; do prepare_node "$n"; done
+for pid in "${formatting[@]}"; do wait "$pid" || die "formatting the storage failed"; done
+for n in "${to_start[@]}"; do start_node "$n"; done
 wait_ready

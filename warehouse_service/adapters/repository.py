@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
@@ -13,8 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from warehouse_service.adapters import tables as t
 from warehouse_service.domain.errors import Conflict
 from warehouse_service.domain.shipment import Hold, Shipment
-from warehouse_service.domain.stops import Scope, Stop
-from warehouse_service.domain.warehouse import Warehouse
 
 _CHUNK = 500
 _SHIPMENT_FIELDS = (
@@ -37,6 +35,13 @@ _SHIPMENT_FIELDS = (
 )
 
 
+def utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
@@ -48,10 +53,10 @@ def _hold(row: Row) -> Hold:
         kind=row.kind,
         reason=row.reason,
         owner=row.owner,
-        created_at=row.created_at,
-        until=row.until,
+        created_at=utc(row.created_at),
+        until=utc(row.until),
         stop_id=row.stop_id,
-        released_at=row.released_at,
+        released_at=utc(row.released_at),
         released_by=row.released_by,
     )
 
@@ -73,10 +78,13 @@ class ShipmentRepository:
         warehouse_ids: Sequence[str] | None = None,
         statuses: Sequence[str] | None = None,
         shipment_ids: Sequence[str] | None = None,
+        shipped_since: datetime | None = None,
         limit: int | None = None,
     ) -> list[Shipment]:
         c = t.shipments.c
         conds = []
+        if shipped_since is not None:
+            conds.append(c.shipped_at >= shipped_since)
         if warehouse_ids is not None:
             conds.append(c.warehouse_id.in_(list(warehouse_ids)))
         if statuses is not None:
@@ -108,9 +116,60 @@ class ShipmentRepository:
             self._loaded_holds[s.shipment_id] = {h.hold_id for h in s.holds}
         return list(by_id.values())
 
+    async def stop_candidates(
+        self,
+        warehouse_ids: Sequence[str],
+        statuses: Sequence[str],
+        stop_id: str,
+        shipped_since: datetime,
+    ) -> list[Shipment]:
+        """Light aggregates for applying a stop: the columns matching needs, and only this
+        stop's active holds (so a redelivered stop never holds a task twice)."""
+        c = t.shipments.c
+        rows = await self.session.execute(
+            select(
+                c.shipment_id,
+                c.order_id,
+                c.warehouse_id,
+                c.warehouse_kind,
+                c.warehouse_supplier,
+                c.status,
+                c.lines,
+                c.submitted_at,
+                c.shipped_epoch,
+            ).where(
+                c.warehouse_id.in_(list(warehouse_ids)),
+                c.status.in_(list(statuses))
+                | ((c.status == "shipped") & (c.shipped_at >= shipped_since)),
+            )
+        )
+        found = {
+            r.shipment_id: Shipment(
+                shipment_id=r.shipment_id,
+                order_id=r.order_id,
+                warehouse_id=r.warehouse_id,
+                warehouse_kind=r.warehouse_kind,
+                warehouse_supplier=r.warehouse_supplier,
+                status=r.status,
+                lines=r.lines,
+                address={},
+                submitted_at=utc(r.submitted_at),
+                shipped_epoch=r.shipped_epoch,
+            )
+            for r in rows
+        }
+        held = await self.session.execute(
+            select(t.holds).where(t.holds.c.stop_id == stop_id, t.holds.c.released_at.is_(None))
+        )
+        for h in held:
+            if h.shipment_id in found:
+                found[h.shipment_id].holds.append(_hold(h))
+        return list(found.values())
+
     @staticmethod
     def _shipment(row: Row) -> Shipment:
         data = {f: getattr(row, f) for f in _SHIPMENT_FIELDS}
+        data["submitted_at"], data["shipped_at"] = utc(row.submitted_at), utc(row.shipped_at)
         return Shipment(shipment_id=row.shipment_id, version=row.version, **data)
 
     async def add(self, shipment: Shipment, now: datetime) -> None:
@@ -232,133 +291,3 @@ class ShipmentRepository:
             )
         )
         return [(r.shipment_id, r.hold_id) for r in rows]
-
-
-class StopRepository:
-    """Stops, their acknowledgements and the guard row that orders stops against ships."""
-
-    def __init__(self, session: AsyncSession):
-        self.session = session
-
-    async def lock_shared(self) -> int:
-        """Ship side: FOR SHARE on the guard (PostgreSQL); returns the current epoch."""
-        row = await self.session.execute(
-            select(t.stop_guard.c.epoch).where(t.stop_guard.c.id == 1).with_for_update(read=True)
-        )
-        return int(row.scalar_one())
-
-    async def lock_and_advance(self) -> int:
-        """Stop side: exclusive lock on the guard, epoch + 1; returns the new epoch."""
-        g = t.stop_guard
-        await self.session.execute(update(g).where(g.c.id == 1).values(epoch=g.c.epoch + 1))
-        row = await self.session.execute(select(g.c.epoch).where(g.c.id == 1))
-        return int(row.scalar_one())
-
-    async def get(self, stop_id: str) -> Stop | None:
-        row = (
-            await self.session.execute(select(t.stops).where(t.stops.c.stop_id == stop_id))
-        ).first()
-        return _stop(row) if row else None
-
-    async def active(self) -> list[Stop]:
-        rows = await self.session.execute(select(t.stops).where(t.stops.c.lifted_at.is_(None)))
-        return [_stop(r) for r in rows]
-
-    async def add(self, stop: Stop) -> None:
-        await self.session.execute(
-            insert(t.stops).values(
-                stop_id=stop.stop_id,
-                scope=stop.scope.to_dict(),
-                reason=stop.reason,
-                issued_by=stop.issued_by,
-                issued_at=stop.issued_at,
-                epoch=stop.epoch,
-            )
-        )
-
-    async def mark_lifted(self, stop_id: str, when: datetime, by: str) -> None:
-        await self.session.execute(
-            update(t.stops)
-            .where(t.stops.c.stop_id == stop_id, t.stops.c.lifted_at.is_(None))
-            .values(lifted_at=when, lifted_by=by)
-        )
-
-    async def record_ack(self, ack: dict[str, Any]) -> None:
-        a = t.stop_acks.c
-        exists = await self.session.execute(
-            select(a.stop_id).where(
-                a.stop_id == ack["stop_id"],
-                a.warehouse_id == ack["warehouse_id"],
-                a.instance_id == ack["instance_id"],
-            )
-        )
-        if exists.first() is None:
-            await self.session.execute(insert(t.stop_acks).values(**ack))
-
-
-def _stop(row: Row) -> Stop:
-    return Stop(
-        stop_id=row.stop_id,
-        scope=Scope.from_dict(row.scope),
-        reason=row.reason,
-        issued_by=row.issued_by,
-        issued_at=row.issued_at,
-        epoch=row.epoch,
-        lifted_at=row.lifted_at,
-        lifted_by=row.lifted_by,
-    )
-
-
-class WarehouseRepository:
-    def __init__(self, session: AsyncSession):
-        self.session = session
-
-    async def get(self, warehouse_id: str) -> Warehouse | None:
-        row = (
-            await self.session.execute(
-                select(t.warehouses).where(t.warehouses.c.warehouse_id == warehouse_id)
-            )
-        ).first()
-        return _warehouse(row) if row else None
-
-    async def all(self) -> list[Warehouse]:
-        rows = await self.session.execute(
-            select(t.warehouses).order_by(t.warehouses.c.warehouse_id)
-        )
-        return [_warehouse(r) for r in rows]
-
-    async def add(self, wh: Warehouse, now: datetime) -> None:
-        await self.session.execute(
-            insert(t.warehouses).values(
-                warehouse_id=wh.warehouse_id,
-                kind=wh.kind,
-                supplier_id=wh.supplier_id,
-                name=wh.name,
-                created_at=now,
-            )
-        )
-
-
-def _warehouse(row: Row) -> Warehouse:
-    return Warehouse(row.warehouse_id, row.kind, row.supplier_id, row.name)
-
-
-async def record_anomaly(
-    session: AsyncSession,
-    *,
-    event_type: str,
-    detail: str,
-    now: datetime,
-    order_id=None,
-    shipment_id=None,
-) -> None:
-    """Impossible or out-of-order events are kept and surfaced, never raised."""
-    await session.execute(
-        insert(t.anomalies).values(
-            order_id=order_id,
-            shipment_id=shipment_id,
-            event_type=event_type,
-            detail=detail,
-            recorded_at=now,
-        )
-    )

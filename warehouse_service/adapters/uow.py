@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Self
 
 from shared.unit_of_work import UnitOfWork
-from warehouse_service.adapters.repository import (
-    ShipmentRepository,
-    StopRepository,
-    WarehouseRepository,
-)
+from warehouse_service.adapters.registry import StopRepository, WarehouseRepository
+from warehouse_service.adapters.repository import ShipmentRepository
 
 
 class WarehouseUnitOfWork(UnitOfWork):

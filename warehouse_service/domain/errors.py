@@ -57,3 +57,14 @@ class Conflict(DomainError):
     """Someone else changed the task first (optimistic version check)."""
 
     code = "conflict"
+
+
+class StopHoldRelease(DomainError):
+    """A stop-shipment hold is released by lifting its stop, not one by one."""
+
+    code = "stop_hold"
+
+
+def error_for_code(code: str) -> type[DomainError]:
+    """The error class with this stable code (DomainError if none)."""
+    return next((c for c in DomainError.__subclasses__() if c.code == code), DomainError)

@@ -19,6 +19,7 @@ from warehouse_service.domain.errors import (
     NoInterceptionPending,
     NotFound,
     ScanMismatch,
+    StopHoldRelease,
     WrongStep,
 )
 from warehouse_service.domain.stops import Stop
@@ -110,6 +111,11 @@ class Shipment:
                 reason=first.reason,
             )
 
+    def announce_queued(self) -> None:
+        """Record `shipment.queued` first, naming the stops that held it on arrival."""
+        base = {"shipment_id": self.shipment_id, "warehouse_id": self.warehouse_id}
+        self.events.insert(0, ("shipment.queued", base | {"held_by": self.held_by_stops}))
+
     # -- scanner steps ---------------------------------------------------------------------
 
     def allocate(self) -> None:
@@ -146,16 +152,21 @@ class Shipment:
         self.scanned, self.weight_grams = list(scanned), weight_grams
         self._record("shipment.packed", weight_grams=weight_grams)
 
-    def ship(self, *, now: datetime, epoch: int, active_stops: list[Stop]) -> None:
-        """Ship unless held or matched by an active stop (checked in the caller's transaction)."""
-        self._ensure_not_held("ship")
+    def ensure_not_stopped(self, action: str, active_stops: list[Stop]) -> None:
+        """Refuse progress while held or matched by an active stop not yet applied here."""
+        self._ensure_not_held(action)
         for stop in active_stops:
             if self.matches(stop):
                 raise Held(
-                    f"cannot ship: stop-shipment {stop.stop_id} is active (reason: {stop.reason})",
+                    f"cannot {action}: stop-shipment {stop.stop_id} is active "
+                    f"(reason: {stop.reason})",
                     stop_id=stop.stop_id,
                     reason=stop.reason,
                 )
+
+    def ship(self, *, now: datetime, epoch: int, active_stops: list[Stop]) -> None:
+        """Ship unless held or matched by an active stop (checked in the caller's transaction)."""
+        self.ensure_not_stopped("ship", active_stops)
         self._fire("ship")
         self.shipped_at, self.shipped_epoch = now, epoch
         self._record(
@@ -198,6 +209,15 @@ class Shipment:
             owner=hold.owner,
             until=hold.until,
         )
+
+    def release_manual_hold(self, hold_id: str, *, now: datetime, by: str) -> Hold:
+        hold = next((h for h in self.active_holds if h.hold_id == hold_id), None)
+        if hold is not None and hold.stop_id:
+            raise StopHoldRelease(
+                f"hold {hold_id} belongs to stop-shipment {hold.stop_id}; lift the stop instead",
+                stop_id=hold.stop_id,
+            )
+        return self.release_hold(hold_id, now=now, by=by)
 
     def release_hold(self, hold_id: str, *, now: datetime, by: str) -> Hold:
         hold = next((h for h in self.active_holds if h.hold_id == hold_id), None)

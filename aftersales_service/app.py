@@ -1,0 +1,44 @@
+"""Composition root of aftersales_service (default port 8003)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from aftersales_service.adapters.tables import messaging, metadata
+from aftersales_service.adapters.uow import AftersalesUnitOfWork
+from aftersales_service.entrypoints import api_analytics, api_care, api_cases
+from aftersales_service.entrypoints.consumers import consumers, sla_scheduler
+from aftersales_service.entrypoints.deps import install_domain_errors
+from aftersales_service.handlers.care import seed_policy
+from aftersales_service.handlers.seed import seed_warehouses
+from shared.clock import Clock
+from shared.service import Runtime, build_runtime, create_service_app
+from shared.settings import Mode, Settings
+
+DESCRIPTION = """Refunds by stage, returns with grading and liability, complaint SLAs and
+return-rate analytics. Cooperates with the order and warehouse services only through events."""
+
+
+async def _seed(rt: Runtime) -> None:
+    """Development mode (SPEC §8.1): the default policy and the dev warehouses."""
+    if rt.settings.mode is Mode.development:
+        uow = AftersalesUnitOfWork(rt.db, rt.outbox, rt.inbox)
+        await seed_policy(uow, rt.clock.now())
+        await seed_warehouses(AftersalesUnitOfWork(rt.db, rt.outbox, rt.inbox))
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings(service="aftersales")
+    runtime = build_runtime(settings, messaging, clock)
+    app = create_service_app(
+        title="aftersales_service",
+        description=DESCRIPTION,
+        runtime=runtime,
+        metadata=metadata,
+        routers=[api_cases.router, api_care.router, api_analytics.router],
+        consumers=consumers,
+        on_startup=[_seed],
+        background=[sla_scheduler],
+    )
+    install_domain_errors(app)
+    return app

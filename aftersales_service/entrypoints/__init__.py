@@ -1,0 +1,1 @@
+"""HTTP routes and event consumers: parse, call one handler, map errors."""

@@ -1,0 +1,112 @@
+"""Return-rate analytics, warehouse figures, delisting flags, and SVG charts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from aftersales_service.adapters import analytics
+from aftersales_service.adapters.repositories import PolicyRepository
+from aftersales_service.domain.analytics import delisting_flags
+from aftersales_service.entrypoints import charts
+from aftersales_service.entrypoints.deps import ANALYSTS, Db, Uow
+from aftersales_service.entrypoints.schemas import ReviewsIn
+from aftersales_service.entrypoints.views import plain
+from aftersales_service.handlers import care
+from shared.auth import Caller
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+SVG = "image/svg+xml"
+
+
+@router.get("/returns")
+async def returns_by(
+    db: Db,
+    _: Caller(*ANALYSTS),
+    by: Literal["sku", "category", "reason", "warehouse", "supplier"] = Query("sku"),
+) -> dict:
+    """Return rate by sku/category/warehouse/supplier (units returned / sold), or the
+    reason breakdown; sku rows carry the delisting flag."""
+    async with db.reader() as s:
+        if by == "reason":
+            return {"by": by, "rows": plain(await analytics.reasons(s))}
+        rows = await analytics.return_rates(s, by)
+        if by == "sku":
+            policy = await PolicyRepository(s).get()
+            flags = delisting_flags(rows, await analytics.reviews(s), policy)
+            for row in rows:
+                row["delist"] = row["sku"] in flags
+                row["delist_reasons"] = flags.get(row["sku"], [])
+        return {"by": by, "rows": plain(rows)}
+
+
+@router.get("/return-times")
+async def return_times(db: Db, _: Caller(*ANALYSTS)) -> dict:
+    """Delivery → return opened, bucketed in days."""
+    async with db.reader() as s:
+        return {"buckets": plain(await analytics.return_times(s))}
+
+
+@router.get("/complaints")
+async def complaints(db: Db, _: Caller(*ANALYSTS)) -> dict:
+    async with db.reader() as s:
+        return plain(await analytics.complaints_per_10k(s))
+
+
+@router.get("/warehouses")
+async def warehouses(db: Db, _: Caller(*ANALYSTS)) -> dict:
+    """Per warehouse (dropship especially): submit-to-ship time, loss rate from the
+    liability ledger, returns and return handling time."""
+    async with db.reader() as s:
+        return {
+            "warehouses": plain(await analytics.warehouses(s)),
+            "supplier_losses": plain(await analytics.supplier_losses(s)),
+        }
+
+
+@router.get("/delisting")
+async def delisting(db: Db, _: Caller(*ANALYSTS)) -> dict:
+    """SKUs over the return-rate (or bad-review-rate) threshold."""
+    async with db.reader() as s:
+        rows = await analytics.return_rates(s, "sku")
+        policy = await PolicyRepository(s).get()
+        flags = delisting_flags(rows, await analytics.reviews(s), policy)
+    return {"flagged": [{"sku": k, "reasons": v} for k, v in sorted(flags.items())]}
+
+
+@router.put("/reviews/{sku}")
+async def put_reviews(sku: str, body: ReviewsIn, uow: Uow, _: Caller("ops")) -> dict:
+    """Import review counts for a SKU (feeds the bad-review delisting rule)."""
+    await care.put_reviews(uow, sku, body.reviews, body.bad_reviews)
+    return {"sku": sku, "reviews": body.reviews, "bad_reviews": body.bad_reviews}
+
+
+@router.get("/charts/reasons.svg", response_class=Response)
+async def reasons_chart(db: Db, _: Caller(*ANALYSTS)) -> Response:
+    async with db.reader() as s:
+        rows = await analytics.reasons(s)
+    svg = charts.pie("Return reasons", [(r["reason"], float(r["returns"])) for r in rows])
+    return Response(svg, media_type=SVG)
+
+
+@router.get("/charts/sku-return-rate.svg", response_class=Response)
+async def sku_chart(db: Db, _: Caller(*ANALYSTS), top: int = Query(20, ge=1, le=100)) -> Response:
+    async with db.reader() as s:
+        rows = (await analytics.return_rates(s, "sku"))[:top]
+        policy = await PolicyRepository(s).get()
+    svg = charts.bars(
+        "Return rate by SKU",
+        [(r["sku"], float(r["return_rate"])) for r in rows],
+        float(policy.delist_return_rate),
+    )
+    return Response(svg, media_type=SVG)
+
+
+@router.get("/charts/returns-timeline.svg", response_class=Response)
+async def timeline_chart(db: Db, _: Caller(*ANALYSTS)) -> Response:
+    async with db.reader() as s:
+        points = await analytics.timeline(s)
+    svg = charts.timeline("Returns opened per day", [(p["day"], p["returns"]) for p in points])
+    return Response(svg, media_type=SVG)

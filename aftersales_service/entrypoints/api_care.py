@@ -1,0 +1,116 @@
+"""Complaints, out-of-stock tasks, the liability ledger, returned goods, anomalies."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from aftersales_service.adapters import queries
+from aftersales_service.entrypoints.deps import CS, SUPERVISOR, Db, Now, Uow
+from aftersales_service.entrypoints.schemas import ComplaintIn, OverrideIn, ResolveIn, RespondIn
+from aftersales_service.entrypoints.views import plain
+from aftersales_service.handlers import care
+from shared.auth import Caller
+
+router = APIRouter(tags=["complaints and exceptions"])
+Limit = Query(100, ge=1, le=1000)
+
+
+@router.post("/complaints", status_code=201)
+async def file_complaint(body: ComplaintIn, uow: Uow, now: Now, _: Caller(*CS)) -> dict:
+    """SLA by tier: L1 first response 1 h, L2 specialist 4 h, L3 supervisor 2 h."""
+    c = await care.file_complaint(
+        uow,
+        body.tier,
+        body.subject,
+        body.order_id,
+        body.description,
+        [e.model_dump() for e in body.evidence],
+        now,
+    )
+    return plain(c) | {"id": c.complaint_id}
+
+
+@router.get("/complaints")
+async def list_complaints(
+    db: Db,
+    now: Now,
+    _: Caller(*CS),
+    overdue: bool | None = None,
+    status: str | None = None,
+    limit: int = Limit,
+) -> list[dict]:
+    async with db.reader() as s:
+        return await queries.complaints(s, now, overdue, status, limit)
+
+
+@router.post("/complaints/{complaint_id}/respond")
+async def respond(complaint_id: str, body: RespondIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
+    c = await care.respond_complaint(uow, complaint_id, who.actor, body.message, now)
+    return plain(c) | {"id": c.complaint_id}
+
+
+@router.get("/tasks")
+async def list_tasks(
+    db: Db,
+    now: Now,
+    _: Caller(*CS),
+    status: str | None = None,
+    overdue: bool | None = None,
+    limit: int = Limit,
+) -> list[dict]:
+    """Customer-notification tasks (out of stock) with their deadline and options."""
+    async with db.reader() as s:
+        return await queries.tasks(s, now, status, overdue, limit)
+
+
+@router.post("/tasks/{task_id}/resolve")
+async def resolve_task(task_id: str, body: ResolveIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
+    task, refund_id = await care.resolve_task(uow, task_id, body.option, who.actor, body.note, now)
+    return plain(task) | {"id": task.task_id, "refund_id": refund_id}
+
+
+@router.get("/liabilities")
+async def list_liabilities(
+    db: Db,
+    _: Caller(*CS, "ops"),
+    order_id: str | None = None,
+    party: str | None = None,
+    return_id: str | None = None,
+    limit: int = Limit,
+) -> list[dict]:
+    async with db.reader() as s:
+        return await queries.liabilities(s, order_id, party, return_id, limit)
+
+
+@router.post("/liabilities/{liability_id}/override")
+async def override_liability(
+    liability_id: str, body: OverrideIn, uow: Uow, now: Now, who: Caller(*SUPERVISOR)
+) -> dict:
+    """A supervisor reassigns a loss with a reason (the original is kept)."""
+    await care.override_liability(
+        uow, liability_id, body.party, body.amount, who.actor, body.reason, now
+    )
+    async with uow.db.reader() as s:
+        return (await queries.liabilities(s, liability_id=liability_id))[0]
+
+
+@router.get("/returned-inventory")
+async def returned_inventory(
+    db: Db,
+    _: Caller(*CS, "ops"),
+    disposition: str | None = None,
+    sku: str | None = None,
+    limit: int = Limit,
+) -> list[dict]:
+    """Returned goods, kept apart from normal stock, with grade and disposition."""
+    async with db.reader() as s:
+        return await queries.returned_goods(s, disposition, sku, limit)
+
+
+@router.get("/anomalies")
+async def list_anomalies(
+    db: Db, _: Caller(*CS, "ops"), order_id: str | None = None, limit: int = Limit
+) -> list[dict]:
+    """Events that could not be applied (recorded, never crashing the consumer)."""
+    async with db.reader() as s:
+        return await queries.anomalies(s, order_id, limit)

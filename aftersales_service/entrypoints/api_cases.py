@@ -1,0 +1,135 @@
+"""Refunds, returns and the return policy."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from aftersales_service.adapters import queries
+from aftersales_service.adapters.repositories import (
+    PolicyRepository,
+    RefundRepository,
+    ReturnRepository,
+)
+from aftersales_service.entrypoints.deps import CS, SUPERVISOR, Db, Now, Uow
+from aftersales_service.entrypoints.schemas import (
+    DecisionIn,
+    InspectIn,
+    PolicyIn,
+    RefundIn,
+    ReturnIn,
+)
+from aftersales_service.entrypoints.views import plain, refund_view, return_view
+from aftersales_service.handlers import care, refunds, returns
+from shared.auth import Caller
+
+router = APIRouter(tags=["refunds and returns"])
+
+
+@router.post("/refunds", status_code=202)
+async def request_refund(body: RefundIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
+    """Refund by stage: before shipping the order is cancelled first (202, pending
+    `order.cancelled`); after shipping 409 names the path (refuse delivery or return)."""
+    refund = await refunds.request_refund(
+        uow,
+        refunds.RequestRefund(
+            body.order_id, body.reason, body.reason_code, body.amount, who.actor, "cs"
+        ),
+        now,
+    )
+    return refund_view(refund)
+
+
+@router.get("/refunds/{refund_id}")
+async def get_refund(refund_id: str, db: Db, _: Caller(*CS)) -> dict:
+    async with db.reader() as s:
+        return refund_view(await RefundRepository(s).get(refund_id))
+
+
+@router.get("/refunds")
+async def list_refunds(order_id: str, db: Db, _: Caller(*CS)) -> list[dict]:
+    async with db.reader() as s:
+        return [refund_view(r) for r in await RefundRepository(s).for_order(order_id)]
+
+
+@router.post("/returns", status_code=201)
+async def open_return(body: ReturnIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
+    """Open a return under the policy; the return address is issued at once."""
+    case = await returns.open_return(
+        uow,
+        returns.OpenReturn(
+            body.order_id,
+            [(ln.sku, ln.qty) for ln in body.lines],
+            body.reason_code,
+            body.evidence.model_dump(exclude_none=True),
+            body.opened,
+            body.method,
+            who.actor,
+        ),
+        now,
+    )
+    return return_view(case)
+
+
+@router.get("/returns")
+async def list_returns(
+    db: Db,
+    _: Caller(*CS),
+    status: str | None = None,
+    order_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[dict]:
+    """`?status=pending_review` is the review queue."""
+    async with db.reader() as s:
+        return [return_view(c) for c in await ReturnRepository(s).list(status, order_id, limit)]
+
+
+@router.get("/returns/{return_id}")
+async def get_return(return_id: str, db: Db, _: Caller(*CS)) -> dict:
+    async with db.reader() as s:
+        return return_view(await ReturnRepository(s).get(return_id))
+
+
+@router.post("/returns/{return_id}/approve")
+async def decide_return(
+    return_id: str, body: DecisionIn, uow: Uow, now: Now, who: Caller(*CS)
+) -> dict:
+    """Approve (within the caller role's limit, else 403 `approval_limit_exceeded`) or
+    reject with a note."""
+    case = await returns.decide_return(
+        uow, return_id, body.approve, who.role, who.actor, body.note, now
+    )
+    return return_view(case)
+
+
+@router.post("/returns/{return_id}/receive")
+async def receive_return(return_id: str, uow: Uow, now: Now, _: Caller(*CS)) -> dict:
+    return return_view(await returns.receive_return(uow, return_id, now))
+
+
+@router.post("/returns/{return_id}/inspect")
+async def inspect_return(
+    return_id: str, body: InspectIn, uow: Uow, now: Now, _: Caller(*CS)
+) -> dict:
+    """Grade each returned unit; answers with dispositions and liabilities."""
+    case, gradings, _owed = await returns.inspect_return(
+        uow, return_id, [ln.model_dump(exclude_none=True) for ln in body.lines], now
+    )
+    view = return_view(case)
+    view["gradings"] = [plain(g) | {"loss": str(g.loss)} for g in gradings]
+    async with uow.db.reader() as s:
+        view["liabilities"] = await queries.liabilities(s, return_id=return_id)
+    return view
+
+
+@router.get("/policies")
+async def get_policy(db: Db, _: Caller(*CS, "ops")) -> dict:
+    async with db.reader() as s:
+        repo = PolicyRepository(s)
+        return {"policy": (await repo.get()).to_dict(), **plain(await repo.meta())}
+
+
+@router.put("/policies")
+async def put_policy(body: PolicyIn, uow: Uow, now: Now, who: Caller(*SUPERVISOR)) -> dict:
+    """Replace the policy (cs_supervisor or admin)."""
+    policy, version = await care.put_policy(uow, body.model_dump(mode="json"), who.actor, now)
+    return {"policy": policy.to_dict(), "version": version}

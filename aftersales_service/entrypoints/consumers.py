@@ -1,0 +1,56 @@
+"""Event consumers and the SLA scheduler loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aftersales_service.adapters.uow import AftersalesUnitOfWork
+from aftersales_service.handlers.care import escalate_overdue
+from aftersales_service.handlers.projection import apply_event
+from shared import topics
+from shared.bus import EventConsumer
+from shared.envelope import Envelope
+from shared.service import Runtime
+from shared.unit_of_work import idempotent
+
+log = logging.getLogger(__name__)
+PROJECTION = "aftersales-projection"
+
+
+def uow_factory(rt: Runtime):
+    return lambda: AftersalesUnitOfWork(rt.db, rt.outbox, rt.inbox)
+
+
+def consumers(rt: Runtime) -> list[EventConsumer]:
+    """One consumer group over orders + warehouse events; effect and inbox row commit
+    together, so a redelivery changes nothing."""
+
+    async def handle(uow: AftersalesUnitOfWork, envelope: Envelope) -> None:
+        await apply_event(uow, envelope, rt.clock.now())
+
+    return [
+        EventConsumer(
+            rt.settings,
+            rt.bus,
+            name=PROJECTION,
+            topics=[topics.ORDERS, topics.WAREHOUSE],
+            handler=idempotent(PROJECTION, uow_factory(rt), handle),
+        )
+    ]
+
+
+async def sla_scheduler(rt: Runtime) -> None:
+    """Background loop: detect SLA breaches on the injected clock and escalate them."""
+    interval = float(rt.extras.get("sla_interval_seconds", 0.5))
+    make = uow_factory(rt)
+    while True:
+        try:
+            escalated = await escalate_overdue(make(), rt.clock.now())
+            if escalated:
+                log.info("escalated %d overdue complaints", len(escalated))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # keep the scheduler alive; the next tick retries
+            log.warning("SLA scheduler tick failed: %r", exc)
+        await asyncio.sleep(interval)

@@ -1,0 +1,60 @@
+"""Route dependencies and the domain-error → HTTP mapping."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from aftersales_service.adapters.uow import AftersalesUnitOfWork
+from aftersales_service.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidRequest,
+    LimitExceeded,
+    NotFound,
+    Refused,
+)
+from shared.db import Database
+from shared.errors import error_body
+
+CS = ("cs_agent", "cs_supervisor")
+SUPERVISOR = ("cs_supervisor",)
+ANALYSTS = ("ops", "cs_supervisor")
+
+
+def get_uow(request: Request) -> AftersalesUnitOfWork:
+    rt = request.app.state.runtime
+    return AftersalesUnitOfWork(rt.db, rt.outbox, rt.inbox)
+
+
+def get_now(request: Request) -> datetime:
+    return request.app.state.runtime.clock.now()
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.runtime.db
+
+
+Uow = Annotated[AftersalesUnitOfWork, Depends(get_uow)]
+Now = Annotated[datetime, Depends(get_now)]
+Db = Annotated[Database, Depends(get_db)]
+
+_STATUS = (
+    (NotFound, 404),
+    (LimitExceeded, 403),
+    (InvalidRequest, 422),
+    (Conflict, 409),
+    (Refused, 409),
+)
+
+
+def install_domain_errors(app: FastAPI) -> None:
+    """Every domain error answers with its stable code and details."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 409)
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status)

@@ -1,0 +1,142 @@
+"""Keep the order projection from order and warehouse events; drive refunds and tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from aftersales_service.adapters.rows import utc
+from aftersales_service.adapters.uow import AftersalesUnitOfWork
+from aftersales_service.domain.care import out_of_stock_task
+from aftersales_service.domain.errors import Conflict, DomainError
+from aftersales_service.handlers import new_id
+from aftersales_service.handlers.refunds import (
+    RequestRefund,
+    on_delivered,
+    on_interception_missed,
+    on_order_cancelled,
+    platform_refund,
+)
+from shared.envelope import Envelope
+
+Handler = Callable[[AftersalesUnitOfWork, Envelope, object, datetime], Awaitable[None]]
+
+
+async def _synced(uow, env, p, now):
+    await uow.orders.update(
+        env.order_id,
+        synced=True,
+        shop_id=p.shop_id,
+        platform=p.platform,
+        buyer_id=p.buyer.id,
+        currency=p.currency,
+        total=p.total,
+        paid_at=p.paid_at,
+    )
+    order = await uow.orders.get(env.order_id)
+    if order.stage is None:
+        await uow.orders.update(env.order_id, stage="synced")
+    await uow.orders.replace_lines(env.order_id, [ln.model_dump() for ln in p.lines])
+
+
+async def _stage_changed(uow, env, p, now):
+    await uow.orders.update(env.order_id, stage=p.stage, held=p.held)
+
+
+async def _submitted(uow, env, p, now):
+    await uow.orders.add_shipment(
+        env.order_id,
+        p.shipment_id,
+        p.warehouse_id,
+        [ln.sku for ln in p.lines],
+        utc(env.occurred_at),
+    )
+
+
+async def _cancelled(uow, env, p, now):
+    await uow.orders.update(env.order_id, stage="cancelled", cancelled_at=utc(env.occurred_at))
+    await on_order_cancelled(uow, env.order_id, p.refund_due, p.mode, p.reason, now, env)
+
+
+async def _delivered(uow, env, p, now):
+    await uow.orders.update(env.order_id, delivered_at=utc(p.delivered_at))
+    await on_delivered(uow, env.order_id, now, env)
+
+
+async def _refund_requested(uow, env, p, now):
+    cmd = RequestRefund(
+        env.order_id,
+        p.reason or "platform refund request",
+        "changed_mind",
+        p.amount,
+        requested_by="platform",
+        source="platform",
+        platform_refund_id=p.platform_refund_id,
+    )
+    await platform_refund(uow, cmd, now, env)
+
+
+async def _shipped(uow, env, p, now):
+    await uow.orders.shipment_status(
+        env.order_id, p.shipment_id, p.warehouse_id, "shipped", shipped_at=utc(p.shipped_at)
+    )
+
+
+async def _out_of_stock(uow, env, p, now):
+    await uow.orders.shipment_status(env.order_id, p.shipment_id, p.warehouse_id, "exception")
+    policy = await uow.policies.get()
+    task = out_of_stock_task(new_id("TK"), env.order_id, p.shipment_id, p.skus, now, policy)
+    await uow.care.add_task(task)
+
+
+async def _intercepted(uow, env, p, now):
+    await uow.orders.shipment_status(env.order_id, p.shipment_id, p.warehouse_id, "intercepted")
+
+
+async def _missed(uow, env, p, now):
+    await uow.orders.shipment_status(
+        env.order_id, p.shipment_id, p.warehouse_id, "interception_missed"
+    )
+    await on_interception_missed(uow, env.order_id, now, env)
+
+
+async def _warehouse(uow, env, p, now):
+    await uow.orders.upsert_warehouse(p.warehouse_id, p.kind, p.supplier_id, p.name)
+
+
+HANDLERS: dict[str, Handler] = {
+    "order.synced": _synced,
+    "order.stage_changed": _stage_changed,
+    "order.submitted": _submitted,
+    "order.cancelled": _cancelled,
+    "order.delivered": _delivered,
+    "order.refund_requested": _refund_requested,
+    "shipment.shipped": _shipped,
+    "shipment.out_of_stock": _out_of_stock,
+    "shipment.intercepted": _intercepted,
+    "shipment.interception_missed": _missed,
+    "warehouse.registered": _warehouse,
+}
+
+
+async def apply_event(uow: AftersalesUnitOfWork, env: Envelope, now: datetime) -> None:
+    """Inside the consumer's transaction: route one event; unknown types are ignored.
+
+    A rule that refuses (e.g. a refund for an order we cannot place) is recorded as an
+    anomaly instead of failing the consumer.
+    """
+    handler = HANDLERS.get(env.type)
+    if handler is None:
+        return
+    if env.order_id is None and env.type != "warehouse.registered":
+        await uow.orders.record_anomaly(None, env.type, env.event_id, "no order id", now)
+        return
+    try:
+        async with uow.savepoint():
+            await handler(uow, env, env.typed(), now)
+    except Conflict:
+        raise  # a concurrent change won: the consumer retries the event
+    except DomainError as exc:
+        await uow.orders.record_anomaly(
+            env.order_id, env.type, env.event_id, f"{exc.code}: {exc.message}", now
+        )

@@ -1,0 +1,71 @@
+"""Composition root of warehouse_service: `create_app(settings, clock)`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
+
+from shared.clock import Clock
+from shared.service import Runtime, build_runtime, create_service_app
+from shared.settings import Mode, Settings
+from warehouse_service.adapters import tables
+from warehouse_service.adapters.uow import WarehouseUnitOfWork
+from warehouse_service.entrypoints import api, consumers, errors
+from warehouse_service.handlers import Deps
+from warehouse_service.handlers.holds import release_due_holds
+from warehouse_service.handlers.warehouses import seed_dev_warehouses
+
+log = logging.getLogger(__name__)
+HOLD_TIMER_SECONDS = 1.0
+
+
+def instance_name(settings: Settings) -> str:
+    """`FULFIL_INSTANCE_ID`, else derived from the served warehouses (stable across restarts)."""
+    return settings.instance_id or "wh-" + "-".join(sorted(settings.served_warehouses)).lower()
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings(service="warehouse")
+    runtime = build_runtime(settings, tables.messaging, clock)
+    deps = Deps(
+        uow=lambda: WarehouseUnitOfWork(runtime.db, runtime.outbox, runtime.inbox),
+        clock=runtime.clock,
+        instance=instance_name(settings),
+        served=settings.served_warehouses,
+    )
+
+    async def prepare(rt: Runtime) -> None:
+        with contextlib.suppress(IntegrityError):
+            async with deps.uow() as uow:
+                await uow.stops.ensure_guard()
+                await uow.commit()
+        if settings.mode is Mode.development:
+            await seed_dev_warehouses(deps)
+
+    async def hold_timer(rt: Runtime) -> None:
+        while True:
+            try:
+                await release_due_holds(deps)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("hold-until timer failed; retrying")
+            await asyncio.sleep(HOLD_TIMER_SECONDS)
+
+    app = create_service_app(
+        title="warehouse_service",
+        description="Shipment tasks, scanner API, holds and the stop-shipment broadcast.",
+        runtime=runtime,
+        metadata=tables.metadata,
+        routers=[api.router],
+        consumers=lambda rt: consumers.build(deps, rt),
+        on_startup=[prepare],
+        background=[hold_timer],
+    )
+    app.state.deps = deps
+    errors.install(app)
+    return app

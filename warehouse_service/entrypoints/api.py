@@ -1,0 +1,182 @@
+"""HTTP routes: parse, call one handler, answer. Domain errors map to HTTP in `errors`."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from shared.auth import Caller
+from warehouse_service import views
+from warehouse_service.domain.errors import DomainError, NotFound, error_for_code
+from warehouse_service.domain.lifecycle import STATES, TRANSITIONS, mermaid
+from warehouse_service.domain.stops import Scope
+from warehouse_service.domain.warehouse import Warehouse
+from warehouse_service.entrypoints import schemas as s
+from warehouse_service.entrypoints.errors import to_app_error
+from warehouse_service.handlers import Deps, scanner, stops, warehouses
+from warehouse_service.handlers import holds as hold_handlers
+
+router = APIRouter()
+
+Scanner = Caller("scanner", "clerk", "ops")
+Reader = Caller("scanner", "clerk", "ops", "cs_agent", "cs_supervisor")
+Holder = Caller("clerk", "ops")
+Ops = Caller("ops")
+
+
+def _deps(request: Request) -> Deps:
+    return request.app.state.deps
+
+
+D = Annotated[Deps, Depends(_deps)]
+
+
+@router.get("/warehouses", tags=["warehouses"])
+async def list_warehouses(deps: D, request: Request, _: Reader) -> list[dict]:
+    return await views.warehouses(request.app.state.runtime.db)
+
+
+@router.post("/warehouses", status_code=201, tags=["warehouses"])
+async def create_warehouse(body: s.NewWarehouse, deps: D, _: Ops) -> dict:
+    wh = Warehouse(body.warehouse_id, body.kind, body.supplier_id, body.name)
+    return views.warehouse_dict(await warehouses.register_warehouse(deps, wh))
+
+
+@router.get("/warehouses/{warehouse_id}/shipments", tags=["scanner"])
+async def worklist(
+    warehouse_id: str,
+    request: Request,
+    principal: Reader,
+    status: str | None = None,
+    held: bool | None = None,
+    limit: int = Query(500, ge=1, le=5000),
+) -> list[dict]:
+    """The worklist: status, held flag, holds and pending interception requests."""
+    principal.check_warehouse(warehouse_id)
+    return await views.worklist(request.app.state.runtime.db, warehouse_id, status, held, limit)
+
+
+@router.post("/warehouses/{warehouse_id}/imports", tags=["scanner"])
+async def import_shipments(
+    warehouse_id: str, body: s.ImportRequest, deps: D, principal: Scanner
+) -> dict:
+    principal.check_warehouse(warehouse_id)
+    ids = body.shipment_ids or ([body.shipment_id] if body.shipment_id else [])
+    result = await scanner.import_shipments(deps, warehouse_id, ids, body.all_queued)
+    if body.shipment_id and not body.shipment_ids and result["refused"]:
+        raise to_app_error(_refusal(result["refused"][0]))
+    return result
+
+
+def _refusal(item: dict) -> DomainError:
+    return error_for_code(item["code"])(item["message"], **item.get("details", {}))
+
+
+@router.get("/shipments/{shipment_id}", tags=["scanner"])
+async def get_shipment(shipment_id: str, request: Request, principal: Reader) -> dict:
+    found = await views.get_shipment(request.app.state.runtime.db, shipment_id)
+    if found is None:
+        raise to_app_error(NotFound(f"no shipment {shipment_id}"))
+    principal.check_warehouse(found.warehouse_id)
+    return views.shipment_dict(found)
+
+
+@router.post("/shipments/{shipment_id}/label", tags=["scanner"])
+async def label(shipment_id: str, body: s.LabelRequest, deps: D, principal: Scanner) -> dict:
+    done = await scanner.label(
+        deps, shipment_id, body.carrier, body.tracking_number, principal.check_warehouse
+    )
+    return views.shipment_dict(done)
+
+
+@router.post("/shipments/{shipment_id}/pack", tags=["scanner"])
+async def pack(shipment_id: str, body: s.PackRequest, deps: D, principal: Scanner) -> dict:
+    done = await scanner.pack(
+        deps, shipment_id, body.scanned, body.weight_grams, principal.check_warehouse
+    )
+    return views.shipment_dict(done)
+
+
+@router.post("/shipments/{shipment_id}/ship", tags=["scanner"])
+async def ship(shipment_id: str, deps: D, principal: Scanner) -> dict:
+    done = await scanner.ship(deps, shipment_id, principal.check_warehouse)
+    return views.shipment_dict(done)
+
+
+@router.post("/shipments/{shipment_id}/out-of-stock", tags=["scanner"])
+async def out_of_stock(
+    shipment_id: str, body: s.OutOfStockRequest, deps: D, principal: Scanner
+) -> dict:
+    done = await scanner.report_out_of_stock(
+        deps, shipment_id, body.skus, body.note, principal.check_warehouse
+    )
+    return views.shipment_dict(done)
+
+
+@router.post("/shipments/{shipment_id}/interception", tags=["scanner"])
+async def interception(
+    shipment_id: str, body: s.InterceptionRequest, deps: D, principal: Scanner
+) -> dict:
+    done = await scanner.report_interception(
+        deps, shipment_id, body.outcome, principal.check_warehouse
+    )
+    return views.shipment_dict(done)
+
+
+@router.post("/shipments/{shipment_id}/holds", status_code=201, tags=["holds"])
+async def place_hold(shipment_id: str, body: s.HoldRequest, deps: D, principal: Holder) -> dict:
+    until = body.until.astimezone(UTC) if body.until else None
+    shipment, hold = await hold_handlers.place_hold(
+        deps, shipment_id, body.reason, until, principal.actor, principal.check_warehouse
+    )
+    return {"hold": views.hold_dict(hold), "shipment": views.shipment_dict(shipment)}
+
+
+@router.delete("/shipments/{shipment_id}/holds/{hold_id}", tags=["holds"])
+async def release_hold(shipment_id: str, hold_id: str, deps: D, principal: Holder) -> dict:
+    shipment = await hold_handlers.release_hold(
+        deps, shipment_id, hold_id, principal.actor, principal.check_warehouse
+    )
+    return views.shipment_dict(shipment)
+
+
+@router.post("/stop-shipments", status_code=201, tags=["stop-shipments"])
+async def issue_stop(body: s.StopRequest, deps: D, request: Request, principal: Ops) -> dict:
+    """Record the stop (blocking ships here at once) and broadcast it to every instance."""
+    scope = Scope.from_dict(body.scope.model_dump())
+    stop = await stops.issue_stop(deps, scope, body.reason, principal.actor)
+    return await views.stop_report(request.app.state.runtime.db, stop.stop_id)
+
+
+@router.get("/stop-shipments", tags=["stop-shipments"])
+async def list_stops(request: Request, _: Reader, active: bool | None = None) -> list[dict]:
+    return await views.stops(request.app.state.runtime.db, active)
+
+
+@router.get("/stop-shipments/{stop_id}", tags=["stop-shipments"])
+async def get_stop(stop_id: str, request: Request, _: Reader) -> dict:
+    """Per-warehouse acknowledgements, held counts and already-shipped orders."""
+    report = await views.stop_report(request.app.state.runtime.db, stop_id)
+    if report is None:
+        raise to_app_error(NotFound(f"no stop-shipment {stop_id}"))
+    return report
+
+
+@router.post("/stop-shipments/{stop_id}/lift", tags=["stop-shipments"])
+async def lift_stop(stop_id: str, deps: D, request: Request, principal: Ops) -> dict:
+    await stops.lift_stop(deps, stop_id, principal.actor)
+    return await views.stop_report(request.app.state.runtime.db, stop_id)
+
+
+@router.get("/anomalies", tags=["ops"])
+async def anomalies(request: Request, _: Holder, limit: int = Query(100, ge=1, le=1000)) -> list:
+    """Impossible or out-of-order events, recorded instead of crashing the consumer."""
+    return await views.anomalies(request.app.state.runtime.db, limit)
+
+
+@router.get("/lifecycle", tags=["ops"])
+async def lifecycle() -> dict:
+    """The shipment task's state machine and its Mermaid diagram."""
+    return {"states": STATES, "transitions": TRANSITIONS, "mermaid": mermaid()}
