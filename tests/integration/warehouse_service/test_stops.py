@@ -167,15 +167,21 @@ async def test_no_parcel_leaves_after_the_stop_is_recorded(make_settings):
         # Eight scanners ship their parcels one after another; the stop lands mid-way.
         some_left = asyncio.Event()
 
+        stop_done = asyncio.Event()
+
         async def scanner(lane: list[str]) -> None:
-            for sid in lane:
+            for sid in lane[:-1]:  # these race the stop
                 await ship(sid)
                 if sum(code == 200 for code, _ in results.values()) >= len(first) + 8:
                     some_left.set()
+            some_left.set()
+            await stop_done.wait()  # each lane's last parcel is scanned after it: refused
+            await ship(lane[-1])
 
         lanes = [asyncio.create_task(scanner(ids[3 + i :: 8])) for i in range(8)]
         await some_left.wait()
         stop_id = await stop()
+        stop_done.set()
         await asyncio.gather(*lanes)
         for sid in ids:  # everything not shipped is refused from now on
             if results[sid][0] != 200:
