@@ -42,15 +42,15 @@ def event(i: int):
     )
 
 
-async def raw_throughput(bootstrap: str, topic: str, idempotent: bool) -> float:
+async def raw_throughput(bootstrap: str, topic: str, idempotent: bool, batch: int) -> float:
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=2, enable_idempotence=idempotent
     )
     await producer.start()
     values = [(event(i).encode(), f"O-{i % 1000}".encode()) for i in range(N_THROUGHPUT)]
     start = time.perf_counter()
-    for chunk in range(0, N_THROUGHPUT, 500):  # same batch size as the relay
-        futs = [await producer.send(topic, v, key=k) for v, k in values[chunk : chunk + 500]]
+    for chunk in range(0, N_THROUGHPUT, batch):  # same batch size as the relay
+        futs = [await producer.send(topic, v, key=k) for v, k in values[chunk : chunk + batch]]
         await asyncio.gather(*futs)
     elapsed = time.perf_counter() - start
     await producer.stop()
@@ -163,7 +163,7 @@ async def main() -> None:
         await rt.bus.wait_connected()
         topic = settings.topic(topics.ORDERS)
 
-        raw_eps = await raw_throughput(bootstrap, topic, idempotent)
+        raw_eps = await raw_throughput(bootstrap, topic, idempotent, settings.relay_batch)
         relay_eps = await relay_throughput(rt, tables)
         raw_lat = await raw_latency(bootstrap, topic, idempotent)
         relay_lat = await relay_latency(rt, bootstrap, topic)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from shared.db import Database
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY_SECONDS = 60.0
 
 
 def _now() -> datetime:
@@ -82,15 +84,27 @@ class OutboxRelay:
         self.batch, self.idle, self.lease_seconds = batch, idle_seconds, lease_seconds
         self.send_timeout = send_timeout
         self._lease_until = datetime(1970, 1, 1, tzinfo=UTC)
+        self._marking: asyncio.Task | None = None
+        self._in_flight: set[int] = set()
 
     async def run(self) -> None:
-        backoff = 0.1
+        try:
+            await self._run()
+        finally:
+            if self._marking is not None:
+                self._marking.cancel()
+
+    async def _run(self) -> None:
+        backoff, next_prune = 0.1, 0.0
         while True:
             try:
                 self.outbox.pending.clear()
                 sent = await self.publish_once()
                 backoff = 0.1
                 if not sent:
+                    if time.monotonic() >= next_prune and self.bus.connected:
+                        await self.prune()
+                        next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
                     await self._idle()
             except asyncio.CancelledError:
                 raise
@@ -108,7 +122,12 @@ class OutboxRelay:
                 await self.outbox.pending.wait()
 
     async def publish_once(self) -> int:
-        """Publish one batch; returns how many rows were published."""
+        """Publish one batch; returns how many rows were sent (0: all sent and marked).
+
+        Marking a batch published runs in the background while the next batch is read
+        and sent (at most one mark in flight); rows sent but not yet marked are skipped.
+        A failed mark only means those rows are sent again, which consumers absorb.
+        """
         if not self.bus.connected or not await self._hold_lease():
             return 0
         t = self.outbox.tables.outbox
@@ -118,19 +137,35 @@ class OutboxRelay:
                     select(t.c.id, t.c.topic, t.c.key, t.c.value)
                     .where(t.c.published_at.is_(None))
                     .order_by(t.c.id)
-                    .limit(self.batch)
+                    .limit(self.batch + len(self._in_flight))
                 )
             ).all()
+        rows = [r for r in rows if r.id not in self._in_flight][: self.batch]
         if not rows:
+            await self._mark_done()
             return 0
         async with asyncio.timeout(self.send_timeout):
             await self.bus.send_all([(r.topic, r.key, r.value) for r in rows])
-        async with self.db.session() as session, session.begin():
-            await session.execute(
-                update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=_now())
-            )
         metrics.EVENTS_PUBLISHED.labels(self.name).inc(len(rows))
+        await self._mark_done()
+        ids = [r.id for r in rows]
+        self._in_flight = set(ids)
+        self._marking = asyncio.create_task(self._mark(ids))
         return len(rows)
+
+    async def _mark(self, ids: list[int]) -> None:
+        t = self.outbox.tables.outbox
+        async with self.db.session() as session, session.begin():
+            await session.execute(update(t).where(t.c.id.in_(ids)).values(published_at=_now()))
+
+    async def _mark_done(self) -> None:
+        """Wait for the mark in flight; only then may its rows be read as unsent again."""
+        task, self._marking = self._marking, None
+        try:
+            if task is not None:
+                await task
+        finally:
+            self._in_flight = set()
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease; renewals happen at a third of its length."""
@@ -159,7 +194,9 @@ class OutboxRelay:
         return True
 
     async def prune(self, older_than: timedelta = timedelta(hours=1)) -> None:
-        """Drop published rows past the retention window."""
+        """Drop published rows past the retention window (the lease holder does it when idle)."""
+        if not await self._hold_lease():
+            return
         t = self.outbox.tables.outbox
         async with self.db.session() as session, session.begin():
             await session.execute(

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     shop_secrets_json: str = Field("", alias="FULFIL_SHOP_SECRETS")
     # Warehouses this instance serves for stop-shipment acknowledgements (comma list).
     warehouses: str = Field("", alias="FULFIL_WAREHOUSES")
-    relay_batch: int = Field(500, alias="FULFIL_RELAY_BATCH")
+    relay_batch: int = Field(1000, alias="FULFIL_RELAY_BATCH")
     relay_idle_ms: int = Field(200, alias="FULFIL_RELAY_IDLE_MS")
     webhook_max_bytes: int = Field(256 * 1024, alias="FULFIL_WEBHOOK_MAX_BYTES")
 

@@ -7,6 +7,7 @@ import base64
 import json
 import sys
 import uuid
+from datetime import timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -78,6 +79,9 @@ async def test_outbox_survives_a_crash_between_commit_and_publish(settings):
         await wait_until(lambda: toy.count(rt, toy.applied.c.seq == 4), message="marker")
         assert await toy.count(rt) == 4
         assert await toy.count(rt, toy.applied.c.in_order == 1) == 4
+        await wait_until(lambda: unpublished(rt), expect=0, message="marker published")
+        await rt.relay.prune(older_than=timedelta(0))  # published rows are pruned, not kept
+        assert await _outbox_records(rt) == []
     finally:
         await stopped(rt, tasks)
 
