@@ -56,7 +56,7 @@ def call(port: int, method: str, path: str, body: dict | None = None) -> dict | 
 def wait_queued(port: int, n: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        queued = call(port, "GET", f"/warehouses/{WAREHOUSE}/shipments?status=queued")
+        queued = call(port, "GET", f"/warehouses/{WAREHOUSE}/shipments?status=queued&limit=5000")
         if len(queued) >= n:
             return
         time.sleep(0.2)

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,16 +73,10 @@ class StopRepository:
         )
 
     async def record_ack(self, ack: dict[str, Any]) -> None:
-        a = t.stop_acks.c
-        exists = await self.session.execute(
-            select(a.stop_id).where(
-                a.stop_id == ack["stop_id"],
-                a.warehouse_id == ack["warehouse_id"],
-                a.instance_id == ack["instance_id"],
-            )
-        )
-        if exists.first() is None:
-            await self.session.execute(insert(t.stop_acks).values(**ack))
+        """Idempotent: instances sharing a database all receive every acknowledgement."""
+        dialect = self.session.get_bind().dialect.name
+        upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+        await self.session.execute(upsert(t.stop_acks).values(**ack).on_conflict_do_nothing())
 
 
 def _stop(row: Row) -> Stop:
