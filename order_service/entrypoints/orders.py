@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
-from order_service.adapters import tables as t
-from order_service.adapters.repository import from_document, to_document
+from order_service import views
+from order_service.adapters.repository import to_document
 from order_service.domain import lifecycle
 from order_service.domain.order import Order
 from order_service.domain.review import ReviewPolicy
@@ -45,15 +44,10 @@ def _rt(request: Request):
 
 
 async def _read(request: Request, order_id: str) -> Order:
-    async with _rt(request).db.reader() as session:
-        row = (
-            await session.execute(
-                select(t.orders.c.data, t.orders.c.version).where(t.orders.c.id == order_id)
-            )
-        ).first()
-    if row is None:
+    order = await views.order(_rt(request).db, order_id)
+    if order is None:
         raise AppError(404, "not_found", f"order {order_id} not found")
-    return from_document(row.data, row.version)
+    return order
 
 
 @router.get("/lifecycle", summary="States, transitions and the Mermaid diagram")
@@ -72,19 +66,16 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
-    o = t.orders
-    q = select(o.c.data, o.c.version).order_by(o.c.created_at, o.c.id).limit(limit).offset(offset)
-    for column, value in (
-        (o.c.stage, stage),
-        (o.c.platform, platform),
-        (o.c.platform_order_id, platform_order_id),
-        (o.c.held, held),
-    ):
-        if value is not None:
-            q = q.where(column == value)
-    async with _rt(request).db.reader() as session:
-        rows = (await session.execute(q)).all()
-    return {"orders": [view(from_document(r.data, r.version)) for r in rows]}
+    found = await views.orders(
+        _rt(request).db,
+        limit=limit,
+        offset=offset,
+        stage=stage,
+        platform=platform,
+        platform_order_id=platform_order_id,
+        held=held,
+    )
+    return {"orders": [view(order) for order in found]}
 
 
 @router.get("/orders/{order_id}", summary="One order, with anomalies and capabilities")
@@ -101,26 +92,10 @@ async def get_capabilities(request: Request, order_id: str, _: Reader) -> dict:
 
 @router.get("/orders/{order_id}/timeline", summary="Every transition and event, with its cause")
 async def get_timeline(request: Request, order_id: str, _: Reader) -> dict:
-    tl = t.timeline
-    async with _rt(request).db.reader() as session:
-        rows = (
-            await session.execute(select(tl).where(tl.c.order_id == order_id).order_by(tl.c.id))
-        ).all()
-    if not rows:
-        await _read(request, order_id)
-    return {
-        "order_id": order_id,
-        "entries": [
-            {
-                "at": r.at.isoformat(),
-                "kind": r.kind,
-                "actor": r.actor,
-                "cause": r.cause,
-                "detail": r.detail,
-            }
-            for r in rows
-        ],
-    }
+    entries = await views.timeline(_rt(request).db, order_id)
+    if not entries:
+        await _read(request, order_id)  # 404 for an unknown order
+    return {"order_id": order_id, "entries": entries}
 
 
 def _version(if_match: str | None) -> int:
@@ -180,11 +155,7 @@ async def merge_shipping(request: Request, body: MergeBody, principal: Clerk) ->
 
 @router.get("/review-policy", summary="Auto-review and campaign-limit settings")
 async def get_review_policy(request: Request, _: Reader) -> dict:
-    async with _rt(request).db.reader() as session:
-        row = (
-            await session.execute(select(t.config.c.value).where(t.config.c.key == "review"))
-        ).first()
-    return ReviewPolicyBody(**(row.value if row else {})).model_dump()
+    return ReviewPolicyBody(**await views.review_policy(_rt(request).db)).model_dump()
 
 
 @router.put("/review-policy", summary="Change auto-review and campaign limits")
