@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -23,6 +24,8 @@ from order_service.entrypoints.consumers import consumers
 from order_service.handlers.common import OrderNotFound
 from order_service.handlers.orders import StaleVersion, complete_due
 from order_service.handlers.seed import seed_development
+from order_service.handlers.webhooks import ingest_orders
+from shared.batching import Batcher
 from shared.clock import Clock
 from shared.errors import error_body
 from shared.service import Runtime, build_runtime, create_service_app
@@ -74,6 +77,7 @@ def create_app(
     adapter = platform or RecordingPlatformAdapter()
     rt.extras["platform"] = adapter
     rt.extras["platform_sync"] = PlatformSync(rt.db, adapter, rt.clock)
+    rt.extras["order_intake"] = Batcher(partial(ingest_orders, rt))
     app = create_service_app(
         title="order_service",
         description="Order lifecycle, platform webhooks, review, submission, CS capabilities.",

@@ -13,12 +13,9 @@ from shared.db import Database
 
 
 async def order(db: Database, order_id: str) -> Order | None:
-    async with db.reader() as session:
-        row = (
-            await session.execute(
-                select(t.orders.c.data, t.orders.c.version).where(t.orders.c.id == order_id)
-            )
-        ).first()
+    row = await db.first(
+        select(t.orders.c.data, t.orders.c.version).where(t.orders.c.id == order_id)
+    )
     return from_document(row.data, row.version) if row else None
 
 

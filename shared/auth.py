@@ -49,7 +49,7 @@ def principal_for(keys: dict[str, str], authorization: str | None) -> Principal:
 def require(*roles: str):
     """Dependency: the caller's principal, if its role is one of `roles` (admin always is)."""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:  # async: no threadpool hop
         principal = principal_for(
             request.app.state.settings.api_keys, request.headers.get("authorization")
         )

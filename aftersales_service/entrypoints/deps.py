@@ -25,16 +25,16 @@ SUPERVISOR = ("cs_supervisor",)
 ANALYSTS = ("ops", "cs_supervisor")
 
 
-def get_uow(request: Request) -> AftersalesUnitOfWork:
+async def get_uow(request: Request) -> AftersalesUnitOfWork:
     rt = request.app.state.runtime
     return AftersalesUnitOfWork(rt.db, rt.outbox, rt.inbox)
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     return request.app.state.runtime.clock.now()
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     return request.app.state.runtime.db
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order_service.adapters import tables as t
@@ -69,22 +69,41 @@ class OrderRepository:
         ).first()
         return from_document(row.data, row.version) if row else None
 
-    async def add(self, order: Order, now: datetime) -> None:
-        await self.session.execute(
-            insert(t.orders).values(
-                id=order.id,
-                shop_id=order.shop_id,
-                platform=order.platform,
-                platform_order_id=order.platform_order_id,
-                stage=order.stage,
-                held=order.held,
-                version=1,
-                data=to_document(order),
-                created_at=now,
-                updated_at=now,
+    async def known_platform_ids(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (platform, platform order id) pairs are already orders."""
+        if not keys:
+            return set()
+        o = t.orders
+        rows = await self.session.execute(
+            select(o.c.platform, o.c.platform_order_id).where(
+                tuple_(o.c.platform, o.c.platform_order_id).in_(keys)
             )
         )
-        order.version = 1
+        return {(r.platform, r.platform_order_id) for r in rows}
+
+    async def add_all(self, orders: list[Order], now: datetime) -> None:
+        if not orders:
+            return
+        await self.session.execute(
+            insert(t.orders),
+            [
+                {
+                    "id": order.id,
+                    "shop_id": order.shop_id,
+                    "platform": order.platform,
+                    "platform_order_id": order.platform_order_id,
+                    "stage": order.stage,
+                    "held": order.held,
+                    "version": 1,
+                    "data": to_document(order),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for order in orders
+            ],
+        )
+        for order in orders:
+            order.version = 1
 
     async def save(self, order: Order, now: datetime) -> None:
         result = await self.session.execute(

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select, tuple_
 
 from order_service.adapters import tables as t
 from order_service.adapters.repository import OrderRepository
@@ -14,6 +13,7 @@ from order_service.domain.order import Order
 from order_service.domain.review import ReviewPolicy
 from order_service.domain.routing import CatalogItem, Warehouse
 from shared import topics
+from shared.db import insert_ignoring_conflicts
 from shared.envelope import Envelope, new_event, payload_type
 from shared.service import Runtime
 from shared.unit_of_work import UnitOfWork
@@ -36,36 +36,47 @@ class OrderUnitOfWork(UnitOfWork):
     def now(self):
         return self.clock.now()
 
-    async def store(
-        self, order: Order, *, new: bool = False, cause: Envelope | None = None
-    ) -> None:
+    async def store(self, order: Order, *, cause: Envelope | None = None) -> None:
         """Persist the order (version-checked) with its events, timeline and tracking calls."""
         now = self.now()
-        if new:
-            await self.orders.add(order, now)
-        else:
-            await self.orders.save(order, now)
-        for event_type, data in order.events:
-            payload = payload_type(event_type).model_validate(data)
-            self.emit(
-                topics.ORDERS,
-                new_event(
-                    payload, producer=PRODUCER, order_id=order.id, cause=cause, occurred_at=now
-                ),
-            )
-        rows = [
-            {
-                "order_id": order.id,
-                "at": now,
-                "kind": e["kind"],
-                "actor": e["actor"],
-                "cause": cause.type if cause else None,
-                "detail": e["detail"],
-            }
-            for e in order.timeline
-        ]
+        await self.orders.save(order, now)
+        await self._side_effects([order], now, cause)
+
+    async def store_new(self, orders: list[Order]) -> None:
+        """Insert new orders (one statement per table, however many orders)."""
+        now = self.now()
+        await self.orders.add_all(orders, now)
+        await self._side_effects(orders, now, None)
+
+    async def _side_effects(self, orders: list[Order], now, cause: Envelope | None) -> None:
+        rows = []
+        for order in orders:
+            for event_type, data in order.events:
+                payload = payload_type(event_type).model_validate(data)
+                self.emit(
+                    topics.ORDERS,
+                    new_event(
+                        payload, producer=PRODUCER, order_id=order.id, cause=cause, occurred_at=now
+                    ),
+                )
+            rows += [
+                {
+                    "order_id": order.id,
+                    "at": now,
+                    "kind": e["kind"],
+                    "actor": e["actor"],
+                    "cause": cause.type if cause else None,
+                    "detail": e["detail"],
+                }
+                for e in order.timeline
+            ]
         if rows:
             await self.session.execute(insert(t.timeline), rows)
+        for order in orders:
+            await self._tracking_calls(order, now)
+            order.events, order.timeline = [], []
+
+    async def _tracking_calls(self, order: Order, now) -> None:
         for call in order.tracking_sync:
             await self.session.execute(
                 insert(t.platform_calls).values(
@@ -79,7 +90,7 @@ class OrderUnitOfWork(UnitOfWork):
                     attempts=0,
                 )
             )
-        order.events, order.timeline, order.tracking_sync = [], [], []
+        order.tracking_sync = []
 
     async def note(
         self, order_id: str, kind: str, actor: str, cause: str | None, **detail: Any
@@ -118,16 +129,23 @@ class OrderUnitOfWork(UnitOfWork):
         ).first()
         return row.order_id if row else False
 
-    async def add_receipt(self, source: str, webhook_id: str, order_id: str | None) -> None:
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(
-                    insert(t.webhook_receipts).values(
-                        source=source,
-                        webhook_id=webhook_id,
-                        order_id=order_id,
-                        received_at=self.now(),
-                    )
-                )
-        except IntegrityError:
-            pass  # the same webhook id seen concurrently: one receipt is enough
+    async def receipts_seen(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (source, webhook id) pairs were already received."""
+        if not keys:
+            return set()
+        r = t.webhook_receipts
+        rows = await self.session.execute(
+            select(r.c.source, r.c.webhook_id).where(tuple_(r.c.source, r.c.webhook_id).in_(keys))
+        )
+        return {(row.source, row.webhook_id) for row in rows}
+
+    async def add_receipts(self, receipts: list[tuple[str, str, str | None]]) -> None:
+        """(source, webhook id, order id) rows; one seen concurrently is kept as it was."""
+        if receipts:
+            await self.session.execute(
+                insert_ignoring_conflicts(t.webhook_receipts, self.db.dialect),
+                [
+                    {"source": s, "webhook_id": w, "order_id": o, "received_at": self.now()}
+                    for s, w, o in receipts
+                ],
+            )

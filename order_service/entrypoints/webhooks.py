@@ -24,7 +24,6 @@ from order_service.handlers.webhooks import (
     PlatformNotice,
     WebhookResult,
     ingest_notice,
-    ingest_order,
 )
 from shared.errors import AppError
 
@@ -92,6 +91,11 @@ def _answer(result: WebhookResult) -> JSONResponse:
     return JSONResponse(body, 200 if result.duplicate else 202)
 
 
+async def _intake(request: Request, cmd: IncomingOrder) -> WebhookResult:
+    """Orders go through the intake batcher: concurrent webhooks share one transaction."""
+    return await request.app.state.runtime.extras["order_intake"].submit(cmd)
+
+
 @router.post("/generic/orders", summary="Canonical signed order webhook (202 new, 200 duplicate)")
 async def generic_order(request: Request) -> JSONResponse:
     shop_id, body = await _verified_generic(request)
@@ -111,7 +115,7 @@ async def generic_order(request: Request) -> JSONResponse:
         note=o.note,
         updated_at=o.updated_at,
     )
-    return _answer(await ingest_order(request.app.state.runtime, cmd))
+    return _answer(await _intake(request, cmd))
 
 
 @router.post("/generic/refunds", summary="Refund request from the platform (parked if early)")
@@ -188,4 +192,4 @@ async def shopify_order(request: Request) -> JSONResponse:
         note=o.note or "",
         updated_at=o.updated_at,
     )
-    return _answer(await ingest_order(request.app.state.runtime, cmd))
+    return _answer(await _intake(request, cmd))

@@ -7,13 +7,14 @@ order are parked and applied when the order arrives.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from order_service.adapters import tables as t
@@ -22,6 +23,8 @@ from order_service.domain.order import Order
 from order_service.domain.review import buyer_keys, campaign_breaches, clean_problems
 from order_service.domain.routing import enrich
 from shared.service import Runtime
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,6 +65,54 @@ async def ingest_order(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
     return await _ingest_once(rt, cmd)
 
 
+async def ingest_orders(rt: Runtime, cmds: list[IncomingOrder]) -> list[WebhookResult | Exception]:
+    """Many webhooks in one transaction: the new orders among them are created together
+    (a handful of statements for the whole batch). The rest — a webhook id already seen, an
+    order already known, a second webhook for an order earlier in the batch — and every
+    order of a batch that fails (a concurrent instance won a key) go through `ingest_order`
+    one by one, so the outcome is the one each webhook would have had alone."""
+    first: dict[tuple, int] = {}
+    for i, cmd in enumerate(cmds):
+        first.setdefault((cmd.platform, cmd.platform_order_id), i)
+        first.setdefault((cmd.source, cmd.webhook_id), i)
+    batch = {
+        i: c
+        for i, c in enumerate(cmds)
+        if first[(c.platform, c.platform_order_id)] == i == first[(c.source, c.webhook_id)]
+    }
+    try:
+        results: dict[int, WebhookResult | Exception] = await _create_new(rt, batch)
+    except Exception as exc:
+        log.info("order batch of %d retried one by one: %s", len(batch), exc)
+        results = {}
+    for i, cmd in enumerate(cmds):
+        if i not in results:
+            try:
+                results[i] = await ingest_order(rt, cmd)
+            except Exception as exc:
+                results[i] = exc
+    return [results[i] for i in range(len(cmds))]
+
+
+async def _create_new(rt: Runtime, cmds: dict[int, IncomingOrder]) -> dict[int, WebhookResult]:
+    """Create those of `cmds` that are new (unseen webhook id, unknown order) in one commit."""
+    async with OrderUnitOfWork(rt) as uow:
+        seen = await uow.receipts_seen([(c.source, c.webhook_id) for c in cmds.values()])
+        known = await uow.orders.known_platform_ids(
+            [(c.platform, c.platform_order_id) for c in cmds.values()]
+        )
+        new = {
+            i: c
+            for i, c in cmds.items()
+            if (c.source, c.webhook_id) not in seen
+            and (c.platform, c.platform_order_id) not in known
+        }
+        orders = dict(zip(new, await _create(uow, list(new.values())), strict=True))
+        await uow.add_receipts([(c.source, c.webhook_id, orders[i].id) for i, c in new.items()])
+        await uow.commit()
+    return {i: WebhookResult(o.id, o.stage, False, "created") for i, o in orders.items()}
+
+
 async def _ingest_once(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
     async with OrderUnitOfWork(rt) as uow:
         seen = await uow.receipt(cmd.source, cmd.webhook_id)
@@ -71,11 +122,11 @@ async def _ingest_once(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
         existing = await uow.orders.by_platform_id(cmd.platform, cmd.platform_order_id)
         if existing is not None:
             outcome = await _update(uow, existing, cmd)
-            await uow.add_receipt(cmd.source, cmd.webhook_id, existing.id)
+            await uow.add_receipts([(cmd.source, cmd.webhook_id, existing.id)])
             await uow.commit()
             return WebhookResult(existing.id, existing.stage, True, outcome)
-        order = await _create(uow, cmd)
-        await uow.add_receipt(cmd.source, cmd.webhook_id, order.id)
+        [order] = await _create(uow, [cmd])
+        await uow.add_receipts([(cmd.source, cmd.webhook_id, order.id)])
         await uow.commit()
         return WebhookResult(order.id, order.stage, False, "created")
 
@@ -105,47 +156,65 @@ def _line_key(lines: list[dict]) -> list[tuple]:
     return sorted((ln["sku"], int(ln["qty"]), str(ln.get("unit_price"))) for ln in lines)
 
 
-async def _create(uow: OrderUnitOfWork, cmd: IncomingOrder) -> Order:
+async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order]:
+    """New orders, reviewed in arrival order: each one's campaign purchases count for the
+    next, as if they had come one by one."""
+    if not cmds:
+        return []
     catalog = await uow.catalog()
-    lines = enrich(cmd.lines, catalog)
-    order = Order.receive(
-        actor=f"platform:{cmd.platform}",
-        id=f"O{uuid4().hex[:12].upper()}",
-        shop_id=cmd.shop_id,
-        platform=cmd.platform,
-        platform_order_id=cmd.platform_order_id,
-        buyer=cmd.buyer,
-        address=cmd.address,
-        lines=lines,
-        total=cmd.total,
-        currency=cmd.currency,
-        paid_at=cmd.paid_at,
-        note=cmd.note,
-        platform_updated_at=cmd.updated_at,
-    )
     policy = await uow.review_policy()
-    keys = buyer_keys(order.buyer, order.address)
-    order.flags = campaign_breaches(lines, await _prior_purchases(uow, lines, keys), keys, policy)
-    if order.flags:
-        order.record("review_flagged", "review-rules", flags=order.flags)
-    if policy.auto_review:
-        problems = clean_problems(order.address, lines, set(catalog), order.note, order.flags)
-        if problems:
-            order.record("auto_review_skipped", "auto-review", problems=problems)
-        else:
-            order.approve("auto-review", auto=True)
-    await _apply_parked(uow, order)
-    await uow.store(order, new=True)
-    await _record_purchases(uow, order, keys)
-    return order
+    keys = [buyer_keys(c.buyer, c.address) for c in cmds]
+    enriched = [enrich(c.lines, catalog) for c in cmds]
+    prior = await _prior_purchases(uow, enriched, keys)
+    parked = await _parked(uow, [(c.platform, c.platform_order_id) for c in cmds])
+    orders, purchases = [], []
+    for cmd, lines, order_keys in zip(cmds, enriched, keys, strict=True):
+        order = Order.receive(
+            actor=f"platform:{cmd.platform}",
+            id=f"O{uuid4().hex[:12].upper()}",
+            shop_id=cmd.shop_id,
+            platform=cmd.platform,
+            platform_order_id=cmd.platform_order_id,
+            buyer=cmd.buyer,
+            address=cmd.address,
+            lines=lines,
+            total=cmd.total,
+            currency=cmd.currency,
+            paid_at=cmd.paid_at,
+            note=cmd.note,
+            platform_updated_at=cmd.updated_at,
+        )
+        order.flags = campaign_breaches(lines, prior, order_keys, policy)
+        if order.flags:
+            order.record("review_flagged", "review-rules", flags=order.flags)
+        if policy.auto_review:
+            problems = clean_problems(order.address, lines, set(catalog), order.note, order.flags)
+            if problems:
+                order.record("auto_review_skipped", "auto-review", problems=problems)
+            else:
+                order.approve("auto-review", auto=True)
+        await _apply_parked(uow, order, parked.get((order.platform, order.platform_order_id), []))
+        for row in _purchases(order, order_keys):
+            key = (row["campaign_id"], row["key_kind"], row["key_value"])
+            prior[key] = prior.get(key, 0) + row["qty"]
+            purchases.append(row)
+        orders.append(order)
+    await uow.store_new(orders)
+    if purchases:
+        await uow.session.execute(insert(t.campaign_purchases), purchases)
+    return orders
 
 
-async def _prior_purchases(uow: OrderUnitOfWork, lines: list[dict], keys) -> dict:
-    campaigns = sorted({ln["campaign_id"] for ln in lines if ln.get("campaign_id")})
-    if not campaigns or not keys:
+async def _prior_purchases(
+    uow: OrderUnitOfWork, lines: list[list[dict]], keys: list[list[tuple[str, str]]]
+) -> dict[tuple[str, str, str], int]:
+    """Quantities already bought per (campaign, identity kind, identity) in stored orders."""
+    campaigns = sorted({ln["campaign_id"] for ls in lines for ln in ls if ln.get("campaign_id")})
+    identities = {k for ks in keys for k in ks}
+    if not campaigns or not identities:
         return {}
     cp = t.campaign_purchases
-    match = or_(*[and_(cp.c.key_kind == k, cp.c.key_value == v) for k, v in keys])
+    match = or_(*[and_(cp.c.key_kind == k, cp.c.key_value == v) for k, v in sorted(identities)])
     rows = (
         await uow.session.execute(
             select(cp.c.campaign_id, cp.c.key_kind, cp.c.key_value, cp.c.qty).where(
@@ -160,18 +229,16 @@ async def _prior_purchases(uow: OrderUnitOfWork, lines: list[dict], keys) -> dic
     return prior
 
 
-async def _record_purchases(uow: OrderUnitOfWork, order: Order, keys) -> None:
+def _purchases(order: Order, keys: list[tuple[str, str]]) -> list[dict]:
     qty: dict[str, int] = {}
     for ln in order.lines:
         if ln.get("campaign_id"):
             qty[ln["campaign_id"]] = qty.get(ln["campaign_id"], 0) + int(ln["qty"])
-    rows = [
+    return [
         {"campaign_id": c, "key_kind": k, "key_value": v, "order_id": order.id, "qty": q}
         for c, q in qty.items()
         for k, v in dict.fromkeys(keys)
     ]
-    if rows:
-        await uow.session.execute(insert(t.campaign_purchases), rows)
 
 
 # ---- refunds and deliveries -------------------------------------------------------------
@@ -216,19 +283,31 @@ async def ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
         return WebhookResult(order.id, order.stage, False, "applied")
 
 
-async def _apply_parked(uow: OrderUnitOfWork, order: Order) -> None:
+async def _parked(uow: OrderUnitOfWork, keys: list[tuple[str, str]]) -> dict[tuple, list]:
+    """Unapplied refund/delivery webhooks waiting for these (platform, platform order id)s."""
     p = t.parked
     rows = (
         await uow.session.execute(
             select(p)
             .where(
-                p.c.platform == order.platform,
-                p.c.platform_order_id == order.platform_order_id,
+                tuple_(p.c.platform, p.c.platform_order_id).in_(keys),
                 p.c.applied_at.is_(None),
             )
             .order_by(p.c.id)
         )
     ).all()
+    found: dict[tuple, list] = {}
+    for row in rows:
+        found.setdefault((row.platform, row.platform_order_id), []).append(row)
+    return found
+
+
+async def _apply_parked(uow: OrderUnitOfWork, order: Order, rows: list | None = None) -> None:
+    if rows is None:
+        rows = (await _parked(uow, [(order.platform, order.platform_order_id)])).get(
+            (order.platform, order.platform_order_id), []
+        )
+    p = t.parked
     for row in rows:
         actor = f"platform:{order.platform}"
         if row.kind == "refund":

@@ -26,7 +26,7 @@ Holder = Caller("clerk", "ops")
 Ops = Caller("ops")
 
 
-def _deps(request: Request) -> Deps:
+async def _deps(request: Request) -> Deps:
     return request.app.state.deps
 
 

@@ -1,0 +1,112 @@
+"""Concurrent order webhooks share transactions, with the outcome each would have had alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from order_service.adapters import tables as t
+from order_service.domain.order import Order
+from tests.integration.order_service.helpers import CLERK, generic_order, post_generic
+
+pytestmark = pytest.mark.broker
+
+
+def _campaign(pid: str, buyer: str) -> dict:
+    body = generic_order(pid)
+    body["buyer"] = {**body["buyer"], "id": buyer, "phone": f"1390000{buyer[-4:]}"}
+    body["address"] = {**body["address"], "phone": "", "line1": f"{buyer} Rd"}
+    body["lines"] = [{**body["lines"][0], "campaign_id": "FLASH"}]
+    return body
+
+
+def _record_batches(app) -> list[int]:
+    intake = app.state.runtime.extras["order_intake"]
+    sizes, run = [], intake._run
+
+    async def recording(items):
+        sizes.append(len(items))
+        return await run(items)
+
+    intake._run = recording
+    return sizes
+
+
+async def test_concurrent_webhooks_batch_and_keep_every_rule(app, client):
+    sizes = _record_batches(app)
+    await post_generic(
+        client,
+        "/webhooks/generic/refunds",
+        {
+            "event_id": "rf-early",
+            "platform": "taobao",
+            "platform_order_id": "TB-PARKED",
+            "platform_refund_id": "RF-9",
+            "amount": "59.00",
+            "reason": "changed mind",
+        },
+    )
+    plain = [generic_order(f"TB-B{i}") for i in range(20)]
+    repeat = dict(plain[0])  # the same webhook delivered twice in one burst
+    update = {**generic_order("TB-B1"), "note": "second delivery of TB-B1"}
+    bodies = [
+        *plain,
+        repeat,
+        update,
+        _campaign("TB-C1", "buyer-0001"),
+        _campaign("TB-C2", "buyer-0001"),  # same buyer, same flash sale: over the limit of 1
+        _campaign("TB-C3", "buyer-0002"),
+        generic_order("TB-PARKED"),
+    ]
+    answers = await asyncio.gather(
+        *(post_generic(client, "/webhooks/generic/orders", b) for b in bodies)
+    )
+    by_pid = {}
+    for body, r in zip(bodies, answers, strict=True):
+        assert r.status_code in (200, 202), r.text
+        by_pid.setdefault(body["platform_order_id"], []).append(r.json())
+
+    assert max(sizes) > 1, sizes  # the burst really was batched
+    async with app.state.runtime.db.reader() as s:
+        assert (await s.execute(select(func.count()).select_from(t.orders))).scalar_one() == 24
+    first, again = by_pid["TB-B0"]
+    assert (first["duplicate"], again["duplicate"]) == (False, True)
+    assert first["order_id"] == again["order_id"]
+    assert sorted(a["duplicate"] for a in by_pid["TB-B1"]) == [False, True]
+
+    async def flags(pid: str) -> list[str]:
+        order_id = by_pid[pid][0]["order_id"]
+        order = (await client.get(f"/orders/{order_id}", headers=CLERK)).json()
+        return [f["code"] for f in order["flags"]]
+
+    assert await flags("TB-C1") == []
+    assert await flags("TB-C2") == ["campaign_limit"]
+    assert await flags("TB-C3") == []
+    parked_id = by_pid["TB-PARKED"][0]["order_id"]
+    timeline = (await client.get(f"/orders/{parked_id}/timeline", headers=CLERK)).json()
+    assert "refund_requested" in [e["kind"] for e in timeline["entries"]]
+
+
+async def test_a_failing_order_in_a_batch_fails_alone(app, client, monkeypatch):
+    sizes = _record_batches(app)
+    receive = Order.receive.__func__
+
+    def fragile(cls, **kw):
+        if kw["platform_order_id"] == "TB-BAD":
+            raise RuntimeError("cannot take this one")
+        return receive(cls, **kw)
+
+    monkeypatch.setattr(Order, "receive", classmethod(fragile))
+    bodies = [generic_order(f"TB-OK{i}") for i in range(8)] + [generic_order("TB-BAD")]
+    answers = await asyncio.gather(
+        *(post_generic(client, "/webhooks/generic/orders", b) for b in bodies),
+        return_exceptions=True,
+    )
+    assert [r.status_code for r in answers[:8]] == [202] * 8
+    # the test client re-raises what the app answers with a 500
+    assert isinstance(answers[8], RuntimeError), answers[8]
+    assert max(sizes) > 1, sizes
+    async with app.state.runtime.db.reader() as s:
+        assert (await s.execute(select(func.count()).select_from(t.orders))).scalar_one() == 8
