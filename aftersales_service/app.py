@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from aftersales_service.adapters import rollup
 from aftersales_service.adapters.tables import messaging, metadata
 from aftersales_service.adapters.uow import AftersalesUnitOfWork
 from aftersales_service.entrypoints import api_analytics, api_care, api_cases
@@ -27,6 +28,12 @@ async def _seed(rt: Runtime) -> None:
         await seed_warehouses(AftersalesUnitOfWork(rt.db, rt.outbox, rt.inbox))
 
 
+async def _build_rollup(rt: Runtime) -> None:
+    """A database whose facts predate the warehouse rollup gets it built once."""
+    async with rt.db.session() as s, s.begin():
+        await rollup.rebuild_if_missing(s)
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings(service="aftersales")
     runtime = build_runtime(settings, messaging, clock)
@@ -37,7 +44,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         metadata=metadata,
         routers=[api_cases.router, api_care.router, api_analytics.router],
         consumers=consumers,
-        on_startup=[_seed],
+        on_startup=[_build_rollup, _seed],
         background=[sla_scheduler],
     )
     install_domain_errors(app)

@@ -3,10 +3,13 @@
     .venv/bin/python -m bench.analytics                       # SQLite under /tmp
     .venv/bin/python -m bench.analytics --orders 100000 --returns 15000 --requests 20
     BENCH_DATABASE_URL=postgresql+asyncpg://... .venv/bin/python -m bench.analytics
+    BENCH_REUSE=1 ...    # reuse the seeded database when its row counts match, else re-seed
 
-Seeding uses bulk multi-row inserts (SQLAlchemy Core executemany) straight into the
-after-sales tables; the endpoints are then called in-process through the real app
-(auth, routing, SQL, JSON), without a broker.
+Seeding uses bulk multi-row inserts (SQLAlchemy Core executemany; COPY on PostgreSQL)
+straight into the after-sales tables, then builds the warehouse rollup the projection
+would have kept (adapters/rollup.py) and refreshes planner statistics (ANALYZE; on
+PostgreSQL VACUUM ANALYZE, what autovacuum does to a loaded table). The endpoints are
+then called in-process through the real app (auth, routing, SQL, JSON), without a broker.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-from sqlalchemy import JSON, insert
+from sqlalchemy import JSON, func, insert, select, text
 
+from aftersales_service.adapters import rollup
 from aftersales_service.adapters import tables as t
 from aftersales_service.app import create_app
 from bench.common import command, pct
@@ -276,6 +280,32 @@ def _remove_sqlite(path: str) -> None:
         Path(path + suffix).unlink(missing_ok=True)
 
 
+async def _counts(db: Database) -> tuple[int, int]:
+    async with db.reader() as s:
+        orders = (await s.execute(select(func.count()).select_from(t.orders))).scalar_one()
+        returns = (await s.execute(select(func.count()).select_from(t.returns))).scalar_one()
+    return orders, returns
+
+
+async def _empty(db: Database) -> None:
+    """Empty the tables the bench seeds (PostgreSQL; the SQLite file is removed instead)."""
+    names = ", ".join(table.name for table in t.metadata.sorted_tables)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names}"))
+
+
+async def _after_seed(db: Database) -> None:
+    async with db.session() as s, s.begin():
+        await rollup.rebuild(s)
+    if db.dialect == "sqlite":
+        async with db.engine.connect() as conn:
+            await conn.exec_driver_sql("ANALYZE")
+    else:
+        engine = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("VACUUM ANALYZE")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -285,25 +315,50 @@ async def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded DB")
     args = parser.parse_args()
     url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{args.db}"
-    if url.startswith("sqlite") and not args.reuse:
+    reuse = args.reuse
+    if os.environ.get("BENCH_REUSE") == "1" and _has_database(url, args.db):
+        reuse = await _seeded_as_asked(url, args.orders, args.returns)
+        print(
+            f"BENCH_REUSE=1: {'reusing' if reuse else 're-seeding'} the database", file=sys.stderr
+        )
+    if url.startswith("sqlite") and not reuse:
         _remove_sqlite(args.db)
-    settings = Settings(
-        service="aftersales", AFTERSALES_DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1"
-    )
-    app = create_app(settings)
+    app = create_app(_settings(url))
     db = app.state.runtime.db
     await db.create_schema(t.metadata)
-    if not args.reuse:
+    if not reuse:
+        if db.dialect != "sqlite":
+            await _empty(db)
         start = time.perf_counter()
         await seed(db, args.orders, args.returns)
+        await _after_seed(db)
         print(f"seeded in {time.perf_counter() - start:.1f}s", file=sys.stderr)
-        if db.dialect == "sqlite":
-            async with db.engine.connect() as conn:
-                await conn.exec_driver_sql("ANALYZE")
+    else:
+        async with db.session() as s, s.begin():
+            await rollup.rebuild_if_missing(s)
     print(f"command: {' '.join([command(), *sys.argv[1:]])}")
     print(f"database: {db.dialect}, orders={args.orders:,}, returns={args.returns:,}")
     await measure(app, args.requests)
     await db.dispose()
+
+
+def _has_database(url: str, sqlite_file: str) -> bool:
+    return not url.startswith("sqlite") or Path(sqlite_file).exists()
+
+
+def _settings(url: str) -> Settings:
+    return Settings(
+        service="aftersales", AFTERSALES_DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1"
+    )
+
+
+async def _seeded_as_asked(url: str, orders: int, returns: int) -> bool:
+    db = Database(url)
+    try:
+        await db.create_schema(t.metadata)
+        return await _counts(db) == (orders, returns)
+    finally:
+        await db.dispose()
 
 
 if __name__ == "__main__":

@@ -131,24 +131,40 @@ async def _grouped(s: AsyncSession, q) -> dict:
     return {row[0]: row[1:] for row in (await s.execute(q)).all()}
 
 
+async def _shipping(s: AsyncSession) -> tuple[dict, dict]:
+    """From the maintained rollup (adapters/rollup.py): per warehouse with shipments,
+    (count, shipped, avg, max seconds), and the value shipped. The max is an
+    index lookup per warehouse (ix_shipments_warehouse), not kept in the rollup."""
+    r, sh = t.warehouse_rollup, t.shipments
+    longest = (
+        select(func.max(sh.c.submit_to_ship_seconds))
+        .where(sh.c.warehouse_id == r.c.warehouse_id)
+        .scalar_subquery()
+    )
+    rows = await s.execute(
+        select(
+            r.c.warehouse_id,
+            r.c.shipments,
+            r.c.shipped,
+            r.c.ship_seconds_sum,
+            r.c.ship_seconds_n,
+            r.c.value_cents,
+            case((r.c.shipments > 0, longest)),
+        )
+    )
+    ship, value = {}, {}
+    for wh, n, shipped, secs, secs_n, cents, max_s in rows:
+        if n:
+            ship[wh] = (int(n), int(shipped), int(secs) / int(secs_n) if secs_n else None, max_s)
+        value[wh] = Decimal(int(cents)) / 100
+    return ship, value
+
+
 async def warehouses(s: AsyncSession) -> list[dict]:
     """Per warehouse: submit-to-ship time, loss rate (ledger / value shipped), returns and
     their handling time."""
-    sh, ln, li, rt = t.shipments, t.order_lines, t.liabilities, t.returns
-    ship = await _grouped(
-        s,
-        select(
-            sh.c.warehouse_id,
-            func.count(),
-            func.count(sh.c.shipped_at),
-            func.avg(sh.c.submit_to_ship_seconds),
-            func.max(sh.c.submit_to_ship_seconds),
-        ).group_by(sh.c.warehouse_id),
-    )
-    value = await _grouped(
-        s,
-        select(ln.c.warehouse_id, func.sum(ln.c.qty * ln.c.unit_price)).group_by(ln.c.warehouse_id),
-    )
+    li, rt = t.liabilities, t.returns
+    ship, value = await _shipping(s)
     loss = await _grouped(
         s,
         select(li.c.warehouse_id, func.sum(li.c.amount))
@@ -168,7 +184,7 @@ async def warehouses(s: AsyncSession) -> list[dict]:
     for wh in sorted(k for k in set(ship) | set(info) | set(rets) if k is not None):
         kind, supplier = info.get(wh, (None, None))
         shipments, shipped, avg_s, max_s = ship.get(wh, (0, 0, None, None))
-        shipped_value = Decimal(str(value.get(wh, (0,))[0] or 0)).quantize(Decimal("0.01"))
+        shipped_value = value.get(wh, Decimal(0)).quantize(Decimal("0.01"))
         lost = Decimal(str(loss.get(wh, (0,))[0] or 0)).quantize(Decimal("0.01"))
         returns, handling = rets.get(wh, (0, None))
         out.append(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales_service.adapters import rollup
 from aftersales_service.adapters import tables as t
 from aftersales_service.adapters.rows import money, utc
 from aftersales_service.domain.orders import OrderLine, OrderView
@@ -91,6 +94,23 @@ class OrderProjection:
 
     async def replace_lines(self, order_id: str, lines: list[dict]) -> None:
         """Store the synced lines, keeping any warehouse already known from shipments."""
+        async with self._rollup(order_id):
+            await self._replace_lines(order_id, lines)
+
+    @contextlib.asynccontextmanager
+    async def _rollup(self, order_id: str, shipment_id: str | None = None) -> AsyncIterator[None]:
+        """Around a change to the order's shipments/lines: lock the order, then add what
+        the change did to each warehouse's figures to the rollup (same transaction)."""
+        await self.ensure(order_id)
+        await self.session.execute(
+            select(t.orders.c.order_id).where(t.orders.c.order_id == order_id).with_for_update()
+        )
+        before = await rollup.footprint(self.session, order_id, shipment_id)
+        yield
+        after = await rollup.footprint(self.session, order_id, shipment_id)
+        await rollup.apply(self.session, before, after)
+
+    async def _replace_lines(self, order_id: str, lines: list[dict]) -> None:
         wh_by_sku = await self._warehouse_by_sku(order_id)
         await self.session.execute(
             delete(t.order_lines).where(t.order_lines.c.order_id == order_id)
@@ -126,7 +146,12 @@ class OrderProjection:
     async def add_shipment(
         self, order_id: str, shipment_id: str, warehouse_id: str, skus: list[str], at: datetime
     ) -> None:
-        await self.ensure(order_id)
+        async with self._rollup(order_id, shipment_id):
+            await self._add_shipment(order_id, shipment_id, warehouse_id, skus, at)
+
+    async def _add_shipment(
+        self, order_id: str, shipment_id: str, warehouse_id: str, skus: list[str], at: datetime
+    ) -> None:
         found = await self._shipment(shipment_id)
         if found is None:
             await self.session.execute(
@@ -163,7 +188,14 @@ class OrderProjection:
         self, order_id: str, shipment_id: str, warehouse_id: str, status: str, **values
     ) -> None:
         """Record a warehouse outcome; creates the shipment if `order.submitted` is late."""
-        await self.ensure(order_id)
+        async with self._rollup(order_id, shipment_id):
+            await self._shipment_status(order_id, shipment_id, warehouse_id, status, **values)
+        if status == "shipped":
+            await self.update(order_id, shipped=True)
+
+    async def _shipment_status(
+        self, order_id: str, shipment_id: str, warehouse_id: str, status: str, **values
+    ) -> None:
         if await self._shipment(shipment_id) is None:
             await self.session.execute(
                 insert(t.shipments).values(
@@ -183,7 +215,6 @@ class OrderProjection:
             )
         if status == "shipped":
             await self._set_ship_time(shipment_id)
-            await self.update(order_id, shipped=True)
 
     async def _set_ship_time(self, shipment_id: str) -> None:
         row = await self._shipment(shipment_id)

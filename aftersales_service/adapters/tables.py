@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -77,6 +78,19 @@ shipments = Table(
     Column("shipped_at", TS),
     Column("submit_to_ship_seconds", Integer),
     Index("ix_shipments_warehouse", "warehouse_id", "submit_to_ship_seconds", "shipped_at"),
+)
+
+# Per-warehouse rollup of the projection's shipments and order lines, kept by the
+# projection in the same inbox transaction as the rows it sums (adapters/rollup.py).
+warehouse_rollup = Table(
+    "warehouse_rollup",
+    metadata,
+    Column("warehouse_id", String(64), primary_key=True),
+    Column("shipments", BigInteger, nullable=False, default=0),
+    Column("shipped", BigInteger, nullable=False, default=0),
+    Column("ship_seconds_sum", BigInteger, nullable=False, default=0),
+    Column("ship_seconds_n", BigInteger, nullable=False, default=0),
+    Column("value_cents", BigInteger, nullable=False, default=0),  # sum(qty * unit_price)
 )
 
 warehouses = Table(
