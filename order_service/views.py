@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from order_service.adapters import tables as t
 from order_service.adapters.repository import from_document
 from order_service.domain.order import Order
 from shared.db import Database
 
+_ORDER = select(t.orders.c.data, t.orders.c.version).where(t.orders.c.id == bindparam("id"))
+
 
 async def order(db: Database, order_id: str) -> Order | None:
-    row = await db.first(
-        select(t.orders.c.data, t.orders.c.version).where(t.orders.c.id == order_id)
-    )
+    row = await db.first(_ORDER, id=order_id)
     return from_document(row.data, row.version) if row else None
 
 

@@ -102,21 +102,21 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    async def first(self, statement: Executable) -> Row[Any] | None:
-        """The first row of one read statement (or None)."""
+    async def first(self, statement: Executable, **params: Any) -> Row[Any] | None:
+        """The first row of one read statement (or None); `params` fill its bindparams."""
         if self._point is not None:
             with self._point.connect() as conn:
-                return conn.execute(statement).first()
+                return conn.execute(statement, params).first()
         async with self._point_async.connect() as conn:
-            return (await conn.execute(statement)).first()
+            return (await conn.execute(statement, params)).first()
 
-    async def all(self, statement: Executable) -> Sequence[Row[Any]]:
+    async def all(self, statement: Executable, **params: Any) -> Sequence[Row[Any]]:
         """Every row of one read statement."""
         if self._point is not None:
             with self._point.connect() as conn:
-                return conn.execute(statement).all()
+                return conn.execute(statement, params).all()
         async with self._point_async.connect() as conn:
-            return (await conn.execute(statement)).all()
+            return (await conn.execute(statement, params)).all()
 
     async def create_schema(self, metadata: MetaData) -> None:
         async with self.engine.begin() as conn:
