@@ -36,12 +36,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         clock=runtime.clock,
         instance=instance_name(settings),
         served=settings.served_warehouses,
+        partitions=settings.kafka_topic_partitions,
     )
 
     async def prepare(rt: Runtime) -> None:
         with contextlib.suppress(IntegrityError):
             async with deps.uow() as uow:
                 await uow.stops.ensure_guard()
+                await uow.commit()
+        with contextlib.suppress(IntegrityError):  # an instance sharing the database won
+            async with deps.uow() as uow:
+                await uow.stop_holds.backfill_keys()  # tasks stored before shipment_keys
                 await uow.commit()
         if settings.mode is Mode.development:
             await seed_dev_warehouses(deps)

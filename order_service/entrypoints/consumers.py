@@ -5,7 +5,11 @@ from __future__ import annotations
 from order_service.adapters.platform import PlatformSync
 from order_service.adapters.uow import OrderUnitOfWork
 from order_service.handlers.common import retry_on_conflict
-from order_service.handlers.events import on_aftersales_event, on_warehouse_event
+from order_service.handlers.events import (
+    on_aftersales_event,
+    on_shipments_held,
+    on_warehouse_event,
+)
 from shared import topics
 from shared.bus import EventConsumer
 from shared.envelope import Envelope
@@ -16,7 +20,9 @@ CONSUMER = "order-service"
 
 
 async def _dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
-    if env.type.startswith(("shipment.", "warehouse.")):
+    if env.type == "shipments.held":
+        await on_shipments_held(uow, env)  # a stop's holds, batched
+    elif env.type.startswith(("shipment.", "warehouse.")):
         await on_warehouse_event(uow, env)
     elif env.type.startswith(("aftersales.", "refund.", "return.")):
         await on_aftersales_event(uow, env)

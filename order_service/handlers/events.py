@@ -24,6 +24,29 @@ async def on_warehouse_event(uow: OrderUnitOfWork, env: Envelope) -> None:
     )
 
 
+async def on_shipments_held(uow: OrderUnitOfWork, env: Envelope) -> None:
+    """`shipments.held`: a stop held many tasks at once; each listed order gets its hold as
+    from `shipment.held` (the batch shares each listed order's partition, so order holds)."""
+    p = env.payload
+    actor = f"warehouse:{p.get('warehouse_id', '?')}"
+    for task in p.get("tasks", []):
+        data = {
+            "shipment_id": task["shipment_id"],
+            "warehouse_id": p["warehouse_id"],
+            "hold_id": task["hold_id"],
+            "stop_id": p["stop_id"],
+            "reason": p.get("reason", ""),
+            "owner": p.get("owner", ""),
+        }
+        await _apply(
+            uow,
+            env,
+            actor,
+            lambda o, data=data: o.on_shipment_event("held", data, actor),
+            order_id=task["order_id"],
+        )
+
+
 async def on_aftersales_event(uow: OrderUnitOfWork, env: Envelope) -> None:
     """Cancel requests, refunds issued and returns from after-sales."""
     await _apply(
@@ -31,11 +54,14 @@ async def on_aftersales_event(uow: OrderUnitOfWork, env: Envelope) -> None:
     )
 
 
-async def _apply(uow: OrderUnitOfWork, env: Envelope, actor: str, react) -> None:
-    order = await uow.orders.get(env.order_id or "")
+async def _apply(
+    uow: OrderUnitOfWork, env: Envelope, actor: str, react, order_id: str | None = None
+) -> None:
+    order_id = order_id or env.order_id
+    order = await uow.orders.get(order_id or "")
     if order is None:
         await uow.note(
-            env.order_id or "?",
+            order_id or "?",
             "anomaly",
             actor,
             env.type,

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import Field
 
 from shared.envelope import Payload, event
+from shared.events.common import Value
 
 
 @event("warehouse.registered")
@@ -68,6 +69,27 @@ class ShipmentHeld(ShipmentEvent):
     stop_id: str | None = None
     owner: str = ""
     until: datetime | None = None
+
+
+class HeldTask(Value):
+    """One task in a `shipments.held` batch."""
+
+    shipment_id: str
+    order_id: str
+    hold_id: str
+
+
+@event("shipments.held")
+class ShipmentsHeld(Payload):
+    """A stop-shipment held many tasks of one warehouse at once (instead of one
+    `shipment.held` per task). Keyed by one listed order id; every listed order
+    hashes to that key's partition, so per-order event order is kept."""
+
+    warehouse_id: str
+    stop_id: str
+    reason: str
+    owner: str = ""
+    tasks: list[HeldTask]
 
 
 @event("shipment.released")

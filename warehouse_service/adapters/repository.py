@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,16 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[i : i + _CHUNK]
 
 
+def match_keys(lines: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The (kind, value) pairs a stop scope can match on, from a task's lines."""
+    return {
+        (kind, str(line[name]))
+        for line in lines
+        for kind, name in (("sku", "sku"), ("supplier", "supplier_id"), ("campaign", "campaign_id"))
+        if line.get(name) is not None
+    }
+
+
 def _hold(row: Row) -> Hold:
     return Hold(
         hold_id=row.hold_id,
@@ -67,6 +77,7 @@ class ShipmentRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
         self._loaded_holds: dict[str, set[str]] = {}
+        self._loaded_keys: dict[str, set[tuple[str, str]]] = {}
 
     async def get(self, shipment_id: str) -> Shipment | None:
         found = await self._load(t.shipments.c.shipment_id == shipment_id)
@@ -114,57 +125,8 @@ class ShipmentRepository:
                 by_id[h.shipment_id].holds.append(_hold(h))
         for s in by_id.values():
             self._loaded_holds[s.shipment_id] = {h.hold_id for h in s.holds}
+            self._loaded_keys[s.shipment_id] = match_keys(s.lines)
         return list(by_id.values())
-
-    async def stop_candidates(
-        self,
-        warehouse_ids: Sequence[str],
-        statuses: Sequence[str],
-        stop_id: str,
-        shipped_since: datetime,
-    ) -> list[Shipment]:
-        """Light aggregates for applying a stop: the columns matching needs, and only this
-        stop's active holds (so a redelivered stop never holds a task twice)."""
-        c = t.shipments.c
-        rows = await self.session.execute(
-            select(
-                c.shipment_id,
-                c.order_id,
-                c.warehouse_id,
-                c.warehouse_kind,
-                c.warehouse_supplier,
-                c.status,
-                c.lines,
-                c.submitted_at,
-                c.shipped_epoch,
-            ).where(
-                c.warehouse_id.in_(list(warehouse_ids)),
-                c.status.in_(list(statuses))
-                | ((c.status == "shipped") & (c.shipped_at >= shipped_since)),
-            )
-        )
-        found = {
-            r.shipment_id: Shipment(
-                shipment_id=r.shipment_id,
-                order_id=r.order_id,
-                warehouse_id=r.warehouse_id,
-                warehouse_kind=r.warehouse_kind,
-                warehouse_supplier=r.warehouse_supplier,
-                status=r.status,
-                lines=r.lines,
-                address={},
-                submitted_at=utc(r.submitted_at),
-                shipped_epoch=r.shipped_epoch,
-            )
-            for r in rows
-        }
-        held = await self.session.execute(
-            select(t.holds).where(t.holds.c.stop_id == stop_id, t.holds.c.released_at.is_(None))
-        )
-        for h in held:
-            if h.shipment_id in found:
-                found[h.shipment_id].holds.append(_hold(h))
-        return list(found.values())
 
     @staticmethod
     def _shipment(row: Row) -> Shipment:
@@ -180,6 +142,8 @@ class ShipmentRepository:
             )
         )
         self._loaded_holds[shipment.shipment_id] = set()
+        self._loaded_keys[shipment.shipment_id] = set()
+        await self._save_keys(shipment)
         await self._save_holds(shipment)
 
     async def save(self, shipment: Shipment, now: datetime) -> None:
@@ -197,7 +161,22 @@ class ShipmentRepository:
                 shipment_id=shipment.shipment_id,
             )
         shipment.version += 1
+        await self._save_keys(shipment)
         await self._save_holds(shipment)
+
+    async def _save_keys(self, shipment: Shipment) -> None:
+        """Keep `shipment_keys` in step with the lines (rewritten only when they changed)."""
+        keys = match_keys(shipment.lines)
+        loaded = self._loaded_keys.get(shipment.shipment_id)
+        if loaded == keys:
+            return
+        k = t.shipment_keys
+        if loaded is None or loaded:
+            await self.session.execute(delete(k).where(k.c.shipment_id == shipment.shipment_id))
+        if keys:
+            rows = [{"shipment_id": shipment.shipment_id, "kind": a, "value": b} for a, b in keys]
+            await self.session.execute(insert(k), rows)
+        self._loaded_keys[shipment.shipment_id] = keys
 
     async def _save_holds(self, shipment: Shipment) -> None:
         loaded = self._loaded_holds.setdefault(shipment.shipment_id, set())
@@ -230,18 +209,6 @@ class ShipmentRepository:
         ]
         for chunk in _chunks(rows):
             await self.session.execute(insert(t.holds), list(chunk))
-
-    async def hold_many(self, pairs: Sequence[tuple[Shipment, Hold]], now: datetime) -> None:
-        """Stop holds in bulk; bumping versions makes concurrent optimistic writers retry."""
-        await self.insert_holds(pairs)
-        ids = sorted({s.shipment_id for s, _ in pairs})
-        c = t.shipments.c
-        for chunk in _chunks(ids):
-            await self.session.execute(
-                update(t.shipments)
-                .where(c.shipment_id.in_(chunk))
-                .values(version=c.version + 1, updated_at=now)
-            )
 
     async def release_stop_holds(
         self, stop_id: str, now: datetime, by: str

@@ -58,6 +58,18 @@ shipments = Table(
     Index("ix_shipments_wh_status", "warehouse_id", "status"),
 )
 
+# The match keys of each task's lines (sku / supplier / campaign), one row per distinct
+# value, so a stop finds its tasks in SQL. Written with the task, rewritten when lines change.
+shipment_keys = Table(
+    "shipment_keys",
+    metadata,
+    Column("shipment_id", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("shipment_id", "kind", "value"),
+    Index("ix_shipment_keys_value", "kind", "value"),
+)
+
 holds = Table(
     "holds",
     metadata,

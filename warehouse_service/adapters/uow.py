@@ -7,16 +7,19 @@ from typing import Self
 from shared.unit_of_work import UnitOfWork
 from warehouse_service.adapters.registry import StopRepository, WarehouseRepository
 from warehouse_service.adapters.repository import ShipmentRepository
+from warehouse_service.adapters.stop_holds import StopHolds
 
 
 class WarehouseUnitOfWork(UnitOfWork):
     shipments: ShipmentRepository
     stops: StopRepository
     warehouses: WarehouseRepository
+    stop_holds: StopHolds
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.shipments = ShipmentRepository(self.session)
         self.stops = StopRepository(self.session)
         self.warehouses = WarehouseRepository(self.session)
+        self.stop_holds = StopHolds(self.session)
         return self

@@ -25,6 +25,7 @@ class Deps:
     clock: Clock
     instance: str
     served: list[str] = field(default_factory=list)
+    partitions: int = 1  # of the warehouse topic: batched events group orders by partition
 
 
 def publish(uow: WarehouseUnitOfWork, shipment: Shipment, cause: Envelope | None = None) -> None:

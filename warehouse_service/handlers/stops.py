@@ -14,16 +14,22 @@ from uuid import uuid4
 from shared import topics
 from shared.envelope import Envelope, Payload, new_event
 from shared.events.stops import StopAcknowledged, StopIssued, StopLifted, StopScope
+from shared.events.warehouse import HeldTask as HeldTaskRef
+from shared.events.warehouse import ShipmentsHeld
+from warehouse_service.adapters.partitions import partition_of
 from warehouse_service.adapters.registry import record_anomaly
+from warehouse_service.adapters.stop_holds import HeldTask
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
 from warehouse_service.domain.errors import NotFound
 from warehouse_service.domain.lifecycle import HOLDABLE
 from warehouse_service.domain.stops import Scope, Stop, validate_scope
 from warehouse_service.handlers import PRODUCER, Deps, publish
-from warehouse_service.handlers.orders import Handle, _stop_hold
+from warehouse_service.handlers.orders import Handle
 
 # How far back "already shipped" looks, for tracking and recall.
 RECALL_WINDOW = timedelta(days=30)
+# Tasks per `shipments.held` event (keeps each well under the broker's message size).
+BATCH = 500
 
 
 def _emit_stop_event(uow: WarehouseUnitOfWork, stop_id: str, payload: Payload, cause=None) -> None:
@@ -75,60 +81,64 @@ async def _release_holds_of(deps: Deps, uow: WarehouseUnitOfWork, stop_id: str, 
 
 async def stop_issued(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
     """Broadcast receipt: record the stop if new, hold matching tasks of the served
-    warehouses, and acknowledge per warehouse with what had already shipped."""
+    warehouses (set-based), and acknowledge per warehouse with what had already shipped.
+
+    The order service learns of the holds from a few `shipments.held` batches (written
+    after the acknowledgements in the same transaction), not one event per task."""
     p: StopIssued = env.typed()
-    epoch = await uow.stops.lock_and_advance()
     stop = await uow.stops.get(p.stop_id)
     if stop is None:
-        scope = Scope.from_dict(p.scope.model_dump())
-        stop = Stop(p.stop_id, scope, p.reason, p.issued_by, p.issued_at, epoch)
-        await uow.stops.add(stop)
-    now = deps.clock.now()
-    reached = [w for w in deps.served if await _reaches(uow, stop, w)]
-    since = stop.issued_at - RECALL_WINDOW
-    tasks = await uow.shipments.stop_candidates(reached, HOLDABLE, stop.stop_id, since)
-    matching = [s for s in tasks if s.matches(stop)]
-    to_hold = [
-        s
-        for s in matching
-        if stop.active and s.status in HOLDABLE and stop.stop_id not in s.held_by_stops
-    ]
-    pairs = []
-    for s in to_hold:
-        hold = _stop_hold(stop.stop_id, stop.reason, now)
-        s.add_hold(hold)
-        pairs.append((s, hold))
-    await uow.shipments.hold_many(pairs, now)
-    # Acknowledgements go first in the outbox: the holds commit with them, and ops waits
-    # on the acks, not on thousands of per-task `shipment.held` events behind them.
-    for wh in deps.served:
-        here = [s for s in matching if s.warehouse_id == wh]
+        # First sight in this database: record it in order against ship scans. Already
+        # recorded (the issuing instance, or a shared database): the recording took the
+        # guard then, so the holds need not wait for it (instances apply in parallel).
+        epoch = await uow.stops.lock_and_advance()
+        stop = await uow.stops.get(p.stop_id)
+        if stop is None:
+            scope = Scope.from_dict(p.scope.model_dump())
+            stop = Stop(p.stop_id, scope, p.reason, p.issued_by, p.issued_at, epoch)
+            await uow.stops.add(stop)
+    served = deps.served
+    held = []
+    if stop.active:
+        held = await uow.stop_holds.hold_matching(stop, served, HOLDABLE, deps.clock.now())
+    counts = await uow.stop_holds.held_counts(stop.stop_id, served, HOLDABLE)
+    shipped = await uow.stop_holds.shipped_before(stop, served, stop.issued_at - RECALL_WINDOW)
+    for wh in served:
         ack = StopAcknowledged(
             stop_id=stop.stop_id,
             warehouse_id=wh,
             instance_id=deps.instance,
-            held_count=sum(1 for s in here if stop.stop_id in s.held_by_stops),
-            already_shipped=sorted({s.order_id for s in here if _shipped_before(s, stop)}),
+            held_count=counts.get(wh, 0),
+            already_shipped=shipped.get(wh, []),
         )
         _emit_stop_event(uow, stop.stop_id, ack, cause=env)
-    for s in to_hold:
-        publish(uow, s, cause=env)
+    _announce_holds(deps, uow, stop, held, env)
 
 
-async def _reaches(uow: WarehouseUnitOfWork, stop: Stop, warehouse_id: str) -> bool:
-    """Skip warehouses the scope cannot reach (an unregistered one is checked task by task)."""
-    wh = await uow.warehouses.get(warehouse_id)
-    return wh is None or stop.scope.reaches(wh.warehouse_id, wh.kind)
-
-
-def _shipped_before(shipment, stop: Stop) -> bool:
-    """Left before the stop was recorded here (lower epoch); candidates are already limited
-    to the recall window."""
-    return (
-        shipment.status == "shipped"
-        and shipment.shipped_epoch is not None
-        and shipment.shipped_epoch < stop.epoch
-    )
+def _announce_holds(
+    deps: Deps, uow: WarehouseUnitOfWork, stop: Stop, held: list[HeldTask], env: Envelope
+) -> None:
+    """One `shipments.held` per warehouse and partition (at most BATCH tasks each), keyed
+    by a listed order so it shares the partition of every order it lists."""
+    groups: dict[tuple[str, int], list[HeldTask]] = {}
+    for task in held:
+        part = partition_of(task.order_id, deps.partitions)
+        groups.setdefault((task.warehouse_id, part), []).append(task)
+    for (wh, _), tasks in sorted(groups.items()):
+        for i in range(0, len(tasks), BATCH):
+            chunk = tasks[i : i + BATCH]
+            payload = ShipmentsHeld(
+                warehouse_id=wh,
+                stop_id=stop.stop_id,
+                reason=stop.reason,
+                owner=f"stop:{stop.stop_id}",
+                tasks=[
+                    HeldTaskRef(shipment_id=x.shipment_id, order_id=x.order_id, hold_id=x.hold_id)
+                    for x in chunk
+                ],
+            )
+            key = chunk[0].order_id
+            uow.emit(topics.WAREHOUSE, new_event(payload, producer=PRODUCER, key=key, cause=env))
 
 
 async def stop_lifted(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
