@@ -59,7 +59,10 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    # One writer connection per process: SQLite has one writer anyway, and queueing on the
+    # pool (FIFO, no polling) beats SQLite's busy handler, which sleeps up to 100 ms a try.
+    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if immediate else {}
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
     _sqlite_pragmas(
         engine.sync_engine, begin="BEGIN IMMEDIATE" if immediate else "BEGIN", busy_ms=30000
     )
