@@ -8,6 +8,7 @@ from sqlalchemy import select
 from order_service.adapters import tables as t
 from order_service.adapters.uow import OrderUnitOfWork
 from shared.envelope import Envelope
+from shared.events.warehouse import ShipmentsHeld
 
 
 async def on_warehouse_event(uow: OrderUnitOfWork, env: Envelope) -> None:
@@ -27,23 +28,23 @@ async def on_warehouse_event(uow: OrderUnitOfWork, env: Envelope) -> None:
 async def on_shipments_held(uow: OrderUnitOfWork, env: Envelope) -> None:
     """`shipments.held`: a stop held many tasks at once; each listed order gets its hold as
     from `shipment.held` (the batch shares each listed order's partition, so order holds)."""
-    p = env.payload
-    actor = f"warehouse:{p.get('warehouse_id', '?')}"
-    for task in p.get("tasks", []):
+    p: ShipmentsHeld = env.typed()
+    actor = f"warehouse:{p.warehouse_id}"
+    for task in p.tasks:
         data = {
-            "shipment_id": task["shipment_id"],
-            "warehouse_id": p["warehouse_id"],
-            "hold_id": task["hold_id"],
-            "stop_id": p["stop_id"],
-            "reason": p.get("reason", ""),
-            "owner": p.get("owner", ""),
+            "shipment_id": task.shipment_id,
+            "warehouse_id": p.warehouse_id,
+            "hold_id": task.hold_id,
+            "stop_id": p.stop_id,
+            "reason": p.reason,
+            "owner": p.owner,
         }
         await _apply(
             uow,
             env,
             actor,
             lambda o, data=data: o.on_shipment_event("held", data, actor),
-            order_id=task["order_id"],
+            order_id=task.order_id,
         )
 
 
