@@ -28,6 +28,7 @@ class Batcher(Generic[T, R]):
     ):
         self._run, self._max = run, max_items
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._batch: list[tuple[T, asyncio.Future[R]]] = []
         self._worker: asyncio.Task | None = None
 
     async def submit(self, item: T) -> R:
@@ -35,11 +36,13 @@ class Batcher(Generic[T, R]):
         self._queue.append((item, future))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
+            self._worker.add_done_callback(self._release_waiting)
         return await future
 
     async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[: self._max], self._queue[self._max :]
+            self._batch = batch
             try:
                 results: list = await self._run([item for item, _ in batch])
             except Exception as exc:  # the batch as a whole failed: every caller hears why
@@ -51,3 +54,10 @@ class Batcher(Generic[T, R]):
                     future.set_exception(result)
                 else:
                     future.set_result(result)
+
+    def _release_waiting(self, worker: asyncio.Task) -> None:
+        """A worker cancelled at shutdown leaves no caller waiting for ever."""
+        if worker.cancelled():
+            for _, future in self._batch + self._queue:
+                future.cancel()
+            self._queue = []

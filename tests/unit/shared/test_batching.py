@@ -68,3 +68,13 @@ async def test_a_caller_that_gives_up_does_not_stop_the_others():
     gate.set()
     assert await second == 20
     assert rec.batches == [[1, 2]]  # the abandoned item was still processed
+
+
+async def test_a_cancelled_worker_releases_every_waiting_caller():
+    gate = asyncio.Event()  # never set: the batch hangs until the worker is cancelled
+    batcher = Batcher(Recorder(gate).run)
+    calls = [asyncio.create_task(batcher.submit(i)) for i in range(3)]
+    await asyncio.sleep(0)
+    batcher._worker.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
