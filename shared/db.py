@@ -84,7 +84,7 @@ class Database:
     """A service's database: `session()` for writes, `reader()` for queries,
     `first()` / `all()` for one-statement reads on a hot path."""
 
-    def __init__(self, url: str, *, pool_size: int = 10):
+    def __init__(self, url: str, *, pool_size: int = 16):
         self.url = url
         self._point: Engine | None = None
         if is_sqlite(url):
@@ -93,9 +93,11 @@ class Database:
             self._point = _sqlite_point_engine(url)
             self._point_async = None
         else:
-            # No pre-ping (a round trip per checkout): a dropped connection fails one
-            # request, and SQLAlchemy then invalidates the pool.
-            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+            # A fixed pool: overflow connections are closed on return, so a burst beyond the
+            # pool would pay a connect + TLS handshake per request; waiting for a pooled
+            # connection is cheaper. No pre-ping (a round trip per checkout): a dropped
+            # connection fails one request, and SQLAlchemy then invalidates the pool.
+            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
             self.read_engine = self.engine
             self._point_async = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.session = async_sessionmaker(self.engine, expire_on_commit=False)

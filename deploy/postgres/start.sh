@@ -35,10 +35,13 @@ if ! pg_lsclusters -h | awk -v v="$PG_VERSION" -v c="$PG_CLUSTER" '$1==v && $2==
 fi
 
 # Settings for a local dev/test server (re-applied on every start; restart if they changed).
+# No TLS: the server listens on 127.0.0.1 only, and asyncpg would otherwise negotiate TLS
+# (sslmode=prefer) and encrypt every local round trip.
 settings="listen_addresses = '$PG_HOST'
 port = $PG_PORT
 max_connections = 200
 shared_buffers = 256MB
+ssl = off
 log_min_duration_statement = 1000"
 if [[ $(cat "$conf/conf.d/fulfil.conf" 2>/dev/null) != "$settings" ]]; then
   log "writing $conf/conf.d/fulfil.conf"
