@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
+from shared.batching import Batcher
 from shared.clock import Clock
 from shared.service import Runtime, build_runtime, create_service_app
 from shared.settings import Mode, Settings
@@ -17,6 +19,7 @@ from warehouse_service.adapters.uow import WarehouseUnitOfWork
 from warehouse_service.entrypoints import api, consumers, errors
 from warehouse_service.handlers import Deps
 from warehouse_service.handlers.holds import release_due_holds
+from warehouse_service.handlers.scanner import run_scans
 from warehouse_service.handlers.warehouses import seed_dev_warehouses
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         served=settings.served_warehouses,
         partitions=settings.kafka_topic_partitions,
     )
+    deps.scans = Batcher(partial(run_scans, deps))
 
     async def prepare(rt: Runtime) -> None:
         with contextlib.suppress(IntegrityError):

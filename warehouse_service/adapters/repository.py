@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,24 @@ _SHIPMENT_FIELDS = (
     "shipped_at",
     "shipped_epoch",
 )
+
+
+def _versioned_update():
+    """UPDATE shipments SET every field WHERE id and version match, built once: building it
+    per save (values() over 16 columns) cost more than executing it."""
+    c = t.shipments.c
+    return (
+        update(t.shipments)
+        .where(c.shipment_id == bindparam("b_id"), c.version == bindparam("b_version"))
+        .values(
+            version=bindparam("b_next"),
+            updated_at=bindparam("b_now"),
+            **{f: bindparam(f"b_{f}") for f in _SHIPMENT_FIELDS},
+        )
+    )
+
+
+_SAVE = _versioned_update()
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -148,13 +166,14 @@ class ShipmentRepository:
 
     async def save(self, shipment: Shipment, now: datetime) -> None:
         """Versioned update: 0 rows means another writer won → `Conflict`."""
-        c = t.shipments.c
-        values = {f: getattr(shipment, f) for f in _SHIPMENT_FIELDS}
-        result = await self.session.execute(
-            update(t.shipments)
-            .where(c.shipment_id == shipment.shipment_id, c.version == shipment.version)
-            .values(version=shipment.version + 1, updated_at=now, **values)
+        params = {f"b_{f}": getattr(shipment, f) for f in _SHIPMENT_FIELDS}
+        params.update(
+            b_id=shipment.shipment_id,
+            b_version=shipment.version,
+            b_next=shipment.version + 1,
+            b_now=now,
         )
+        result = await self.session.execute(_SAVE, params)
         if result.rowcount != 1:
             raise Conflict(
                 f"shipment {shipment.shipment_id} was changed concurrently; retry",
@@ -241,13 +260,13 @@ class ShipmentRepository:
             )
         return released
 
-    async def tracking_taken(self, tracking_number: str) -> bool:
-        row = await self.session.execute(
-            select(t.shipments.c.shipment_id).where(
-                t.shipments.c.tracking_number == tracking_number
-            )
+    async def tracking_in_use(self, numbers: Sequence[str]) -> set[str]:
+        """Which of these tracking numbers are already on a shipment."""
+        c = t.shipments.c
+        rows = await self.session.execute(
+            select(c.tracking_number).where(c.tracking_number.in_(list(numbers)))
         )
-        return row.first() is not None
+        return {r.tracking_number for r in rows}
 
     async def due_hold_ids(self, now: datetime) -> list[tuple[str, str]]:
         rows = await self.session.execute(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from shared import topics
+from shared.batching import Batcher
 from shared.clock import Clock
 from shared.envelope import Envelope, new_event, payload_type
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
@@ -26,6 +27,7 @@ class Deps:
     instance: str
     served: list[str] = field(default_factory=list)
     partitions: int = 1  # of the warehouse topic: batched events group orders by partition
+    scans: Batcher[Any, Shipment] | None = None  # group commit of scanner steps (app wires it)
 
 
 def publish(uow: WarehouseUnitOfWork, shipment: Shipment, cause: Envelope | None = None) -> None:

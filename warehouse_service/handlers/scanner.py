@@ -1,19 +1,54 @@
-"""Scanner use cases: import, label, pack, ship, out-of-stock, interception outcome."""
+"""Scanner use cases: import, label, pack, ship, out-of-stock, interception outcome.
+
+Single-parcel steps are group-committed: scans arriving together share one transaction
+(the shipments and their holds loaded by one query, the stops and the guard read once,
+one commit), applied in arrival order so each gets the answer it would have had alone.
+A batch that loses a race (a version conflict, a tracking number taken meanwhile) is
+replayed one scan per transaction.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
 from sqlalchemy.exc import IntegrityError
 
+from shared.errors import AppError
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
-from warehouse_service.domain.errors import DomainError, DuplicateTracking, NotFound
+from warehouse_service.domain.errors import Conflict, DomainError, DuplicateTracking, NotFound
 from warehouse_service.domain.shipment import Shipment
+from warehouse_service.domain.stops import Stop
 from warehouse_service.handlers import Deps, publish, retrying
 
 Check = Callable[[str], None]
+
+
+@dataclass
+class Context:
+    """What a batch of scans reads once: the time, the guard epoch, the active stops and
+    the tracking numbers already in use (grown by the labels of the batch)."""
+
+    now: datetime
+    epoch: int | None
+    stops: list[Stop]
+    taken: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One scanner step on one parcel, as queued for its batch."""
+
+    shipment_id: str
+    check: Check
+    act: Callable[[Shipment, Context], None]
+    ship: bool = False  # needs the stop guard
+    tracking: str | None = None  # a label's tracking number, checked for uniqueness
 
 
 async def _get(uow: WarehouseUnitOfWork, shipment_id: str, check: Check) -> Shipment:
@@ -24,19 +59,92 @@ async def _get(uow: WarehouseUnitOfWork, shipment_id: str, check: Check) -> Ship
     return shipment
 
 
-async def _step(deps: Deps, shipment_id: str, check: Check, act) -> Shipment:
-    """Load, act (with the active stops), save, publish — retried on a version conflict."""
+async def _scan(deps: Deps, scan: Scan) -> Shipment:
+    if deps.scans is None:
+        return await _alone(deps, scan)
+    return await deps.scans.submit(scan)
+
+
+async def run_scans(deps: Deps, scans: list[Scan]) -> list[Shipment | Exception]:
+    """The batcher's worker: all scans in one transaction, else one by one."""
+    try:
+        return await _together(deps, scans)
+    except (Conflict, IntegrityError):
+        pass
+    results: list[Shipment | Exception] = []
+    for scan in scans:
+        try:
+            results.append(await _alone(deps, scan))
+        except Exception as exc:  # handed to that scan's caller
+            results.append(exc)
+    return results
+
+
+async def _alone(deps: Deps, scan: Scan) -> Shipment:
+    """One scan in its own transaction, retried on a version conflict."""
 
     async def attempt() -> Shipment:
-        async with deps.uow() as uow:
-            shipment = await _get(uow, shipment_id, check)
-            act(shipment, await uow.stops.active())
-            await uow.shipments.save(shipment, deps.clock.now())
-            publish(uow, shipment)
-            await uow.commit()
-            return shipment
+        try:
+            [result] = await _together(deps, [scan])
+        except IntegrityError:
+            if scan.tracking is None:
+                raise
+            raise DuplicateTracking(
+                f"tracking number {scan.tracking} is already on another shipment",
+                tracking_number=scan.tracking,
+            ) from None
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     return await retrying(attempt)
+
+
+async def _together(deps: Deps, scans: list[Scan]) -> list[Shipment | Exception]:
+    """Apply scans in order in one transaction. A refused scan (domain error, wrong
+    warehouse) gets its error and changes nothing; the others commit together. With a
+    ship among them the guard lock comes first, so a stop recorded before this
+    transaction is always seen, and one recorded after it carries a higher epoch."""
+    async with deps.uow() as uow:
+        epoch = await uow.stops.lock_shared() if any(s.ship for s in scans) else None
+        ids = Counter(s.shipment_id for s in scans)
+        found = {s.shipment_id: s for s in await uow.shipments.find(shipment_ids=list(ids))}
+        labels = [s.tracking for s in scans if s.tracking]
+        ctx = Context(
+            now=deps.clock.now(),
+            epoch=epoch,
+            stops=await uow.stops.active(),
+            taken=await uow.shipments.tracking_in_use(labels) if labels else set(),
+        )
+        results: list[Shipment | Exception] = []
+        for scan in scans:
+            ids[scan.shipment_id] -= 1
+            again = ids[scan.shipment_id] > 0  # the same parcel is scanned later in the batch
+            try:
+                shipment = _act(found, scan, ctx, again)
+            except (DomainError, AppError) as exc:  # refused: this scan's answer
+                results.append(exc)
+                continue
+            await uow.shipments.save(shipment, ctx.now)  # a lost race fails the whole batch
+            publish(uow, shipment)
+            results.append(copy.deepcopy(shipment) if again else shipment)
+        await uow.commit()
+    return results
+
+
+def _act(found: dict[str, Shipment], scan: Scan, ctx: Context, again: bool) -> Shipment:
+    shipment = found.get(scan.shipment_id)
+    if shipment is None:
+        raise NotFound(f"no shipment {scan.shipment_id}", shipment_id=scan.shipment_id)
+    scan.check(shipment.warehouse_id)
+    before = copy.deepcopy(shipment) if again else None
+    try:
+        scan.act(shipment, ctx)
+    except DomainError:
+        if before is not None:  # a later scan of this parcel starts from the untouched state
+            found[scan.shipment_id] = before
+        raise
+    return shipment
 
 
 async def import_shipments(
@@ -80,28 +188,17 @@ async def label(
     """Record the carrier label; generate a unique tracking number or refuse a duplicate."""
     tracking = tracking_number or f"{carrier[:4].upper()}{uuid4().hex[:14].upper()}"
 
-    async def attempt() -> Shipment:
-        async with deps.uow() as uow:
-            shipment = await _get(uow, shipment_id, check)
-            shipment.ensure_not_stopped("label", await uow.stops.active())
-            if await uow.shipments.tracking_taken(tracking):
-                raise DuplicateTracking(
-                    f"tracking number {tracking} is already on another shipment",
-                    tracking_number=tracking,
-                )
-            shipment.label(carrier, tracking)
-            await uow.shipments.save(shipment, deps.clock.now())
-            publish(uow, shipment)
-            try:
-                await uow.commit()
-            except IntegrityError:
-                raise DuplicateTracking(
-                    f"tracking number {tracking} is already on another shipment",
-                    tracking_number=tracking,
-                ) from None
-            return shipment
+    def act(s: Shipment, ctx: Context) -> None:
+        s.ensure_not_stopped("label", ctx.stops)
+        if tracking in ctx.taken:
+            raise DuplicateTracking(
+                f"tracking number {tracking} is already on another shipment",
+                tracking_number=tracking,
+            )
+        s.label(carrier, tracking)
+        ctx.taken.add(tracking)
 
-    return await retrying(attempt)
+    return await _scan(deps, Scan(shipment_id, check, act, tracking=tracking))
 
 
 async def pack(
@@ -109,40 +206,34 @@ async def pack(
 ) -> Shipment:
     """Pack after the SKU scan check; the weight is kept as evidence."""
 
-    def act(s: Shipment, stops) -> None:
-        s.ensure_not_stopped("pack", stops)
+    def act(s: Shipment, ctx: Context) -> None:
+        s.ensure_not_stopped("pack", ctx.stops)
         s.pack(scanned, weight_grams)
 
-    return await _step(deps, shipment_id, check, act)
+    return await _scan(deps, Scan(shipment_id, check, act))
 
 
 async def ship(deps: Deps, shipment_id: str, check: Check) -> Shipment:
-    """Hand over to the carrier. The guard lock comes first, so a stop recorded before this
-    transaction is always seen, and one recorded after it carries a higher epoch."""
+    """Hand over to the carrier, checked against the active stops under the guard lock."""
 
-    async def attempt() -> Shipment:
-        async with deps.uow() as uow:
-            epoch = await uow.stops.lock_shared()
-            shipment = await _get(uow, shipment_id, check)
-            now = deps.clock.now()
-            shipment.ship(now=now, epoch=epoch, active_stops=await uow.stops.active())
-            await uow.shipments.save(shipment, now)
-            publish(uow, shipment)
-            await uow.commit()
-            return shipment
+    def act(s: Shipment, ctx: Context) -> None:
+        assert ctx.epoch is not None
+        s.ship(now=ctx.now, epoch=ctx.epoch, active_stops=ctx.stops)
 
-    return await retrying(attempt)
+    return await _scan(deps, Scan(shipment_id, check, act, ship=True))
 
 
 async def report_out_of_stock(
     deps: Deps, shipment_id: str, skus: list[str], note: str, check: Check
 ) -> Shipment:
     """Out of stock → `exception`; after-sales tells the customer first."""
-    return await _step(
-        deps, shipment_id, check, lambda s, _stops: s.report_out_of_stock(skus, note)
+    return await _scan(
+        deps, Scan(shipment_id, check, lambda s, _ctx: s.report_out_of_stock(skus, note))
     )
 
 
 async def report_interception(deps: Deps, shipment_id: str, outcome: str, check: Check) -> Shipment:
     """The warehouse's answer to a pending interception request."""
-    return await _step(deps, shipment_id, check, lambda s, _stops: s.report_interception(outcome))
+    return await _scan(
+        deps, Scan(shipment_id, check, lambda s, _ctx: s.report_interception(outcome))
+    )
