@@ -96,6 +96,7 @@ class ShipmentRepository:
         self.session = session
         self._loaded_holds: dict[str, set[str]] = {}
         self._loaded_keys: dict[str, set[tuple[str, str]]] = {}
+        self._staged: list[tuple[Shipment, dict[str, Any]]] = []
 
     async def get(self, shipment_id: str) -> Shipment | None:
         found = await self._load(t.shipments.c.shipment_id == shipment_id)
@@ -109,7 +110,10 @@ class ShipmentRepository:
         shipment_ids: Sequence[str] | None = None,
         shipped_since: datetime | None = None,
         limit: int | None = None,
+        lock: bool = False,
     ) -> list[Shipment]:
+        """Shipments with their active holds; `lock` takes their row locks (PostgreSQL; a
+        SQLite write transaction already excludes every other writer)."""
         c = t.shipments.c
         conds = []
         if shipped_since is not None:
@@ -121,16 +125,18 @@ class ShipmentRepository:
         if shipment_ids is not None:
             found: list[Shipment] = []
             for chunk in _chunks(list(shipment_ids)):
-                found += await self._load(and_(c.shipment_id.in_(chunk), *conds))
+                found += await self._load(and_(c.shipment_id.in_(chunk), *conds), lock=lock)
             return found
-        return await self._load(and_(*conds) if conds else None, limit=limit)
+        return await self._load(and_(*conds) if conds else None, limit=limit, lock=lock)
 
-    async def _load(self, where, limit: int | None = None) -> list[Shipment]:
+    async def _load(self, where, limit: int | None = None, lock: bool = False) -> list[Shipment]:
         query = select(t.shipments).order_by(t.shipments.c.submitted_at, t.shipments.c.shipment_id)
         if where is not None:
             query = query.where(where)
         if limit:
             query = query.limit(limit)
+        if lock:  # in a stable order, so two lockers never wait on each other in a cycle
+            query = query.with_for_update(of=t.shipments)
         rows = (await self.session.execute(query)).all()
         by_id = {r.shipment_id: self._shipment(r) for r in rows}
         for chunk in _chunks(list(by_id)):
@@ -166,6 +172,36 @@ class ShipmentRepository:
 
     async def save(self, shipment: Shipment, now: datetime) -> None:
         """Versioned update: 0 rows means another writer won → `Conflict`."""
+        result = await self.session.execute(_SAVE, self._next_version(shipment, now))
+        if result.rowcount != 1:
+            raise Conflict(
+                f"shipment {shipment.shipment_id} was changed concurrently; retry",
+                shipment_id=shipment.shipment_id,
+            )
+        await self._save_keys(shipment)
+        await self._save_holds(shipment)
+
+    def stage(self, shipment: Shipment, now: datetime) -> None:
+        """`save` deferred to `flush()` (the unit of work's commit), where every staged save
+        runs as one executemany, in order. Only for shipments loaded with `lock=True`:
+        PostgreSQL's executemany cannot say which row missed its version."""
+        self._staged.append((shipment, self._next_version(shipment, now)))
+
+    async def flush(self) -> None:
+        staged, self._staged = self._staged, []
+        if not staged:
+            return
+        result = await self.session.execute(_SAVE, [params for _, params in staged])
+        sane = self.session.get_bind().dialect.supports_sane_multi_rowcount
+        if sane and result.rowcount != len(staged):
+            raise Conflict("a staged shipment was changed concurrently; retry")
+        for shipment in {s.shipment_id: s for s, _ in staged}.values():
+            await self._save_keys(shipment)
+            await self._save_holds(shipment)
+
+    @staticmethod
+    def _next_version(shipment: Shipment, now: datetime) -> dict[str, Any]:
+        """The parameters of the versioned UPDATE, and the shipment moved to its next version."""
         params = {f"b_{f}": getattr(shipment, f) for f in _SHIPMENT_FIELDS}
         params.update(
             b_id=shipment.shipment_id,
@@ -173,15 +209,8 @@ class ShipmentRepository:
             b_next=shipment.version + 1,
             b_now=now,
         )
-        result = await self.session.execute(_SAVE, params)
-        if result.rowcount != 1:
-            raise Conflict(
-                f"shipment {shipment.shipment_id} was changed concurrently; retry",
-                shipment_id=shipment.shipment_id,
-            )
         shipment.version += 1
-        await self._save_keys(shipment)
-        await self._save_holds(shipment)
+        return params
 
     async def _save_keys(self, shipment: Shipment) -> None:
         """Keep `shipment_keys` in step with the lines (rewritten only when they changed)."""

@@ -23,3 +23,7 @@ class WarehouseUnitOfWork(UnitOfWork):
         self.warehouses = WarehouseRepository(self.session)
         self.stop_holds = StopHolds(self.session)
         return self
+
+    async def commit(self) -> None:
+        await self.shipments.flush()
+        await super().commit()

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared.errors import AppError
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
@@ -69,7 +69,7 @@ async def run_scans(deps: Deps, scans: list[Scan]) -> list[Shipment | Exception]
     """The batcher's worker: all scans in one transaction, else one by one."""
     try:
         return await _together(deps, scans)
-    except (Conflict, IntegrityError):
+    except (Conflict, DBAPIError):  # a lost race: a version, a unique key, a deadlock
         pass
     results: list[Shipment | Exception] = []
     for scan in scans:
@@ -108,7 +108,8 @@ async def _together(deps: Deps, scans: list[Scan]) -> list[Shipment | Exception]
     async with deps.uow() as uow:
         epoch = await uow.stops.lock_shared() if any(s.ship for s in scans) else None
         ids = Counter(s.shipment_id for s in scans)
-        found = {s.shipment_id: s for s in await uow.shipments.find(shipment_ids=list(ids))}
+        locked = await uow.shipments.find(shipment_ids=list(ids), lock=True)
+        found = {s.shipment_id: s for s in locked}
         labels = [s.tracking for s in scans if s.tracking]
         ctx = Context(
             now=deps.clock.now(),
@@ -125,7 +126,7 @@ async def _together(deps: Deps, scans: list[Scan]) -> list[Shipment | Exception]
             except (DomainError, AppError) as exc:  # refused: this scan's answer
                 results.append(exc)
                 continue
-            await uow.shipments.save(shipment, ctx.now)  # a lost race fails the whole batch
+            uow.shipments.stage(shipment, ctx.now)  # saved together at commit
             publish(uow, shipment)
             results.append(copy.deepcopy(shipment) if again else shipment)
         await uow.commit()

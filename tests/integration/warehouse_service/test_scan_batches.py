@@ -96,19 +96,19 @@ async def test_a_batch_that_loses_a_race_is_replayed_one_by_one(make_settings, m
         a, b = await _allocated(app, 2)
         sizes: list[int] = []
         deps.scans = recording_batcher(deps, sizes)
-        save, lost = ShipmentRepository.save, []
+        flush, lost = ShipmentRepository.flush, []
 
-        async def save_losing_once(self, shipment, now):
+        async def flush_losing_once(self):
             if not lost:
-                lost.append(shipment.shipment_id)
+                lost.append([s.shipment_id for s, _ in self._staged])
                 raise Conflict("another writer won")
-            await save(self, shipment, now)
+            await flush(self)
 
-        monkeypatch.setattr(ShipmentRepository, "save", save_losing_once)
+        monkeypatch.setattr(ShipmentRepository, "flush", flush_losing_once)
         done = await asyncio.gather(
             scanner.label(deps, a, "SF", None, OWN), scanner.label(deps, b, "SF", None, OWN)
         )
-        assert sizes == [2] and lost == [a]
+        assert sizes == [2] and lost == [[a, b]]
         assert [s.status for s in done] == ["labelled", "labelled"]
         labelled = [e.payload["shipment_id"] for e in await emitted(app, "shipment.labelled")]
         assert sorted(labelled) == sorted([a, b])  # the failed batch left nothing behind
