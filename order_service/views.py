@@ -16,7 +16,10 @@ _ORDER = select(t.orders.c.data, t.orders.c.version).where(t.orders.c.id == bind
 
 async def order(db: Database, order_id: str) -> Order | None:
     row = await db.first(_ORDER, id=order_id)
-    return from_document(row.data, row.version) if row else None
+    if row is None:
+        return None
+    data, version = row
+    return from_document(data, version)
 
 
 async def orders(db: Database, *, limit: int, offset: int, **filters: Any) -> list[Order]:

@@ -7,7 +7,7 @@ the order itself knows (a cancel or edit already pending). Both the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from order_service.domain.lifecycle import IN_WAREHOUSE
@@ -33,11 +33,18 @@ class Capability:
     timing: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        if not data["timing"]:
-            data.pop("timing")
-        if not data["code"]:
-            data.pop("code")
+        # Built by hand: `dataclasses.asdict` deep-copies and was 5% of a capabilities request.
+        data: dict[str, Any] = {
+            "allowed": self.allowed,
+            "mode": self.mode,
+            "guaranteed": self.guaranteed,
+            "pending_confirmation": self.pending_confirmation,
+            "reason": self.reason,
+        }
+        if self.code:
+            data["code"] = self.code
+        if self.timing:
+            data["timing"] = self.timing
         return data
 
 

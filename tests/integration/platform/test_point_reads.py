@@ -1,0 +1,65 @@
+"""`Database.first` / `all()`: one-statement reads on the hot path, same answers on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, bindparam, insert, select
+
+from shared.db import Database
+
+metadata = MetaData()
+docs = Table(
+    "point_docs",
+    metadata,
+    Column("id", String(20), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+BY_ID = select(docs.c.data, docs.c.version).where(docs.c.id == bindparam("id"))
+BY_KIND = (
+    select(docs.c.id, docs.c.version).where(docs.c.kind == bindparam("kind")).order_by(docs.c.id)
+)
+
+
+async def _filled(url: str) -> Database:
+    db = Database(url)
+    await db.create_schema(metadata)
+    async with db.session() as session, session.begin():
+        await session.execute(
+            insert(docs),
+            [
+                {
+                    "id": f"D{i:03}",
+                    "kind": "odd" if i % 2 else "even",
+                    "data": {"n": i, "tags": ["x"]},
+                    "version": i,
+                }
+                for i in range(40)
+            ],
+        )
+    return db
+
+
+async def test_first_and_all_answer_decoded_rows(databases):
+    db = await _filled(databases.url("order"))
+    try:
+        data, version = await db.first(BY_ID, id="D007")
+        assert (data, version) == ({"n": 7, "tags": ["x"]}, 7)
+        assert await db.first(BY_ID, id="nope") is None
+        odd = await db.all(BY_KIND, kind="odd")
+        assert [(row[0], row[1]) for row in odd] == [(f"D{i:03}", i) for i in range(1, 40, 2)]
+        assert await db.all(BY_KIND, kind="none") == []
+    finally:
+        await db.dispose()
+
+
+async def test_concurrent_reads_beyond_the_pool_each_get_their_own_row(databases):
+    db = await _filled(databases.url("order"))
+    try:
+        rows = await asyncio.gather(*(db.first(BY_ID, id=f"D{i:03}") for i in range(40)))
+        assert [version for _, version in rows] == list(range(40))
+        assert [data["n"] for data, _ in rows] == list(range(40))
+    finally:
+        await db.dispose()
