@@ -22,7 +22,11 @@ def test_main_path_runs_on_the_shared_machine():
     ):
         stage = lifecycle.fire(stage, trigger).stage
     assert stage == "completed"
-    assert lifecycle.MACHINE.models == []  # cursors are detached after each trigger
+    assert len(lifecycle.MACHINE.models) == 1  # one cursor, attached once, for every trigger
+    # The guard facts are the caller's, not left over from an earlier trigger.
+    assert lifecycle.can_fire("allocated", "label", held=False)
+    assert not lifecycle.can_fire("allocated", "label", held=True)
+    assert lifecycle.can_fire("allocated", "label")
 
 
 def test_hold_blocks_progress_with_the_rule_named():
