@@ -1,9 +1,10 @@
 """Stop-shipment propagation: POST /stop-shipments → the last acknowledgement.
 
-Two warehouse_service instances (their own consumer groups on the broadcast
-topic), each serving 10 dropship warehouses with 1,000 queued tasks each. The
-figure is the time from the POST on instance A until A has recorded an
-acknowledgement from every one of the 20 warehouses (so every task is held).
+Two warehouse_service instances, each its own process serving HTTP (as issue #4
+asks: 2 processes), with their own consumer groups on the broadcast topic, each
+serving 10 dropship warehouses with 1,000 queued tasks each. The figure is the
+time from the POST on instance A until A reports an acknowledgement from every
+one of the 20 warehouses (so every task is held).
 
     .venv/bin/python -m bench.stop_propagation                 # SQLite files + Tansu
     BENCH_DATABASE_URL=postgresql+asyncpg://... KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 \
@@ -18,18 +19,24 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 
+import httpx
+import uvicorn
 from sqlalchemy import func, select
 
 from bench.common import broker, command, database_url
 from shared.clock import Clock
+from shared.db import Database
 from shared.settings import Settings
-from tests.support import bearer, running
+from tests.support import bearer
 from warehouse_service.adapters import tables
 from warehouse_service.app import create_app
 from warehouse_service.domain.shipment import Shipment
@@ -74,8 +81,6 @@ async def seed(app, instance: int) -> None:
 
 
 async def reset(url: str) -> None:
-    from shared.db import Database
-
     db = Database(url)
     async with db.engine.begin() as conn:
         await conn.run_sync(tables.metadata.drop_all)
@@ -88,43 +93,78 @@ async def main() -> None:
         shared_url, db_kind = database_url("warehouse")
         if db_kind == "postgresql":
             await reset(shared_url)
-        apps = []
-        for i in range(INSTANCES):
-            url = shared_url if db_kind == "postgresql" else database_url(f"wh{i}")[0]
-            settings = Settings(
-                service="warehouse",
-                KAFKA_BOOTSTRAP_SERVERS=servers,
-                FULFIL_TOPIC_PREFIX=prefix,
-                FULFIL_VAR_DIR=tempfile.mkdtemp(),
-                WAREHOUSE_DATABASE_URL=url,
-                FULFIL_WAREHOUSES=",".join(warehouse_ids(i)),
-                FULFIL_INSTANCE_ID=f"bench-{i}",
-                FULFIL_RELAY_IDLE_MS=50,
-            )
-            apps.append(create_app(settings, clock=Clock()))
-        await run(apps, db_kind, broker_kind)
+        urls = [
+            shared_url if db_kind == "postgresql" else database_url(f"wh{i}")[0]
+            for i in range(INSTANCES)
+        ]
+        procs, ports = [], []
+        try:
+            for i, url in enumerate(urls):  # one after the other: they share the schema
+                procs.append(spawn(i, url, servers, prefix))
+                ports.append(await ready(procs[-1]))
+            await run(ports, urls, db_kind, broker_kind)
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait()
 
 
-async def run(apps, db_kind: str, broker_kind: str) -> None:
-    ctxs = [running(app) for app in apps]
-    clients = [await c.__aenter__() for c in ctxs]
+def spawn(instance: int, url: str, servers: str, prefix: str) -> subprocess.Popen:
+    """One instance in its own process (`serve_instance` below)."""
+    args = [sys.executable, "-m", "bench.stop_propagation", "serve", str(instance), url]
+    args += [servers, prefix]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+
+
+async def ready(proc: subprocess.Popen) -> int:
+    """Wait for the instance's `ready <port>` line (it is seeded and serving)."""
+    line = await asyncio.to_thread(proc.stdout.readline)
+    assert line.startswith("ready "), f"instance failed to start: {line!r}"
+    return int(line.split()[1])
+
+
+async def serve_instance(instance: int, url: str, servers: str, prefix: str) -> None:
+    """The child: start the app, seed it, listen, say `ready <port>`, serve until SIGTERM."""
+    settings = Settings(
+        service="warehouse",
+        KAFKA_BOOTSTRAP_SERVERS=servers,
+        FULFIL_TOPIC_PREFIX=prefix,
+        FULFIL_VAR_DIR=tempfile.mkdtemp(),
+        WAREHOUSE_DATABASE_URL=url,
+        FULFIL_WAREHOUSES=",".join(warehouse_ids(instance)),
+        FULFIL_INSTANCE_ID=f"bench-{instance}",
+        FULFIL_RELAY_IDLE_MS=50,
+    )
+    app = create_app(settings, clock=Clock())
+    async with app.router.lifespan_context(app):
+        await seed(app, instance)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)  # connections queue until uvicorn accepts them
+        print(f"ready {sock.getsockname()[1]}", flush=True)
+        config = uvicorn.Config(app, lifespan="off", log_level="warning")
+        await uvicorn.Server(config).serve(sockets=[sock])
+
+
+async def run(ports: list[int], urls: list[str], db_kind: str, broker_kind: str) -> None:
+    clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", timeout=300) for p in ports]
+    dbs = [Database(url) for url in dict.fromkeys(urls)]
     try:
-        for i, app in enumerate(apps):
-            await seed(app, i)
         await warm_up(clients[0])
-        expected = {w for i in range(len(apps)) for w in warehouse_ids(i)}
+        expected = {w for i in range(len(ports)) for w in warehouse_ids(i)}
         rounds, stop_id = [], ""
         for n in range(1 + REPEATS):
             if stop_id:
-                await lift(apps, clients, stop_id)
+                await lift(dbs, clients, stop_id)
             recorded, elapsed, stop_id = await one_stop(clients[0], expected)
             rounds.append(elapsed)
             if n == 0:
                 print(
-                    f"stop propagation: {len(apps)} instances x {WAREHOUSES} warehouses x "
-                    f"{TASKS} queued tasks ({len(expected) * TASKS} held) on {db_kind} + "
-                    f"{broker_kind}: stop recorded in {recorded * 1000:.0f} ms, last "
-                    f"acknowledgement after {elapsed:.2f} s"
+                    f"stop propagation: {len(ports)} instances (processes) x {WAREHOUSES} "
+                    f"warehouses x {TASKS} queued tasks ({len(expected) * TASKS} held) on "
+                    f"{db_kind} + {broker_kind}: stop recorded in {recorded * 1000:.0f} ms, "
+                    f"last acknowledgement after {elapsed:.2f} s"
                 )
         ordered = sorted(rounds)
         p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
@@ -135,8 +175,10 @@ async def run(apps, db_kind: str, broker_kind: str) -> None:
         )
         print(f"command: {command()}")
     finally:
-        for c in reversed(ctxs):
-            await c.__aexit__(None, None, None)
+        for c in clients:
+            await c.aclose()
+        for db in dbs:
+            await db.dispose()
 
 
 async def one_stop(http, expected: set[str]) -> tuple[float, float, str]:
@@ -158,7 +200,7 @@ async def one_stop(http, expected: set[str]) -> tuple[float, float, str]:
     return recorded, elapsed, stop_id
 
 
-async def lift(apps, clients, stop_id: str) -> None:
+async def lift(dbs, clients, stop_id: str) -> None:
     """Lift, wait until no instance holds anything for it and every outbox is published
     (the lift's per-task `shipment.released` events would otherwise sit ahead of the next
     stop's acknowledgements). Not part of the figure."""
@@ -171,9 +213,9 @@ async def lift(apps, clients, stop_id: str) -> None:
                 break
             await asyncio.sleep(0.05)
     o = tables.messaging.outbox
-    for app in apps:
+    for db in dbs:
         while True:
-            async with app.state.runtime.db.reader() as session:
+            async with db.reader() as session:
                 pending = await session.scalar(
                     select(func.count()).select_from(o).where(o.c.published_at.is_(None))
                 )
@@ -197,4 +239,8 @@ async def warm_up(http) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:2] == ["serve"]:
+        i, url, servers, prefix = sys.argv[2:6]
+        asyncio.run(serve_instance(int(i), url, servers, prefix))
+    else:
+        asyncio.run(main())

@@ -72,11 +72,14 @@ class StopRepository:
             .values(lifted_at=when, lifted_by=by)
         )
 
-    async def record_ack(self, ack: dict[str, Any]) -> None:
-        """Idempotent: instances sharing a database all receive every acknowledgement."""
+    async def record_acks(self, acks: list[dict[str, Any]]) -> None:
+        """Idempotent, one statement: the acknowledging instance records its own with its
+        holds, then every instance (itself included) records each one it consumes."""
+        if not acks:
+            return
         dialect = self.session.get_bind().dialect.name
         upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-        await self.session.execute(upsert(t.stop_acks).values(**ack).on_conflict_do_nothing())
+        await self.session.execute(upsert(t.stop_acks).values(acks).on_conflict_do_nothing())
 
 
 def _stop(row: Row) -> Stop:

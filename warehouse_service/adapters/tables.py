@@ -56,6 +56,10 @@ shipments = Table(
     Column("version", Integer, nullable=False),
     Column("updated_at", _TS, nullable=False),
     Index("ix_shipments_wh_status", "warehouse_id", "status"),
+    # Half-full pages on PostgreSQL: a stop (or its lift) bumps `version` on 10,000 rows
+    # at once, and with room on the page those updates are HOT (no index entries written):
+    # hold_matching measured ~230 ms against ~560 ms at the default fillfactor of 100.
+    postgresql_with={"fillfactor": 50},
 )
 
 # The match keys of each task's lines (sku / supplier / campaign), one row per distinct

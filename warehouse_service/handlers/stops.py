@@ -32,8 +32,18 @@ RECALL_WINDOW = timedelta(days=30)
 BATCH = 500
 
 
-def _emit_stop_event(uow: WarehouseUnitOfWork, stop_id: str, payload: Payload, cause=None) -> None:
-    uow.emit(topics.STOPS, new_event(payload, producer=PRODUCER, key=stop_id, cause=cause))
+def _emit_stop_event(
+    uow: WarehouseUnitOfWork, stop_id: str, payload: Payload, cause=None
+) -> Envelope:
+    env = new_event(payload, producer=PRODUCER, key=stop_id, cause=cause)
+    uow.emit(topics.STOPS, env)
+    return env
+
+
+def _ack_row(env: Envelope) -> dict:
+    """The `stop_acks` row of an acknowledgement event."""
+    p: StopAcknowledged = env.typed()
+    return p.model_dump(mode="python") | {"acknowledged_at": env.occurred_at}
 
 
 async def issue_stop(deps: Deps, scope: Scope, reason: str, by: str) -> Stop:
@@ -103,6 +113,7 @@ async def stop_issued(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> No
         held = await uow.stop_holds.hold_matching(stop, served, HOLDABLE, deps.clock.now())
     counts = await uow.stop_holds.held_counts(stop.stop_id, served, HOLDABLE)
     shipped = await uow.stop_holds.shipped_before(stop, served, stop.issued_at - RECALL_WINDOW)
+    acks = []
     for wh in served:
         ack = StopAcknowledged(
             stop_id=stop.stop_id,
@@ -111,7 +122,10 @@ async def stop_issued(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> No
             held_count=counts.get(wh, 0),
             already_shipped=shipped.get(wh, []),
         )
-        _emit_stop_event(uow, stop.stop_id, ack, cause=env)
+        acks.append(_ack_row(_emit_stop_event(uow, stop.stop_id, ack, cause=env)))
+    # Recorded here too, with the holds: a database this instance shares with others
+    # shows the acknowledgement at once, not after the broadcast comes back round.
+    await uow.stops.record_acks(acks)
     _announce_holds(deps, uow, stop, held, env)
 
 
@@ -159,8 +173,7 @@ async def stop_lifted(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> No
 
 async def stop_acknowledged(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
     """Every instance keeps every acknowledgement, so any of them can answer GET."""
-    p: StopAcknowledged = env.typed()
-    await uow.stops.record_ack(p.model_dump(mode="python") | {"acknowledged_at": env.occurred_at})
+    await uow.stops.record_acks([_ack_row(env)])
 
 
 HANDLERS = {

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from shared.clock import ManualClock
 from shared.envelope import new_event
-from shared.events.stops import StopIssued, StopScope
+from shared.events.stops import StopAcknowledged, StopIssued, StopScope
 from shared.unit_of_work import idempotent
 from tests.integration.warehouse_service.support import deliver, emitted, submitted
 from warehouse_service.adapters import tables
@@ -21,7 +21,7 @@ from warehouse_service.app import create_app
 from warehouse_service.domain.shipment import Shipment
 from warehouse_service.domain.stops import Scope, Stop
 from warehouse_service.entrypoints.consumers import broadcast_consumer_name
-from warehouse_service.handlers.stops import broadcast_events
+from warehouse_service.handlers.stops import broadcast_events, issue_stop
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 WAREHOUSES = [
@@ -147,4 +147,56 @@ async def test_holds_are_announced_in_partition_aligned_batches(make_settings):
     assert {(a.warehouse_id, a.held_count) for a in acks} == {("WH-DS-1", 12), ("WH-DS-2", 12)} | {
         ("WH-DS-1", 13)
     }
+    await app.state.runtime.db.dispose()
+
+
+async def test_acknowledgements_commit_with_the_holds(make_settings):
+    """The applying instance records its own acknowledgements in the holds transaction
+    (a shared database shows them before the broadcast comes back); consuming them, or
+    another instance's twice, records each acknowledgement once."""
+    app = await _app(make_settings, FULFIL_WAREHOUSES="WH-DS-1,WH-DS-2")
+    deps = app.state.deps
+    await deliver(app, *(submitted(wh, [("SKU-7", 1)]) for wh in ("WH-DS-1", "WH-DS-2")))
+    consumer = broadcast_consumer_name(deps.instance)
+    stop = await issue_stop(deps, Scope.from_dict({"skus": ["SKU-7"]}), "r", "ops")
+    await deliver(app, submitted("WH-DS-1", [("SKU-7", 1)]))  # held on arrival
+    issued = StopIssued(
+        stop_id=stop.stop_id,
+        scope=StopScope(skus=["SKU-7"]),
+        reason="r",
+        issued_by="ops",
+        issued_at=stop.issued_at,
+    )
+    handle = idempotent(consumer, deps.uow, broadcast_events(deps))
+    await handle(new_event(issued, producer="warehouse_service", key=stop.stop_id))
+
+    async def ack_rows() -> list[tuple]:
+        a = tables.stop_acks.c
+        async with deps.uow().db.reader() as session:
+            rows = await session.execute(select(a.warehouse_id, a.instance_id, a.held_count))
+            return sorted(tuple(r) for r in rows)
+
+    # No consumer has run: committed with the holds (placed now + held on arrival).
+    mine = [("WH-DS-1", deps.instance, 2), ("WH-DS-2", deps.instance, 1)]
+    assert await ack_rows() == mine
+
+    own = await emitted(app, "stop.acknowledged")
+    other = new_event(
+        StopAcknowledged(
+            stop_id=stop.stop_id,
+            warehouse_id="WH-X",
+            instance_id="other",
+            held_count=3,
+            already_shipped=["O-9"],
+        ),
+        producer="warehouse_service",
+        key=stop.stop_id,
+    )
+    for env in [*own, other, other]:  # its own acknowledgements come back; one redelivered
+        await handle(env)
+    assert await ack_rows() == sorted([*mine, ("WH-X", "other", 3)])
+    i = tables.messaging.inbox.c
+    async with deps.uow().db.reader() as session:
+        seen = (await session.execute(select(i.event_id).where(i.consumer == consumer))).all()
+    assert len(seen) == 1 + len(own) + 1
     await app.state.runtime.db.dispose()
