@@ -8,6 +8,7 @@ from order_service.handlers.common import retry_on_conflict
 from order_service.handlers.events import (
     on_aftersales_event,
     on_shipments_held,
+    on_shipments_released,
     on_warehouse_event,
 )
 from shared import topics
@@ -22,6 +23,8 @@ CONSUMER = "order-service"
 async def _dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
     if env.type == "shipments.held":
         await on_shipments_held(uow, env)  # a stop's holds, batched
+    elif env.type == "shipments.released":
+        await on_shipments_released(uow, env)  # a lifted stop's releases, batched
     elif env.type.startswith(("shipment.", "warehouse.")):
         await on_warehouse_event(uow, env)
     elif env.type.startswith(("aftersales.", "refund.", "return.")):

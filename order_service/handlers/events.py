@@ -8,7 +8,7 @@ from sqlalchemy import select
 from order_service.adapters import tables as t
 from order_service.adapters.uow import OrderUnitOfWork
 from shared.envelope import Envelope
-from shared.events.warehouse import ShipmentsHeld
+from shared.events.warehouse import ShipmentsHeld, ShipmentsReleased
 
 
 async def on_warehouse_event(uow: OrderUnitOfWork, env: Envelope) -> None:
@@ -44,6 +44,28 @@ async def on_shipments_held(uow: OrderUnitOfWork, env: Envelope) -> None:
             env,
             actor,
             lambda o, data=data: o.on_shipment_event("held", data, actor),
+            order_id=task.order_id,
+        )
+
+
+async def on_shipments_released(uow: OrderUnitOfWork, env: Envelope) -> None:
+    """`shipments.released`: a lifted stop released many tasks at once; each listed order
+    hears it as from `shipment.released`."""
+    p: ShipmentsReleased = env.typed()
+    actor = f"warehouse:{p.warehouse_id}"
+    for task in p.tasks:
+        data = {
+            "shipment_id": task.shipment_id,
+            "warehouse_id": p.warehouse_id,
+            "hold_id": task.hold_id,
+            "stop_id": p.stop_id,
+            "still_held": task.still_held,
+        }
+        await _apply(
+            uow,
+            env,
+            actor,
+            lambda o, data=data: o.on_shipment_event("released", data, actor),
             order_id=task.order_id,
         )
 

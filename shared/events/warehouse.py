@@ -92,6 +92,25 @@ class ShipmentsHeld(Payload):
     tasks: list[HeldTask]
 
 
+class ReleasedTask(Value):
+    """One task in a `shipments.released` batch."""
+
+    shipment_id: str
+    order_id: str
+    hold_id: str
+    still_held: bool = False  # another hold (stop or manual) still holds it
+
+
+@event("shipments.released")
+class ShipmentsReleased(Payload):
+    """A lifted stop released many tasks of one warehouse at once (instead of one
+    `shipment.released` per task); keyed and partitioned like `shipments.held`."""
+
+    warehouse_id: str
+    stop_id: str
+    tasks: list[ReleasedTask]
+
+
 @event("shipment.released")
 class ShipmentReleased(ShipmentEvent):
     hold_id: str

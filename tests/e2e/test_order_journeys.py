@@ -174,9 +174,12 @@ async def _interception_requested(scanner, shipment_id: str):
 
 async def test_a_stop_shipment_halts_dropship_parcels_and_makes_cancel_guaranteed(actors):
     order_id = await actors.new_order("SKU-7")  # dropshipped by SUP-1 from WH-DS-1
-    await actors.clerk.post(f"/orders/{order_id}/submit", json={})
+    kept_id = await actors.new_order("SKU-7")  # held too, and let go by the lift
+    for oid in (order_id, kept_id):
+        await actors.clerk.post(f"/orders/{oid}/submit", json={})
     scanner, shipment_id = actors.scanner("WH-DS-1"), f"{order_id}-S1"
     await actors.task(scanner, shipment_id)
+    await actors.task(scanner, f"{kept_id}-S1")
     other = await actors.scanner("WH-DS-2").get(f"/shipments/{shipment_id}")
     assert other.status_code == 403  # a scanner key is bound to its warehouse
     await scanner.post("/warehouses/WH-DS-1/imports", json={"all_queued": True})
@@ -207,6 +210,17 @@ async def test_a_stop_shipment_halts_dropship_parcels_and_makes_cancel_guarantee
     assert (await actors.task(scanner, shipment_id))["status"] == "withdrawn"
     await wait_until(lambda: actors.refunds(order_id), message="refund issued")
 
+    assert await _held(actors, kept_id)
+    r = await actors.ops.post(f"/stop-shipments/{stop_id}/lift")
+    assert r.status_code == 200, r.text
+    await wait_until(lambda: _released(actors, kept_id), message="the lift reached the order")
+    r = await scanner.post(f"/shipments/{kept_id}-S1/label", json={"carrier": "SF"})
+    assert r.status_code == 200, r.text
+
 
 async def _held(actors, order_id: str) -> bool:
     return (await actors.order(order_id))["held"]
+
+
+async def _released(actors, order_id: str) -> bool:
+    return not await _held(actors, order_id)

@@ -258,37 +258,6 @@ class ShipmentRepository:
         for chunk in _chunks(rows):
             await self.session.execute(insert(t.holds), list(chunk))
 
-    async def release_stop_holds(
-        self, stop_id: str, now: datetime, by: str
-    ) -> list[tuple[Shipment, Hold]]:
-        """Release every active hold of one stop; returns (shipment, hold) pairs."""
-        rows = (
-            await self.session.execute(
-                select(t.holds.c.shipment_id).where(
-                    t.holds.c.stop_id == stop_id, t.holds.c.released_at.is_(None)
-                )
-            )
-        ).all()
-        shipments = await self.find(shipment_ids=[r.shipment_id for r in rows])
-        released = []
-        for s in shipments:
-            for h in [h for h in s.active_holds if h.stop_id == stop_id]:
-                released.append((s, s.release_hold(h.hold_id, now=now, by=by)))
-        for chunk in _chunks([h.hold_id for _, h in released]):
-            await self.session.execute(
-                update(t.holds)
-                .where(t.holds.c.hold_id.in_(chunk))
-                .values(released_at=now, released_by=by)
-            )
-        c = t.shipments.c
-        for chunk in _chunks([s.shipment_id for s in shipments]):
-            await self.session.execute(
-                update(t.shipments)
-                .where(c.shipment_id.in_(chunk))
-                .values(version=c.version + 1, updated_at=now)
-            )
-        return released
-
     async def tracking_in_use(self, numbers: Sequence[str]) -> set[str]:
         """Which of these tracking numbers are already on a shipment."""
         c = t.shipments.c

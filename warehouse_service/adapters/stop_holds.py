@@ -32,6 +32,11 @@ class HeldTask:
     hold_id: str
 
 
+@dataclass(frozen=True)
+class ReleasedTask(HeldTask):
+    still_held: bool  # another hold (stop or manual) still holds the task
+
+
 def _has_key(kind: str, values: frozenset[str]) -> ColumnElement[bool]:
     # IN (uncorrelated subquery), not EXISTS: one hashed lookup, whatever the statistics say.
     k = t.shipment_keys.c
@@ -109,6 +114,37 @@ class StopHolds:
             .order_by(h.warehouse_id, s.submitted_at, s.shipment_id)
         )
         return [HeldTask(*r) for r in rows]
+
+    async def release(self, stop_id: str, now: datetime, by: str) -> list[ReleasedTask]:
+        """Release every active hold of one stop and bump its tasks' versions; returns the
+        tasks, each saying whether another hold still holds it."""
+        s, h = t.shipments.c, t.holds.c
+        rows = (
+            await self.session.execute(
+                select(h.shipment_id, s.order_id, h.warehouse_id, h.hold_id)
+                .join_from(t.holds, t.shipments, h.shipment_id == s.shipment_id)
+                .where(h.stop_id == stop_id, h.released_at.is_(None))
+                .order_by(h.warehouse_id, s.submitted_at, s.shipment_id)
+            )
+        ).all()
+        if not rows:
+            return []
+        await self.session.execute(
+            update(t.holds)
+            .where(h.stop_id == stop_id, h.released_at.is_(None))
+            .values(released_at=now, released_by=by)
+        )
+        of_stop = select(h.shipment_id).where(h.stop_id == stop_id).scalar_subquery()
+        await self.session.execute(
+            update(t.shipments)
+            .where(s.shipment_id.in_(of_stop))
+            .values(version=s.version + 1, updated_at=now)
+        )
+        still = await self.session.execute(
+            select(h.shipment_id).where(h.released_at.is_(None), h.shipment_id.in_(of_stop))
+        )
+        held = {r.shipment_id for r in still}
+        return [ReleasedTask(*r, still_held=r.shipment_id in held) for r in rows]
 
     async def held_counts(
         self, stop_id: str, warehouse_ids: Sequence[str], statuses: Sequence[str]

@@ -8,14 +8,17 @@ lower: it is "already shipped") or sees the stop and is refused.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from typing import TypeVar
 from uuid import uuid4
 
 from shared import topics
 from shared.envelope import Envelope, Payload, new_event
 from shared.events.stops import StopAcknowledged, StopIssued, StopLifted, StopScope
 from shared.events.warehouse import HeldTask as HeldTaskRef
-from shared.events.warehouse import ShipmentsHeld
+from shared.events.warehouse import ReleasedTask as ReleasedTaskRef
+from shared.events.warehouse import ShipmentsHeld, ShipmentsReleased
 from warehouse_service.adapters.partitions import partition_of
 from warehouse_service.adapters.registry import record_anomaly
 from warehouse_service.adapters.stop_holds import HeldTask
@@ -23,8 +26,10 @@ from warehouse_service.adapters.uow import WarehouseUnitOfWork
 from warehouse_service.domain.errors import NotFound
 from warehouse_service.domain.lifecycle import HOLDABLE
 from warehouse_service.domain.stops import Scope, Stop, validate_scope
-from warehouse_service.handlers import PRODUCER, Deps, publish
+from warehouse_service.handlers import PRODUCER, Deps
 from warehouse_service.handlers.orders import Handle
+
+T = TypeVar("T", bound=HeldTask)
 
 # How far back "already shipped" looks, for tracking and recall.
 RECALL_WINDOW = timedelta(days=30)
@@ -82,11 +87,28 @@ async def lift_stop(deps: Deps, stop_id: str, by: str) -> Stop:
     return stop
 
 
-async def _release_holds_of(deps: Deps, uow: WarehouseUnitOfWork, stop_id: str, by: str) -> int:
-    released = await uow.shipments.release_stop_holds(stop_id, deps.clock.now(), by)
-    for shipment in {s.shipment_id: s for s, _ in released}.values():
-        publish(uow, shipment)
-    return len(released)
+async def _release_holds_of(
+    deps: Deps, uow: WarehouseUnitOfWork, stop_id: str, by: str, cause: Envelope | None = None
+) -> None:
+    """Release this stop's holds set-based; the order service hears of them in a few
+    `shipments.released` batches, not one event per task."""
+    released = await uow.stop_holds.release(stop_id, deps.clock.now(), by)
+    for wh, chunk in _batches(deps, released):
+        payload = ShipmentsReleased(
+            warehouse_id=wh,
+            stop_id=stop_id,
+            tasks=[
+                ReleasedTaskRef(
+                    shipment_id=x.shipment_id,
+                    order_id=x.order_id,
+                    hold_id=x.hold_id,
+                    still_held=x.still_held,
+                )
+                for x in chunk
+            ],
+        )
+        key = chunk[0].order_id
+        uow.emit(topics.WAREHOUSE, new_event(payload, producer=PRODUCER, key=key, cause=cause))
 
 
 async def stop_issued(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
@@ -129,30 +151,36 @@ async def stop_issued(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> No
     _announce_holds(deps, uow, stop, held, env)
 
 
+def _batches(deps: Deps, tasks: Sequence[T]) -> Iterator[tuple[str, list[T]]]:
+    """Tasks per warehouse and partition of their order, at most BATCH at a time: each
+    batch is one event keyed by a listed order, so it shares the partition of every order
+    it lists and per-order event order is kept."""
+    groups: dict[tuple[str, int], list[T]] = {}
+    for task in tasks:
+        part = partition_of(task.order_id, deps.partitions)
+        groups.setdefault((task.warehouse_id, part), []).append(task)
+    for (wh, _), group in sorted(groups.items()):
+        for i in range(0, len(group), BATCH):
+            yield wh, group[i : i + BATCH]
+
+
 def _announce_holds(
     deps: Deps, uow: WarehouseUnitOfWork, stop: Stop, held: list[HeldTask], env: Envelope
 ) -> None:
-    """One `shipments.held` per warehouse and partition (at most BATCH tasks each), keyed
-    by a listed order so it shares the partition of every order it lists."""
-    groups: dict[tuple[str, int], list[HeldTask]] = {}
-    for task in held:
-        part = partition_of(task.order_id, deps.partitions)
-        groups.setdefault((task.warehouse_id, part), []).append(task)
-    for (wh, _), tasks in sorted(groups.items()):
-        for i in range(0, len(tasks), BATCH):
-            chunk = tasks[i : i + BATCH]
-            payload = ShipmentsHeld(
-                warehouse_id=wh,
-                stop_id=stop.stop_id,
-                reason=stop.reason,
-                owner=f"stop:{stop.stop_id}",
-                tasks=[
-                    HeldTaskRef(shipment_id=x.shipment_id, order_id=x.order_id, hold_id=x.hold_id)
-                    for x in chunk
-                ],
-            )
-            key = chunk[0].order_id
-            uow.emit(topics.WAREHOUSE, new_event(payload, producer=PRODUCER, key=key, cause=env))
+    """One `shipments.held` per batch of held tasks."""
+    for wh, chunk in _batches(deps, held):
+        payload = ShipmentsHeld(
+            warehouse_id=wh,
+            stop_id=stop.stop_id,
+            reason=stop.reason,
+            owner=f"stop:{stop.stop_id}",
+            tasks=[
+                HeldTaskRef(shipment_id=x.shipment_id, order_id=x.order_id, hold_id=x.hold_id)
+                for x in chunk
+            ],
+        )
+        key = chunk[0].order_id
+        uow.emit(topics.WAREHOUSE, new_event(payload, producer=PRODUCER, key=key, cause=env))
 
 
 async def stop_lifted(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
@@ -168,7 +196,7 @@ async def stop_lifted(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> No
         )
         return
     await uow.stops.mark_lifted(p.stop_id, p.lifted_at, p.lifted_by)
-    await _release_holds_of(deps, uow, p.stop_id, p.lifted_by)
+    await _release_holds_of(deps, uow, p.stop_id, p.lifted_by, cause=env)
 
 
 async def stop_acknowledged(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:

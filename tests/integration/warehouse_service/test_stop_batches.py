@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from shared.clock import ManualClock
 from shared.envelope import new_event
-from shared.events.stops import StopAcknowledged, StopIssued, StopScope
+from shared.events.stops import StopAcknowledged, StopIssued, StopLifted, StopScope
 from shared.unit_of_work import idempotent
 from tests.integration.warehouse_service.support import deliver, emitted, submitted
 from warehouse_service.adapters import tables
@@ -21,6 +21,7 @@ from warehouse_service.app import create_app
 from warehouse_service.domain.shipment import Shipment
 from warehouse_service.domain.stops import Scope, Stop
 from warehouse_service.entrypoints.consumers import broadcast_consumer_name
+from warehouse_service.handlers.holds import place_hold
 from warehouse_service.handlers.stops import broadcast_events, issue_stop
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -200,3 +201,53 @@ async def test_acknowledgements_commit_with_the_holds(make_settings):
         seen = (await session.execute(select(i.event_id).where(i.consumer == consumer))).all()
     assert len(seen) == 1 + len(own) + 1
     await app.state.runtime.db.dispose()
+
+
+async def test_a_lift_is_announced_in_partition_aligned_batches(make_settings):
+    app = await _app(make_settings, FULFIL_WAREHOUSES="WH-DS-1,WH-DS-2", KAFKA_TOPIC_PARTITIONS=3)
+    deps = app.state.deps
+    tasks = [submitted(wh, [("SKU-7", 1)]) for wh in ("WH-DS-1", "WH-DS-2") for _ in range(6)]
+    other = submitted("WH-DS-1", [("SKU-8", 1)])  # not in the stop's scope
+    await deliver(app, *tasks, other)
+    handle = idempotent(broadcast_consumer_name(deps.instance), deps.uow, broadcast_events(deps))
+    issued = StopIssued(
+        stop_id="STOP-L1",
+        scope=StopScope(skus=["SKU-7"]),
+        reason="recall",
+        issued_by="ops",
+        issued_at=NOW,
+    )
+    await handle(new_event(issued, producer="warehouse_service", key="STOP-L1"))
+    late = submitted("WH-DS-2", [("SKU-7", 1)])  # held on arrival
+    await deliver(app, late)
+    manual = f"SHP-{tasks[0].order_id}"
+    await place_hold(deps, manual, "fraud_review", None, "clerk", lambda _wh: None)
+    await place_hold(deps, f"SHP-{other.order_id}", "other", None, "clerk", lambda _wh: None)
+    versions = await _versions(app)
+
+    lifted = StopLifted(stop_id="STOP-L1", lifted_by="ops", lifted_at=NOW)
+    await handle(new_event(lifted, producer="warehouse_service", key="STOP-L1"))
+
+    batches = await emitted(app, "shipments.released")
+    listed = [(b, task) for b in batches for task in b.typed().tasks]
+    stopped = [*tasks, late]
+    assert sorted(task.order_id for _, task in listed) == sorted(e.order_id for e in stopped)
+    for b, task in listed:
+        assert partition_of(task.order_id, 3) == partition_of(b.partition_key, 3)
+        assert task.still_held is (task.shipment_id == manual)  # the manual hold stays
+    assert await emitted(app, "shipment.released") == []  # no per-task events
+    h = tables.holds.c
+    async with deps.uow().db.reader() as session:
+        active = await session.execute(select(h.shipment_id).where(h.released_at.is_(None)))
+        assert sorted(r.shipment_id for r in active) == sorted([manual, f"SHP-{other.order_id}"])
+    after = await _versions(app)
+    bumped = {sid for sid in after if after[sid] > versions[sid]}
+    assert bumped == {f"SHP-{e.order_id}" for e in stopped}  # writers in flight retry
+    await app.state.runtime.db.dispose()
+
+
+async def _versions(app) -> dict[str, int]:
+    s = tables.shipments.c
+    async with app.state.runtime.db.reader() as session:
+        rows = await session.execute(select(s.shipment_id, s.version))
+        return {r.shipment_id: r.version for r in rows}

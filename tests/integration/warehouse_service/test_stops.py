@@ -262,7 +262,11 @@ async def test_lifting_one_of_two_overlapping_stops(make_settings):
         # The lift reached the broadcast consumer too; releasing again changes nothing.
         await wait_until(lambda: _lift_seen(app))
         assert await held_by(http, both) == [s2]
-    released = {e.typed().shipment_id: e.typed() for e in await emitted(app, "shipment.released")}
+    released = {
+        task.shipment_id: task
+        for batch in await emitted(app, "shipments.released")
+        for task in batch.typed().tasks
+    }
     assert set(released) == {sid(both), sid(sku_only)}
     assert released[sid(both)].still_held is True
     assert released[sid(sku_only)].still_held is False
