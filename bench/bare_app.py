@@ -22,19 +22,19 @@ rows = Table(
     Column("key", String(100)),
     Column("body", Text),
 )
-db = Database(os.environ["BARE_DATABASE_URL"])
 app = FastAPI()
 
 
 @app.on_event("startup")
 async def schema() -> None:
-    await db.create_schema(metadata)
+    app.state.db = Database(os.environ["BARE_DATABASE_URL"])
+    await app.state.db.create_schema(metadata)
 
 
 @app.post("/webhooks/generic/orders", status_code=202)
 async def ingest(request: Request) -> dict:
     body = await request.body()
-    async with db.session() as s, s.begin():
+    async with request.app.state.db.session() as s, s.begin():
         await s.execute(
             insert(rows).values(key=request.headers.get("x-signature", ""), body=body.decode())
         )

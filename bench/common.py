@@ -41,6 +41,19 @@ def database_url(name: str) -> tuple[str, str]:
     return f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/{name}.db", "sqlite"
 
 
+async def drop_tables(url: str, *metadatas) -> None:
+    """Start a PostgreSQL benchmark from empty tables (the services create them again):
+    rows left by earlier runs — hundreds of thousands of orders and outbox rows — make
+    runs incomparable."""
+    from shared.db import Database
+
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        for metadata in metadatas:
+            await conn.run_sync(metadata.drop_all)
+    await db.dispose()
+
+
 def pct(values: list[float], p: float) -> float:
     if len(values) < 2:
         return values[0] if values else float("nan")

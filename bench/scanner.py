@@ -22,10 +22,11 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
-from bench.common import broker, command, database_url, free_port
+from bench.common import broker, command, database_url, drop_tables, free_port
 from bench.webhook_ingest import http_request, line, load, serve, stop, wait_http
 from shared import topics
 from tests.integration.warehouse_service.support import submitted
+from warehouse_service.adapters import tables
 
 N_TASKS = int(os.environ.get("BENCH_TASKS", "2000"))
 WAREHOUSE = "WH-OWN-1"
@@ -71,6 +72,8 @@ def scans(ids: list[str], step: str, body: dict) -> list[bytes]:
 def main() -> None:
     with broker() as (bootstrap, broker_kind):
         url, db_kind = database_url("warehouse")
+        if db_kind == "postgresql":
+            asyncio.run(drop_tables(url, tables.metadata))
         prefix = f"s{uuid.uuid4().hex[:6]}."
         env = dict(
             os.environ,

@@ -32,7 +32,7 @@ import httpx
 import uvicorn
 from sqlalchemy import func, select
 
-from bench.common import broker, command, database_url
+from bench.common import broker, command, database_url, drop_tables
 from shared.clock import Clock
 from shared.db import Database
 from shared.settings import Settings
@@ -80,19 +80,12 @@ async def seed(app, instance: int) -> None:
         await uow.commit()
 
 
-async def reset(url: str) -> None:
-    db = Database(url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(tables.metadata.drop_all)
-    await db.dispose()
-
-
 async def main() -> None:
     with broker() as (servers, broker_kind):
         prefix = f"bench{uuid.uuid4().hex[:6]}."
         shared_url, db_kind = database_url("warehouse")
         if db_kind == "postgresql":
-            await reset(shared_url)
+            await drop_tables(shared_url, tables.metadata)
         urls = [
             shared_url if db_kind == "postgresql" else database_url(f"wh{i}")[0]
             for i in range(INSTANCES)

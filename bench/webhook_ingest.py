@@ -13,6 +13,7 @@ figure to watch on a shared, noisy machine.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -24,7 +25,9 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime
 
-from bench.common import broker, command, database_url, free_port
+from bench import bare_app
+from bench.common import broker, command, database_url, drop_tables, free_port
+from order_service.adapters import tables
 from tests.support.webhooks import generic_order, sign_generic
 
 N_WEBHOOKS = int(os.environ.get("BENCH_WEBHOOKS", "6000"))
@@ -116,6 +119,8 @@ def main() -> None:
     with broker() as (bootstrap, broker_kind):
         order_url, db_kind = database_url("order")
         bare_url, _ = database_url("bare")
+        if db_kind == "postgresql":
+            asyncio.run(drop_tables(order_url, tables.metadata, bare_app.metadata))
         env = dict(
             os.environ,
             KAFKA_BOOTSTRAP_SERVERS=bootstrap,
