@@ -29,44 +29,45 @@ async def on_shipments_held(uow: OrderUnitOfWork, env: Envelope) -> None:
     """`shipments.held`: a stop held many tasks at once; each listed order gets its hold as
     from `shipment.held` (the batch shares each listed order's partition, so order holds)."""
     p: ShipmentsHeld = env.typed()
-    actor = f"warehouse:{p.warehouse_id}"
-    for task in p.tasks:
-        data = {
-            "shipment_id": task.shipment_id,
-            "warehouse_id": p.warehouse_id,
-            "hold_id": task.hold_id,
-            "stop_id": p.stop_id,
-            "reason": p.reason,
-            "owner": p.owner,
-        }
-        await _apply(
-            uow,
-            env,
-            actor,
-            lambda o, data=data: o.on_shipment_event("held", data, actor),
-            order_id=task.order_id,
-        )
+    base = {
+        "warehouse_id": p.warehouse_id,
+        "stop_id": p.stop_id,
+        "reason": p.reason,
+        "owner": p.owner,
+    }
+    tasks = [
+        (x.order_id, base | {"shipment_id": x.shipment_id, "hold_id": x.hold_id}) for x in p.tasks
+    ]
+    await _each_task(uow, env, "held", p.warehouse_id, tasks)
 
 
 async def on_shipments_released(uow: OrderUnitOfWork, env: Envelope) -> None:
     """`shipments.released`: a lifted stop released many tasks at once; each listed order
     hears it as from `shipment.released`."""
     p: ShipmentsReleased = env.typed()
-    actor = f"warehouse:{p.warehouse_id}"
-    for task in p.tasks:
-        data = {
-            "shipment_id": task.shipment_id,
-            "warehouse_id": p.warehouse_id,
-            "hold_id": task.hold_id,
-            "stop_id": p.stop_id,
-            "still_held": task.still_held,
-        }
+    base = {"warehouse_id": p.warehouse_id, "stop_id": p.stop_id}
+    tasks = [
+        (
+            x.order_id,
+            base | {"shipment_id": x.shipment_id, "hold_id": x.hold_id, "still_held": x.still_held},
+        )
+        for x in p.tasks
+    ]
+    await _each_task(uow, env, "released", p.warehouse_id, tasks)
+
+
+async def _each_task(
+    uow: OrderUnitOfWork, env: Envelope, kind: str, warehouse_id: str, tasks: list[tuple]
+) -> None:
+    """A batched event applied to each listed order as the per-task `shipment.<kind>`."""
+    actor = f"warehouse:{warehouse_id}"
+    for order_id, data in tasks:
         await _apply(
             uow,
             env,
             actor,
-            lambda o, data=data: o.on_shipment_event("released", data, actor),
-            order_id=task.order_id,
+            lambda o, data=data: o.on_shipment_event(kind, data, actor),
+            order_id=order_id,
         )
 
 

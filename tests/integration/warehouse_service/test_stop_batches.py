@@ -114,18 +114,11 @@ async def test_holds_are_announced_in_partition_aligned_batches(make_settings):
     tasks = [submitted(wh, [("SKU-7", 1)]) for wh in ("WH-DS-1", "WH-DS-2") for _ in range(12)]
     await deliver(app, *tasks)
     handle = idempotent(broadcast_consumer_name(deps.instance), deps.uow, broadcast_events(deps))
-    issued = StopIssued(
-        stop_id="STOP-B1",
-        scope=StopScope(skus=["SKU-7"]),
-        reason="recall",
-        issued_by="ops",
-        issued_at=NOW,
-    )
-    await handle(new_event(issued, producer="warehouse_service", key="STOP-B1"))
+    await handle(_issued("STOP-B1"))
     late = submitted("WH-DS-1", [("SKU-7", 1)])  # arrives after: held on arrival
     await deliver(app, late)
     # The broadcast again under a new event id (e.g. re-published): nothing is held twice.
-    await handle(new_event(issued, producer="warehouse_service", key="STOP-B1"))
+    await handle(_issued("STOP-B1"))
 
     batches = await emitted(app, "shipments.held")
     listed = [(b, task) for b in batches for task in b.typed().tasks]
@@ -210,14 +203,7 @@ async def test_a_lift_is_announced_in_partition_aligned_batches(make_settings):
     other = submitted("WH-DS-1", [("SKU-8", 1)])  # not in the stop's scope
     await deliver(app, *tasks, other)
     handle = idempotent(broadcast_consumer_name(deps.instance), deps.uow, broadcast_events(deps))
-    issued = StopIssued(
-        stop_id="STOP-L1",
-        scope=StopScope(skus=["SKU-7"]),
-        reason="recall",
-        issued_by="ops",
-        issued_at=NOW,
-    )
-    await handle(new_event(issued, producer="warehouse_service", key="STOP-L1"))
+    await handle(_issued("STOP-L1"))
     late = submitted("WH-DS-2", [("SKU-7", 1)])  # held on arrival
     await deliver(app, late)
     manual = f"SHP-{tasks[0].order_id}"
@@ -244,6 +230,18 @@ async def test_a_lift_is_announced_in_partition_aligned_batches(make_settings):
     bumped = {sid for sid in after if after[sid] > versions[sid]}
     assert bumped == {f"SHP-{e.order_id}" for e in stopped}  # writers in flight retry
     await app.state.runtime.db.dispose()
+
+
+def _issued(stop_id: str):
+    """A `stop.issued` broadcast for SKU-7 (a new event id each time)."""
+    issued = StopIssued(
+        stop_id=stop_id,
+        scope=StopScope(skus=["SKU-7"]),
+        reason="recall",
+        issued_by="ops",
+        issued_at=NOW,
+    )
+    return new_event(issued, producer="warehouse_service", key=stop_id)
 
 
 async def _versions(app) -> dict[str, int]:
