@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 
@@ -29,6 +30,10 @@ def main() -> None:
         format=f"%(asctime)s {args.service} %(levelname)s %(name)s: %(message)s",
     )
     app = load_app(args.service, Settings(service=args.service))
+    # Everything built so far (modules, models, tables, routes) lives as long as the
+    # process: moved out of the collector's reach, full collections stop re-scanning it
+    # (4 of 4 alternated runs: ingest -5 to -28% CPU a request, capabilities p99 -12 to -30%).
+    gc.freeze()
     uvicorn.run(
         app,
         host=args.host,
