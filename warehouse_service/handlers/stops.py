@@ -33,7 +33,7 @@ T = TypeVar("T", bound=HeldTask)
 
 # How far back "already shipped" looks, for tracking and recall.
 RECALL_WINDOW = timedelta(days=30)
-# Tasks per `shipments.held` event (keeps each well under the broker's message size).
+# Tasks per `shipments.held` / `shipments.released` event (well under the broker's message size).
 BATCH = 500
 
 
