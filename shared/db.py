@@ -99,6 +99,9 @@ async def _nothing_to_reset(_: asyncpg.Connection) -> None:
     query: a round trip per read, and a third of a read's CPU."""
 
 
+READ_POOL = 8  # connections for first() / all() on PostgreSQL
+
+
 class Database:
     """A service's database: `session()` for writes, `reader()` for queries,
     `first()` / `all()` for one-statement reads on a hot path."""
@@ -123,6 +126,11 @@ class Database:
         self._compiled = weakref.WeakKeyDictionary()
         self._reads: asyncpg.Pool | None = None
         self._reads_lock = asyncio.Lock()
+        # Readers wait their turn here, first come first served, so the pool itself never
+        # has waiters: asyncpg's pool queue lets a newcomer take a connection released to
+        # a woken waiter, which then queues again at the back. 32 clients on 8 connections
+        # had a capabilities p99 of 100-150 ms at a p50 of 15-18 ms; in turns, 31-38 ms.
+        self._read_turns = asyncio.Semaphore(READ_POOL)
         self.session = async_sessionmaker(self.engine, expire_on_commit=False)
         self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -154,10 +162,10 @@ class Database:
             self._compiled[statement] = (str(compiled), tuple(compiled.positiontup or ()))
         sql, names = self._compiled[statement]
         pool = self._reads or await self._read_pool()
-        async with pool.acquire() as conn:
+        async with self._read_turns, pool.acquire() as conn:
             return await getattr(conn, method)(sql, *[params[n] for n in names])
 
-    async def _read_pool(self, size: int = 8) -> asyncpg.Pool:
+    async def _read_pool(self, size: int = READ_POOL) -> asyncpg.Pool:
         async with self._reads_lock:
             if self._reads is None:
                 _, connect = self.engine.dialect.create_connect_args(self.engine.url)
