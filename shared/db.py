@@ -165,13 +165,17 @@ class Database:
         async with self._read_turns, pool.acquire() as conn:
             return await getattr(conn, method)(sql, *[params[n] for n in names])
 
-    async def _read_pool(self, size: int = READ_POOL) -> asyncpg.Pool:
+    async def _read_pool(self) -> asyncpg.Pool:
         async with self._reads_lock:
             if self._reads is None:
                 _, connect = self.engine.dialect.create_connect_args(self.engine.url)
                 connect.pop("prepared_statement_cache_size", None)
                 self._reads = await asyncpg.create_pool(
-                    **connect, min_size=1, max_size=size, init=_json_codecs, reset=_nothing_to_reset
+                    **connect,
+                    min_size=1,
+                    max_size=READ_POOL,
+                    init=_json_codecs,
+                    reset=_nothing_to_reset,
                 )
         return self._reads
 
