@@ -42,6 +42,12 @@ def buyer_keys(buyer: dict, address: dict) -> list[tuple[str, str]]:
     return [k for k in keys if k[1]]
 
 
+def holds_campaign_quantity(stage: str) -> bool:
+    """Whether an order's flash-sale quantity still counts against its buyer's limit: a
+    cancelled order gives it back, so a buyer who cancelled may order again."""
+    return stage != "cancelled"
+
+
 def campaign_quantities(lines: list[dict]) -> dict[str, int]:
     qty: dict[str, int] = {}
     for line in lines:

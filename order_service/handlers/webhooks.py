@@ -20,7 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from order_service.adapters import tables as t
 from order_service.adapters.uow import OrderUnitOfWork
 from order_service.domain.order import Order
-from order_service.domain.review import buyer_keys, campaign_breaches, clean_problems
+from order_service.domain.review import (
+    buyer_keys,
+    campaign_breaches,
+    clean_problems,
+    holds_campaign_quantity,
+)
 from order_service.domain.routing import enrich
 from shared.service import Runtime
 
@@ -208,7 +213,8 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
 async def _prior_purchases(
     uow: OrderUnitOfWork, lines: list[list[dict]], keys: list[list[tuple[str, str]]]
 ) -> dict[tuple[str, str, str], int]:
-    """Quantities already bought per (campaign, identity kind, identity) in stored orders."""
+    """Quantities bought per (campaign, identity kind, identity) in stored orders that still
+    hold them."""
     campaigns = sorted({ln["campaign_id"] for ls in lines for ln in ls if ln.get("campaign_id")})
     identities = {k for ks in keys for k in ks}
     if not campaigns or not identities:
@@ -217,13 +223,15 @@ async def _prior_purchases(
     match = or_(*[and_(cp.c.key_kind == k, cp.c.key_value == v) for k, v in sorted(identities)])
     rows = (
         await uow.session.execute(
-            select(cp.c.campaign_id, cp.c.key_kind, cp.c.key_value, cp.c.qty).where(
-                cp.c.campaign_id.in_(campaigns), match
-            )
+            select(cp.c.campaign_id, cp.c.key_kind, cp.c.key_value, cp.c.qty, t.orders.c.stage)
+            .join(t.orders, t.orders.c.id == cp.c.order_id)
+            .where(cp.c.campaign_id.in_(campaigns), match)
         )
     ).all()
     prior: dict[tuple[str, str, str], int] = {}
     for r in rows:
+        if not holds_campaign_quantity(r.stage):
+            continue
         key = (r.campaign_id, r.key_kind, r.key_value)
         prior[key] = prior.get(key, 0) + r.qty
     return prior

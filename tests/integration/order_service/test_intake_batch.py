@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from order_service.adapters import tables as t
 from order_service.domain.order import Order
-from tests.integration.order_service.helpers import CLERK, generic_order, post_generic
+from tests.integration.order_service.helpers import CLERK, CS, generic_order, post_generic
 
 pytestmark = pytest.mark.broker
 
@@ -110,3 +110,17 @@ async def test_a_failing_order_in_a_batch_fails_alone(app, client, monkeypatch):
     assert max(sizes) > 1, sizes
     async with app.state.runtime.db.reader() as s:
         assert (await s.execute(select(func.count()).select_from(t.orders))).scalar_one() == 8
+
+
+async def test_a_cancelled_order_gives_its_campaign_quantity_back(client):
+    async def flags(pid: str) -> tuple[str, list[str]]:
+        r = await post_generic(client, "/webhooks/generic/orders", _campaign(pid, "buyer-0007"))
+        order = (await client.get(f"/orders/{r.json()['order_id']}", headers=CLERK)).json()
+        return order["order_id"], [f["code"] for f in order["flags"]]
+
+    first, first_flags = await flags("TB-Q1")
+    assert first_flags == []
+    r = await client.post(f"/orders/{first}/cancel", json={"reason": "buyer asked"}, headers=CS)
+    assert r.status_code == 200 and r.json()["order"]["stage"] == "cancelled", r.text
+    assert (await flags("TB-Q2"))[1] == []  # the cancelled order no longer counts
+    assert (await flags("TB-Q3"))[1] == ["campaign_limit"]  # the live one does

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from order_service.domain.errors import CampaignLimit, InvalidRequest
+from order_service.domain.lifecycle import MAIN_STAGES, SIDE_STATES
 from order_service.domain.review import (
     ReviewPolicy,
     buyer_keys,
     campaign_breaches,
     check_merge,
     clean_problems,
+    holds_campaign_quantity,
 )
 from order_service.domain.routing import DEV_CATALOG, DEV_WAREHOUSES, enrich, plan_shipments
 
@@ -44,6 +46,11 @@ def test_campaign_limit_across_phone_or_address():
     flags = campaign_breaches(_lines("SKU-1", campaign="FLASH"), prior, keys, ReviewPolicy())
     assert flags and flags[0]["matched_by"] == ["phone"]
     assert not campaign_breaches(_lines("SKU-1", campaign="FLASH"), {}, keys, ReviewPolicy())
+
+
+def test_only_a_cancelled_order_gives_its_campaign_quantity_back():
+    given_back = [s for s in (*MAIN_STAGES, *SIDE_STATES) if not holds_campaign_quantity(s)]
+    assert given_back == ["cancelled"]
 
 
 def test_clean_order_rules():
