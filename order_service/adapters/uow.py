@@ -3,9 +3,10 @@ aggregate together with its events (outbox), timeline rows and pending platform 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import func, insert, select, tuple_
 
 from order_service.adapters import tables as t
 from order_service.adapters.repository import OrderRepository
@@ -19,6 +20,7 @@ from shared.service import Runtime
 from shared.unit_of_work import UnitOfWork
 
 PRODUCER = "order_service"
+CAMPAIGN_LOCKS = 0x0C4A  # advisory lock class of per-campaign checks (the key is the id's hash)
 
 
 class OrderUnitOfWork(UnitOfWork):
@@ -101,6 +103,17 @@ class OrderUnitOfWork(UnitOfWork):
                 order_id=order_id, at=self.now(), kind=kind, actor=actor, cause=cause, detail=detail
             )
         )
+
+    async def lock_campaigns(self, campaign_ids: Iterable[str]) -> None:
+        """Hold these campaigns' per-buyer checks until commit, so that orders taken by two
+        instances at once are checked one after the other: the second sees the first's
+        purchases. PostgreSQL advisory locks, taken in sorted order (no deadlock between
+        batches); a SQLite write transaction is exclusive already."""
+        if self.db.dialect != "postgresql":
+            return
+        for campaign_id in sorted(set(campaign_ids)):
+            key = func.hashtext(f"campaign:{campaign_id}")
+            await self.session.execute(select(func.pg_advisory_xact_lock(CAMPAIGN_LOCKS, key)))
 
     # ---- reference data ------------------------------------------------------------------
     async def catalog(self) -> dict[str, CatalogItem]:

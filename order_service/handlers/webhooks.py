@@ -214,11 +214,12 @@ async def _prior_purchases(
     uow: OrderUnitOfWork, lines: list[list[dict]], keys: list[list[tuple[str, str]]]
 ) -> dict[tuple[str, str, str], int]:
     """Quantities bought per (campaign, identity kind, identity) in stored orders that still
-    hold them."""
+    hold them, read under the campaigns' locks (held until this transaction commits)."""
     campaigns = sorted({ln["campaign_id"] for ls in lines for ln in ls if ln.get("campaign_id")})
     identities = {k for ks in keys for k in ks}
     if not campaigns or not identities:
         return {}
+    await uow.lock_campaigns(campaigns)
     cp = t.campaign_purchases
     match = or_(*[and_(cp.c.key_kind == k, cp.c.key_value == v) for k, v in sorted(identities)])
     rows = (

@@ -8,8 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from order_service.adapters import tables as t
+from order_service.app import create_app
 from order_service.domain.order import Order
+from order_service.handlers import webhooks as intake
 from tests.integration.order_service.helpers import CLERK, CS, generic_order, post_generic
+from tests.support import running, wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -124,3 +127,35 @@ async def test_a_cancelled_order_gives_its_campaign_quantity_back(client):
     assert r.status_code == 200 and r.json()["order"]["stage"] == "cancelled", r.text
     assert (await flags("TB-Q2"))[1] == []  # the cancelled order no longer counts
     assert (await flags("TB-Q3"))[1] == ["campaign_limit"]  # the live one does
+
+
+async def test_two_instances_check_one_buyers_flash_sale_orders_in_turn(
+    order_settings, clock, databases, monkeypatch
+):
+    """Two instances each take one of a buyer's flash-sale orders at the same moment: the
+    later check waits for the earlier order to commit and sees it, so one is flagged."""
+    if not databases.postgres:
+        pytest.skip("SQLite has one writer: an intake transaction is exclusive from BEGIN")
+    read, arrived = intake._prior_purchases, []
+
+    async def together(uow, lines, keys):
+        arrived.append(uow)
+        prior = await read(uow, lines, keys)
+        if len(arrived) == 1:  # the first reader holds its transaction until the other's check
+            await wait_until(lambda: len(arrived) == 2, message="the other instance's check")
+        return prior
+
+    monkeypatch.setattr(intake, "_prior_purchases", together)
+    apps = [create_app(order_settings, clock=clock) for _ in range(2)]
+    async with running(apps[0]) as one, running(apps[1]) as two:
+        answers = await asyncio.gather(
+            post_generic(one, "/webhooks/generic/orders", _campaign("TB-R1", "buyer-0009")),
+            post_generic(two, "/webhooks/generic/orders", _campaign("TB-R2", "buyer-0009")),
+        )
+        flags = []
+        for r in answers:
+            assert r.status_code == 202, r.text
+            order = (await one.get(f"/orders/{r.json()['order_id']}", headers=CLERK)).json()
+            flags.append([f["code"] for f in order["flags"]])
+    assert len(arrived) == 2
+    assert sorted(flags) == [[], ["campaign_limit"]]
