@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -33,11 +34,20 @@ class Principal:
             )
 
 
+def _role_for(keys: dict[str, str], key: str) -> str | None:
+    """The key's role, comparing with every configured key in constant time (no early exit)."""
+    given, role = key.encode(), None
+    for known, known_role in keys.items():
+        if hmac.compare_digest(known.encode(), given):
+            role = known_role
+    return role
+
+
 def principal_for(keys: dict[str, str], authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise AppError(401, "unauthenticated", "send 'Authorization: Bearer <api key>'")
     key = authorization.removeprefix("Bearer ").strip()
-    role = keys.get(key)
+    role = _role_for(keys, key)
     if role is None:
         raise AppError(401, "unauthenticated", "unknown API key")
     hint = hashlib.sha256(key.encode()).hexdigest()[:8]  # names the key without revealing it
@@ -57,7 +67,7 @@ def require(*roles: str):
             raise AppError(
                 403,
                 "forbidden",
-                f"role {principal.role!r} may not do this; needs one of {list(roles)}",
+                f"role {principal.role!r} may not do this; needs one of {[*roles, 'admin']}",
             )
         return principal
 

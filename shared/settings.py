@@ -13,8 +13,13 @@ from functools import cached_property
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.limits import API_BODY_MAX_BYTES
+
 DEV_WAREHOUSES = ("WH-OWN-1", "WH-DS-1", "WH-DS-2")
 DEV_ROLES = ("clerk", "cs_agent", "cs_supervisor", "ops", "admin")
+ROLES = DEV_ROLES  # plus `scanner:<warehouse_id>`
+SCANNER_PREFIX = "scanner:"
+API_KEY_MIN_LENGTH = 16  # production keys
 
 
 class Mode(StrEnum):
@@ -62,23 +67,33 @@ class Settings(BaseSettings):
     relay_batch: int = Field(1000, alias="FULFIL_RELAY_BATCH")
     relay_idle_ms: int = Field(200, alias="FULFIL_RELAY_IDLE_MS")
     webhook_max_bytes: int = Field(256 * 1024, alias="FULFIL_WEBHOOK_MAX_BYTES")
+    api_max_bytes: int = Field(API_BODY_MAX_BYTES, alias="FULFIL_API_MAX_BYTES")
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:
-        if self.mode is Mode.production:
-            missing = [
-                name
-                for name, value in (
-                    ("FULFIL_API_KEYS", self.api_keys_json),
-                    ("FULFIL_SHOP_SECRETS", self.shop_secrets_json),
-                    (f"{self.service.upper()}_DATABASE_URL", self.database_url_or_empty),
-                )
-                if not value
-            ]
-            if missing:
-                raise ValueError(f"production mode needs {', '.join(missing)}")
-            if any(k.startswith("dev-") for k in self.api_keys):
-                raise ValueError("production mode refuses development API keys (dev-*)")
+        if self.mode is not Mode.production:
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("FULFIL_API_KEYS", self.api_keys_json),
+                ("FULFIL_SHOP_SECRETS", self.shop_secrets_json),
+                (f"{self.service.upper()}_DATABASE_URL", self.database_url_or_empty),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(f"production mode needs {', '.join(missing)}")
+        for key, role in _parsed("FULFIL_API_KEYS", _api_keys, self).items():
+            _check_production_key(key, role)
+        dev_secrets = {v for kinds in DEV_SHOP_SECRETS.values() for v in kinds.values()}
+        for shop, kinds in _parsed("FULFIL_SHOP_SECRETS", _secrets, self).items():
+            for kind, secret in kinds.items():
+                if secret in dev_secrets:
+                    raise ValueError(
+                        f"production mode refuses the development shop secret "
+                        f"(FULFIL_SHOP_SECRETS {shop}.{kind})"
+                    )
         return self
 
     @property
@@ -95,16 +110,12 @@ class Settings(BaseSettings):
     @cached_property
     def api_keys(self) -> dict[str, str]:
         """API key → role (`scanner:<warehouse_id>` for scanner keys)."""
-        if self.api_keys_json:
-            return json.loads(self.api_keys_json)
-        return dev_api_keys()
+        return _api_keys(self)
 
     @cached_property
     def shop_secrets(self) -> dict[str, dict[str, str]]:
         """Shop id → {"generic": secret, "shopify": secret}."""
-        if self.shop_secrets_json:
-            return json.loads(self.shop_secrets_json)
-        return DEV_SHOP_SECRETS
+        return _secrets(self)
 
     @property
     def served_warehouses(self) -> list[str]:
@@ -112,3 +123,48 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+
+def _parsed(name: str, parse, settings: Settings):
+    try:
+        return parse(settings)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{name} is not valid JSON of the documented shape: {exc}") from None
+
+
+def _api_keys(settings: Settings) -> dict[str, str]:
+    if not settings.api_keys_json:
+        return dev_api_keys()
+    keys = json.loads(settings.api_keys_json)
+    if not all(isinstance(k, str) and isinstance(r, str) for k, r in keys.items()):
+        raise ValueError("keys and roles must be strings")
+    return keys
+
+
+def _secrets(settings: Settings) -> dict[str, dict[str, str]]:
+    if not settings.shop_secrets_json:
+        return DEV_SHOP_SECRETS
+    secrets = json.loads(settings.shop_secrets_json)
+    if not all(isinstance(v, str) for kinds in secrets.values() for v in kinds.values()):
+        raise ValueError("secrets must be strings")
+    return secrets
+
+
+def _check_production_key(key: str, role: str) -> None:
+    """Refuse development keys, short keys, unknown roles and unbound scanner keys."""
+    hint = f"{key[:4]}…" if len(key) >= API_KEY_MIN_LENGTH else "a short key"
+    if key.startswith("dev-") or key in dev_api_keys():
+        raise ValueError("production mode refuses development API keys (dev-*)")
+    if len(key) < API_KEY_MIN_LENGTH:
+        raise ValueError(
+            f"production API keys must be at least {API_KEY_MIN_LENGTH} characters "
+            f"({hint}, role {role!r})"
+        )
+    if role.startswith(SCANNER_PREFIX):
+        if not role.removeprefix(SCANNER_PREFIX).strip():
+            raise ValueError(f"scanner keys need a warehouse: scanner:<warehouse_id> ({hint})")
+    elif role not in ROLES:
+        raise ValueError(
+            f"unknown role {role!r} for {hint}; roles are {', '.join(ROLES)} "
+            "and scanner:<warehouse_id>"
+        )

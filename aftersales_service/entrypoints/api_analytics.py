@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from aftersales_service.adapters import analytics
@@ -16,6 +16,7 @@ from aftersales_service.entrypoints.schemas import ReviewsIn
 from aftersales_service.entrypoints.views import plain
 from aftersales_service.handlers import care
 from shared.auth import Caller
+from shared.limits import ID_MAX
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 SVG = "image/svg+xml"
@@ -77,7 +78,9 @@ async def delisting(db: Db, _: Caller(*ANALYSTS)) -> dict:
 
 
 @router.put("/reviews/{sku}")
-async def put_reviews(sku: str, body: ReviewsIn, uow: Uow, _: Caller("ops")) -> dict:
+async def put_reviews(
+    body: ReviewsIn, uow: Uow, _: Caller("ops"), sku: str = Path(max_length=ID_MAX)
+) -> dict:
     """Import review counts for a SKU (feeds the bad-review delisting rule)."""
     await care.put_reviews(uow, sku, body.reviews, body.bad_reviews)
     return {"sku": sku, "reviews": body.reviews, "bad_reviews": body.bad_reviews}

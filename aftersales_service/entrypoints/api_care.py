@@ -10,6 +10,7 @@ from aftersales_service.entrypoints.schemas import ComplaintIn, OverrideIn, Reso
 from aftersales_service.entrypoints.views import plain
 from aftersales_service.handlers import care
 from shared.auth import Caller
+from shared.limits import CODE_MAX, ID_MAX
 
 router = APIRouter(tags=["complaints and exceptions"])
 Limit = Query(100, ge=1, le=1000)
@@ -36,7 +37,7 @@ async def list_complaints(
     now: Now,
     _: Caller(*CS),
     overdue: bool | None = None,
-    status: str | None = None,
+    status: str | None = Query(None, max_length=CODE_MAX),
     limit: int = Limit,
 ) -> list[dict]:
     async with db.reader() as s:
@@ -54,7 +55,7 @@ async def list_tasks(
     db: Db,
     now: Now,
     _: Caller(*CS),
-    status: str | None = None,
+    status: str | None = Query(None, max_length=CODE_MAX),
     overdue: bool | None = None,
     limit: int = Limit,
 ) -> list[dict]:
@@ -73,9 +74,9 @@ async def resolve_task(task_id: str, body: ResolveIn, uow: Uow, now: Now, who: C
 async def list_liabilities(
     db: Db,
     _: Caller(*CS, "ops"),
-    order_id: str | None = None,
-    party: str | None = None,
-    return_id: str | None = None,
+    order_id: str | None = Query(None, max_length=ID_MAX),
+    party: str | None = Query(None, max_length=CODE_MAX),
+    return_id: str | None = Query(None, max_length=ID_MAX),
     limit: int = Limit,
 ) -> list[dict]:
     async with db.reader() as s:
@@ -98,8 +99,8 @@ async def override_liability(
 async def returned_inventory(
     db: Db,
     _: Caller(*CS, "ops"),
-    disposition: str | None = None,
-    sku: str | None = None,
+    disposition: str | None = Query(None, max_length=CODE_MAX),
+    sku: str | None = Query(None, max_length=ID_MAX),
     limit: int = Limit,
 ) -> list[dict]:
     """Returned goods, kept apart from normal stock, with grade and disposition."""
@@ -109,7 +110,10 @@ async def returned_inventory(
 
 @router.get("/anomalies")
 async def list_anomalies(
-    db: Db, _: Caller(*CS, "ops"), order_id: str | None = None, limit: int = Limit
+    db: Db,
+    _: Caller(*CS, "ops"),
+    order_id: str | None = Query(None, max_length=ID_MAX),
+    limit: int = Limit,
 ) -> list[dict]:
     """Events that could not be applied (recorded, never crashing the consumer)."""
     async with db.reader() as s:

@@ -10,7 +10,7 @@ from aftersales_service.adapters.repositories import (
     RefundRepository,
     ReturnRepository,
 )
-from aftersales_service.entrypoints.deps import CS, SUPERVISOR, Db, Now, Uow
+from aftersales_service.entrypoints.deps import CS, Db, Now, Uow
 from aftersales_service.entrypoints.schemas import (
     DecisionIn,
     InspectIn,
@@ -21,6 +21,7 @@ from aftersales_service.entrypoints.schemas import (
 from aftersales_service.entrypoints.views import plain, refund_view, return_view
 from aftersales_service.handlers import care, refunds, returns
 from shared.auth import Caller
+from shared.limits import CODE_MAX, ID_MAX
 
 router = APIRouter(tags=["refunds and returns"])
 
@@ -28,11 +29,18 @@ router = APIRouter(tags=["refunds and returns"])
 @router.post("/refunds", status_code=202)
 async def request_refund(body: RefundIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
     """Refund by stage: before shipping the order is cancelled first (202, pending
-    `order.cancelled`); after shipping 409 names the path (refuse delivery or return)."""
+    `order.cancelled`); after shipping 409 names the path (refuse delivery or return).
+    Over the caller role's approval limit: 403 `approval_limit_exceeded`."""
     refund = await refunds.request_refund(
         uow,
         refunds.RequestRefund(
-            body.order_id, body.reason, body.reason_code, body.amount, who.actor, "cs"
+            body.order_id,
+            body.reason,
+            body.reason_code,
+            body.amount,
+            who.actor,
+            "cs",
+            role=who.role,
         ),
         now,
     )
@@ -46,7 +54,9 @@ async def get_refund(refund_id: str, db: Db, _: Caller(*CS)) -> dict:
 
 
 @router.get("/refunds")
-async def list_refunds(order_id: str, db: Db, _: Caller(*CS)) -> list[dict]:
+async def list_refunds(
+    db: Db, _: Caller(*CS), order_id: str = Query(max_length=ID_MAX)
+) -> list[dict]:
     async with db.reader() as s:
         return [refund_view(r) for r in await RefundRepository(s).for_order(order_id)]
 
@@ -74,8 +84,8 @@ async def open_return(body: ReturnIn, uow: Uow, now: Now, who: Caller(*CS)) -> d
 async def list_returns(
     db: Db,
     _: Caller(*CS),
-    status: str | None = None,
-    order_id: str | None = None,
+    status: str | None = Query(None, max_length=CODE_MAX),
+    order_id: str | None = Query(None, max_length=ID_MAX),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict]:
     """`?status=pending_review` is the review queue."""
@@ -129,7 +139,7 @@ async def get_policy(db: Db, _: Caller(*CS, "ops")) -> dict:
 
 
 @router.put("/policies")
-async def put_policy(body: PolicyIn, uow: Uow, now: Now, who: Caller(*SUPERVISOR)) -> dict:
-    """Replace the policy (cs_supervisor or admin)."""
+async def put_policy(body: PolicyIn, uow: Uow, now: Now, who: Caller()) -> dict:
+    """Replace the policy, approval limits included: admin only (no role raises its own)."""
     policy, version = await care.put_policy(uow, body.model_dump(mode="json"), who.actor, now)
     return {"policy": policy.to_dict(), "version": version}

@@ -3,37 +3,61 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
+
+from shared.limits import (
+    LINES_MAX,
+    BoundedBody,
+    Code,
+    Id,
+    Money,
+    Name,
+    PositiveMoney,
+    Qty,
+    Text,
+)
+from shared.settings import ROLES
+
+EVIDENCE_MAX = 20  # photos or evidence references on one case
+CATEGORIES_MAX = 20  # entries of a policy's reason and category lists
+DAYS_MAX = 365  # return and claim windows
+MINUTES_MAX = 7 * 24 * 60  # SLA and notification deadlines: at most a week
+REVIEWS_MAX = 1_000_000_000  # review counts of one SKU
+
+Rate = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
+Minutes = Annotated[int, Field(ge=1, le=MINUTES_MAX)]
+Days = Annotated[int, Field(ge=0, le=DAYS_MAX)]
+Codes = Annotated[list[Code], Field(max_length=CATEGORIES_MAX)]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Body(BoundedBody):
+    pass
 
 
 class RefundIn(Body):
-    order_id: str
-    reason: str = ""
-    reason_code: str = "changed_mind"
-    amount: Decimal | None = Field(None, gt=0, decimal_places=2)
+    order_id: Id
+    reason: Text = ""
+    reason_code: Code = "changed_mind"
+    amount: PositiveMoney | None = None
 
 
 class ReturnLineIn(Body):
-    sku: str
-    qty: int = Field(1, gt=0)
+    sku: Id
+    qty: Qty = 1
 
 
 class Evidence(Body):
-    photos: list[str] = Field(default_factory=list)
-    order_number: str | None = None
-    chat_record: str | None = None
+    photos: list[Text] = Field(default_factory=list, max_length=EVIDENCE_MAX)
+    order_number: Id | None = None
+    chat_record: Text | None = None
 
 
 class ReturnIn(Body):
-    order_id: str
-    lines: list[ReturnLineIn] = Field(min_length=1)
-    reason_code: str
+    order_id: Id
+    lines: list[ReturnLineIn] = Field(min_length=1, max_length=LINES_MAX)
+    reason_code: Code
     evidence: Evidence = Field(default_factory=Evidence)
     opened: bool = False
     method: Literal["pickup", "self_send"] = "self_send"
@@ -41,78 +65,86 @@ class ReturnIn(Body):
 
 class DecisionIn(Body):
     approve: bool = True
-    note: str = ""
+    note: Text = ""
 
 
 class GradeIn(Body):
-    sku: str
-    qty: int | None = Field(None, gt=0)
+    sku: Id
+    qty: Qty | None = None
     grade: Literal["new", "minor_flaw", "severe_flaw", "damaged"]
-    flaw_note: str = ""
-    repair_cost: Decimal | None = Field(None, ge=0)
+    flaw_note: Text = ""
+    repair_cost: Money | None = None
 
 
 class InspectIn(Body):
-    lines: list[GradeIn] = Field(min_length=1)
+    lines: list[GradeIn] = Field(min_length=1, max_length=LINES_MAX)
 
 
 class EvidenceRef(Body):
     kind: Literal["photo", "chat", "warehouse_weight", "carrier_signoff", "other"]
-    ref: str
-    note: str = ""
+    ref: Text
+    note: Text = ""
 
 
 class ComplaintIn(Body):
     tier: Literal["L1", "L2", "L3"] = "L1"
-    subject: str = Field(min_length=1)
-    order_id: str | None = None
-    description: str = ""
-    evidence: list[EvidenceRef] = Field(default_factory=list)
+    subject: Name = Field(min_length=1)
+    order_id: Id | None = None
+    description: Text = ""
+    evidence: list[EvidenceRef] = Field(default_factory=list, max_length=EVIDENCE_MAX)
 
 
 class RespondIn(Body):
-    message: str = Field(min_length=1)
+    message: Text = Field(min_length=1)
 
 
 class ResolveIn(Body):
     option: Literal["wait", "substitute", "cancel_and_refund"]
-    note: str = ""
+    note: Text = ""
 
 
 class OverrideIn(Body):
     party: Literal["supplier", "warehouse", "carrier", "customer", "seller"]
-    amount: Decimal | None = Field(None, ge=0)
-    reason: str = Field(min_length=1)
+    amount: Money | None = None
+    reason: Text = Field(min_length=1)
 
 
 class PolicyIn(Body):
-    """The full policy; omitted fields take their defaults."""
+    """The full policy; omitted fields take their defaults. Changed by admin only."""
 
-    no_reason_days: int = Field(7, ge=0)
-    claim_days: int = Field(15, ge=0)
-    no_reason_categories: list[str] = ["customer"]
-    evidence_required_categories: list[str] = ["quality"]
+    no_reason_days: Days = 7
+    claim_days: Days = 15
+    no_reason_categories: Codes = ["customer"]
+    evidence_required_categories: Codes = ["quality"]
     evidence_fields: list[Literal["photos", "order_number", "chat_record"]] = [
         "photos",
         "order_number",
         "chat_record",
     ]
-    resale_neutral_reasons: list[str] = ["missing_item"]
-    refund_only_reasons: list[str] = ["missing_item"]
-    approval_limits: dict[str, Decimal] = {
+    resale_neutral_reasons: Codes = ["missing_item"]
+    refund_only_reasons: Codes = ["missing_item"]
+    approval_limits: dict[Literal[ROLES], Money] = {  # type: ignore[valid-type]
         "cs_agent": Decimal("200.00"),
         "cs_supervisor": Decimal("2000.00"),
     }
-    return_address: str = "Returns Centre, 1 Depot Road, Hangzhou 310000"
+    return_address: Name = "Returns Centre, 1 Depot Road, Hangzhou 310000"
     methods: list[Literal["pickup", "self_send"]] = ["pickup", "self_send"]
-    minor_flaw_discount: Decimal = Field(Decimal("0.30"), ge=0, le=1)
-    seller_return_shipping_cost: Decimal = Field(Decimal("12.00"), ge=0)
-    oos_notify_minutes: int = Field(120, gt=0)
-    sla_minutes: dict[Literal["L1", "L2", "L3"], int] = {"L1": 60, "L2": 240, "L3": 120}
-    delist_return_rate: Decimal = Field(Decimal("0.15"), ge=0, le=1)
-    delist_bad_review_rate: Decimal = Field(Decimal("0.05"), ge=0, le=1)
+    minor_flaw_discount: Rate = Decimal("0.30")
+    seller_return_shipping_cost: Money = Decimal("12.00")
+    oos_notify_minutes: Minutes = 120
+    sla_minutes: dict[Literal["L1", "L2", "L3"], Minutes] = {"L1": 60, "L2": 240, "L3": 120}
+    delist_return_rate: Rate = Decimal("0.15")
+    delist_bad_review_rate: Rate = Decimal("0.05")
 
 
 class ReviewsIn(Body):
-    reviews: int = Field(ge=0)
-    bad_reviews: int = Field(ge=0)
+    reviews: int = Field(ge=0, le=REVIEWS_MAX)
+    bad_reviews: int = Field(ge=0, le=REVIEWS_MAX)
+
+    @model_validator(mode="after")
+    def _bad_within_reviews(self) -> ReviewsIn:
+        if self.bad_reviews > self.reviews:
+            raise ValueError(
+                f"bad_reviews ({self.bad_reviews}) may not exceed reviews ({self.reviews})"
+            )
+        return self

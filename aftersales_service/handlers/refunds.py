@@ -33,6 +33,9 @@ class RequestRefund:
     requested_by: str = ""
     source: str = "cs"
     platform_refund_id: str | None = None
+    # The CS role asking: the amount must be within its approval limit (None: platform
+    # and system refunds, which no one approves).
+    role: str | None = None
 
 
 async def request_refund(uow: AftersalesUnitOfWork, cmd: RequestRefund, now: datetime) -> Refund:
@@ -63,6 +66,8 @@ async def start_refund(
     claims = whole_order_claims(order, await uow.refunds.claimed(order.order_id), refunds)
     amount = cmd.amount if cmd.amount is not None else order.total - committed(refunds)
     check_within_paid(order, refunds, amount)
+    if cmd.role is not None:
+        (await uow.policies.get()).check_approval_limit(cmd.role, amount)
     refund = Refund(
         new_id("RF"),
         order.order_id,

@@ -24,11 +24,13 @@ from order_service.entrypoints.schemas import (
 from order_service.handlers import orders as uc
 from shared.auth import Caller
 from shared.errors import AppError
+from shared.limits import CODE_MAX, ID_MAX, OFFSET_MAX
 
 router = APIRouter(tags=["orders"])
 Reader = Caller("clerk", "cs_agent", "cs_supervisor", "ops")
 Clerk = Caller("clerk")
 CS = Caller("cs_agent", "cs_supervisor")
+Admin = Caller()  # limits and policies: admin only
 
 
 def view(order: Order) -> dict[str, Any]:
@@ -59,12 +61,12 @@ async def get_lifecycle() -> dict:
 async def list_orders(
     request: Request,
     _: Reader,
-    stage: str | None = None,
-    platform: str | None = None,
-    platform_order_id: str | None = None,
+    stage: Annotated[str | None, Query(max_length=CODE_MAX)] = None,
+    platform: Annotated[str | None, Query(max_length=CODE_MAX)] = None,
+    platform_order_id: Annotated[str | None, Query(max_length=ID_MAX)] = None,
     held: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> dict:
     found = await views.orders(
         _rt(request).db,
@@ -159,6 +161,6 @@ async def get_review_policy(request: Request, _: Reader) -> dict:
 
 
 @router.put("/review-policy", summary="Change auto-review and campaign limits")
-async def put_review_policy(request: Request, body: ReviewPolicyBody, _: Clerk) -> dict:
+async def put_review_policy(request: Request, body: ReviewPolicyBody, _: Admin) -> dict:
     await uc.set_review_policy(_rt(request), ReviewPolicy(**body.model_dump()))
     return body.model_dump()

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from shared.auth import Caller
+from shared.limits import CODE_MAX
 from warehouse_service import views
 from warehouse_service.domain.errors import DomainError, NotFound, error_for_code
 from warehouse_service.domain.lifecycle import STATES, TRANSITIONS, mermaid
@@ -49,7 +50,7 @@ async def worklist(
     warehouse_id: str,
     request: Request,
     principal: Reader,
-    status: str | None = None,
+    status: str | None = Query(None, max_length=CODE_MAX),
     held: bool | None = None,
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[dict]:

@@ -4,41 +4,64 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
+
+from shared.limits import (
+    CODE_MAX,
+    IDS_MAX,
+    LINES_MAX,
+    QTY_MAX,
+    BoundedBody,
+    Id,
+    Instant,
+    Name,
+    Text,
+)
+
+WEIGHT_GRAMS_MAX = 1_000_000  # one parcel: 1 t
+SCANNED_MAX = LINES_MAX * QTY_MAX // 100  # barcodes scanned for one parcel (50,000)
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Body(BoundedBody):
+    pass
 
 
 class NewWarehouse(Body):
     warehouse_id: str = Field(min_length=1, max_length=64)
     kind: Literal["own", "dropship"]
-    supplier_id: str | None = None
-    name: str = ""
+    supplier_id: Id | None = None
+    name: Name = ""
 
 
 class ImportRequest(Body):
     """One (`shipment_id`), a batch (`shipment_ids`) or everything queued (`all_queued`)."""
 
-    shipment_id: str | None = None
-    shipment_ids: list[str] | None = None
+    shipment_id: Id | None = None
+    shipment_ids: list[Id] | None = Field(None, max_length=IDS_MAX)
     all_queued: bool = False
+
+    @model_validator(mode="after")
+    def _something(self) -> ImportRequest:
+        if not (self.shipment_id or self.shipment_ids or self.all_queued):
+            raise ValueError(
+                'send "shipment_id": "<id>", "shipment_ids": ["<id>", ...] or "all_queued": true'
+            )
+        return self
 
 
 class LabelRequest(Body):
-    carrier: str = Field(min_length=1, max_length=64)
+    carrier: str = Field(min_length=1, max_length=CODE_MAX)
     tracking_number: str | None = Field(None, min_length=1, max_length=100)
 
 
 class PackRequest(Body):
-    scanned: list[str]
-    weight_grams: int = Field(gt=0)
+    scanned: list[Id] = Field(max_length=SCANNED_MAX)
+    weight_grams: int = Field(gt=0, le=WEIGHT_GRAMS_MAX)
 
 
 class OutOfStockRequest(Body):
-    skus: list[str] = Field(min_length=1)
-    note: str = ""
+    skus: list[Id] = Field(min_length=1, max_length=LINES_MAX)
+    note: Text = ""
 
 
 class InterceptionRequest(Body):
@@ -47,14 +70,14 @@ class InterceptionRequest(Body):
 
 class HoldRequest(Body):
     reason: Literal["address_check", "fraud_review", "awaiting_stock", "other"]
-    until: AwareDatetime | None = None
+    until: Instant | None = None
 
 
 class ScopeBody(Body):
-    skus: list[str] = Field(default_factory=list)
-    suppliers: list[str] = Field(default_factory=list)
-    campaigns: list[str] = Field(default_factory=list)
-    warehouses: list[str] = Field(default_factory=list)
+    skus: list[Id] = Field(default_factory=list, max_length=IDS_MAX)
+    suppliers: list[Id] = Field(default_factory=list, max_length=IDS_MAX)
+    campaigns: list[Id] = Field(default_factory=list, max_length=IDS_MAX)
+    warehouses: list[Id] = Field(default_factory=list, max_length=IDS_MAX)
     all_dropship: bool = False
 
 

@@ -37,11 +37,11 @@ def test_production_starts_with_its_own_keys():
     s = Settings(
         service="order",
         FULFIL_MODE="production",
-        FULFIL_API_KEYS=json.dumps({"k-123": "clerk"}),
+        FULFIL_API_KEYS=json.dumps({"k-123-production-key": "clerk"}),
         FULFIL_SHOP_SECRETS=json.dumps({"s": {"generic": "x"}}),
         ORDER_DATABASE_URL="postgresql+asyncpg://x/y",
     )
-    assert s.api_keys == {"k-123": "clerk"}
+    assert s.api_keys == {"k-123-production-key": "clerk"}
 
 
 def test_scanner_keys_are_bound_to_their_warehouse():

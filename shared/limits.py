@@ -1,0 +1,97 @@
+"""Named bounds on request input that every service shares, and the API body-size limit.
+
+Over a bound a request is refused before anything is stored: a body over its
+size limit with 413 `payload_too_large`, any other bound with 422 naming the
+field. Service-specific bounds live beside each service's request models.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared.errors import error_body
+
+MONEY_MAX = Decimal("1000000000")  # 10^9 in the currency's major unit, 2 decimal places
+QTY_MAX = 10_000  # units of one SKU on one line
+ID_MAX = 128  # ids, SKUs, platform ids, warehouse and supplier ids
+CODE_MAX = 64  # reason codes, carriers, filters
+NAME_MAX = 200  # names, subjects, addresses' parts
+TEXT_MAX = 2_000  # notes, reasons, messages: and any other string in a request body
+LINES_MAX = 500  # lines of an order edit, a return, an inspection
+IDS_MAX = 1_000  # ids in one batch request or one stop-shipment scope field
+OFFSET_MAX = 1_000_000  # how far a list can be paged
+API_BODY_MAX_BYTES = 1024 * 1024  # non-webhook request bodies (webhooks have their own)
+INSTANT_MIN = datetime(2000, 1, 1, tzinfo=UTC)  # timestamps in a request body
+INSTANT_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _instant(value: datetime) -> datetime:
+    if not INSTANT_MIN <= value <= INSTANT_MAX:
+        raise ValueError(f"must be between {INSTANT_MIN:%Y-%m-%d} and {INSTANT_MAX:%Y-%m-%d}")
+    return value
+
+
+Money = Annotated[Decimal, Field(ge=0, le=MONEY_MAX, decimal_places=2)]
+PositiveMoney = Annotated[Decimal, Field(gt=0, le=MONEY_MAX, decimal_places=2)]
+Qty = Annotated[int, Field(ge=1, le=QTY_MAX)]
+Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
+Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX)]
+Name = Annotated[str, Field(max_length=NAME_MAX)]
+Text = Annotated[str, Field(max_length=TEXT_MAX)]
+Offset = Annotated[int, Field(ge=0, le=OFFSET_MAX)]
+Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
+
+
+class BoundedBody(BaseModel):
+    """A request body: unknown fields refused, no string longer than TEXT_MAX."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=TEXT_MAX)
+
+
+class BodySizeLimit:
+    """Pure ASGI: refuse request bodies over `max_bytes` with 413, before any route reads
+    them. Paths under `skip` (the webhooks, which enforce their own limit) pass through."""
+
+    def __init__(self, app, max_bytes: int, skip: tuple[str, ...] = ("/webhooks/",)):
+        self.app, self.max_bytes, self.skip = app, max_bytes, skip
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"].startswith(self.skip):
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._refuse(send)
+        if declared:
+            return await self.app(scope, receive, send)
+        # No declared length (chunked): read up to the limit, then replay what was read.
+        messages, size = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                return await self._refuse(send)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return await self.app(scope, replay, send)
+
+    async def _refuse(self, send) -> None:
+        body = json.dumps(
+            error_body(
+                "payload_too_large",
+                f"request bodies are limited to {self.max_bytes} bytes",
+                {"max_bytes": self.max_bytes},
+            )
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
