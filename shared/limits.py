@@ -8,11 +8,12 @@ field. Service-specific bounds live beside each service's request models.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import error_body
 
@@ -47,21 +48,57 @@ Offset = Annotated[int, Field(ge=0, le=OFFSET_MAX)]
 Instant = Annotated[AwareDatetime, AfterValidator(_instant)]
 
 
+# NUL and lone surrogates: no database stores them (PostgreSQL refuses NUL in text).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable_at(value: object, path: str = "") -> str | None:
+    """The path of the first string (key or value) no database can store, if any."""
+    if isinstance(value, str):
+        return (path or "body") if UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        here = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and UNSTORABLE.search(key):
+            return here
+        if (found := unstorable_at(item, here)) is not None:
+            return found
+    return None
+
+
 class BoundedBody(BaseModel):
-    """A request body: unknown fields refused, no string longer than TEXT_MAX."""
+    """A request body: unknown fields refused, no string longer than TEXT_MAX, no string
+    a database cannot store (NUL, lone surrogates)."""
 
     model_config = ConfigDict(extra="forbid", str_max_length=TEXT_MAX)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: object) -> object:
+        if (path := unstorable_at(data)) is not None:
+            raise ValueError(f"{path}: NUL characters and lone surrogates are not allowed")
+        return data
 
-class BodySizeLimit:
-    """Pure ASGI: refuse request bodies over `max_bytes` with 413, before any route reads
-    them. Paths under `skip` (the webhooks, which enforce their own limit) pass through."""
+
+class RequestLimits:
+    """Pure ASGI, before any route: a NUL in the path or query is 422; a body over
+    `max_bytes` is 413. Paths under `skip` (the webhooks, which enforce their own body
+    limit) have only the NUL check."""
 
     def __init__(self, app, max_bytes: int, skip: tuple[str, ...] = ("/webhooks/",)):
         self.app, self.max_bytes, self.skip = app, max_bytes, skip
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"].startswith(self.skip):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            return await _answer(send, 422, "validation_error", "NUL in the path or query")
+        if scope["path"].startswith(self.skip):
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
@@ -85,13 +122,12 @@ class BodySizeLimit:
         return await self.app(scope, replay, send)
 
     async def _refuse(self, send) -> None:
-        body = json.dumps(
-            error_body(
-                "payload_too_large",
-                f"request bodies are limited to {self.max_bytes} bytes",
-                {"max_bytes": self.max_bytes},
-            )
-        ).encode()
-        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        message = f"request bodies are limited to {self.max_bytes} bytes"
+        await _answer(send, 413, "payload_too_large", message, max_bytes=self.max_bytes)
+
+
+async def _answer(send, status: int, code: str, message: str, **details) -> None:
+    body = json.dumps(error_body(code, message, details)).encode()
+    headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

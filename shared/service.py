@@ -21,7 +21,7 @@ from shared.clock import Clock
 from shared.db import Database
 from shared.errors import install_error_handlers
 from shared.inbox import Inbox
-from shared.limits import BodySizeLimit
+from shared.limits import RequestLimits
 from shared.messaging import MessagingTables
 from shared.observability import LatencyMiddleware
 from shared.observability import router as ops_router
@@ -105,7 +105,7 @@ def create_service_app(
     app.state.settings = runtime.settings
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=runtime.settings.api_max_bytes)
+    app.add_middleware(RequestLimits, max_bytes=runtime.settings.api_max_bytes)
     app.add_middleware(LatencyMiddleware, service=runtime.settings.service)
     # The routers' routes go straight into the app's route table (the routers use no
     # include-time prefix or dependencies). With `include_router`, each router is matched

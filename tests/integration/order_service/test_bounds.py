@@ -153,3 +153,14 @@ async def test_merge_and_cancel_bodies_are_bounded(client):
     assert _field(r) == "reason"
     now = (await client.get(f"/orders/{order['order_id']}", headers=CLERK)).json()
     assert now["stage"] == order["stage"]
+
+
+async def test_nul_characters_are_refused_not_stored(client):
+    order = await _order(client)
+    r = await client.get("/orders", params={"platform_order_id": "P\x00"}, headers=CLERK)
+    assert r.status_code == 422, r.text
+    r = await client.get("/orders/O%00", headers=CLERK)
+    assert r.status_code in (404, 422), r.text
+    r = await _patch(client, order, {"note": "a\x00b"})
+    assert r.status_code == 422 and "note" in r.json()["error"]["message"], r.text
+    await _unchanged(client, order)
