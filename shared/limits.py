@@ -101,7 +101,7 @@ class RequestLimits:
         if scope["path"].startswith(self.skip):
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and (len(declared) > 15 or int(declared) > self.max_bytes):
             return await self._refuse(send)
         if declared:
             return await self.app(scope, receive, send)

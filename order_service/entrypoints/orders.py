@@ -31,6 +31,7 @@ Reader = Caller("clerk", "cs_agent", "cs_supervisor", "ops")
 Clerk = Caller("clerk")
 CS = Caller("cs_agent", "cs_supervisor")
 Admin = Caller()  # limits and policies: admin only
+VERSION_DIGITS_MAX = 18  # an If-Match version fits a 64-bit integer
 
 
 def view(order: Order) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def _version(if_match: str | None) -> int:
     if if_match is None:
         raise AppError(428, "precondition_required", "send If-Match: <version> (see ETag)")
     raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= VERSION_DIGITS_MAX):
         raise AppError(412, "stale_version", "If-Match must be the order's version number")
     return int(raw)
 

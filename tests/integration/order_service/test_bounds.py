@@ -164,3 +164,13 @@ async def test_nul_characters_are_refused_not_stored(client):
     r = await _patch(client, order, {"note": "a\x00b"})
     assert r.status_code == 422 and "note" in r.json()["error"]["message"], r.text
     await _unchanged(client, order)
+
+
+async def test_if_match_is_bounded(client):
+    order = await _order(client)
+    for version in ("9" * 5000, "\u00b2", "\u0661"):  # superscript two, Arabic-Indic one
+        headers = {**CS, "If-Match": version.encode()}
+        r = await client.patch(f"/orders/{order['order_id']}", json={"note": "x"}, headers=headers)
+        assert r.status_code == 412, (version, r.text)
+        assert r.json()["error"]["code"] == "stale_version"
+    await _unchanged(client, order)

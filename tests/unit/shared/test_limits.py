@@ -89,6 +89,8 @@ async def test_request_limits_refuse_large_bodies_and_nul_queries():
 
         assert (await c.post("/api", content=chunks(3))).json() == {"size": 90}
         assert (await c.post("/api", content=chunks(4))).status_code == 413
+        r = await c.post("/api", content=b"x", headers={"content-length": "9" * 5000})
+        assert r.status_code == 413
         # webhooks enforce their own limit
         assert (await c.post("/webhooks/x", content=b"x" * 500)).json() == {"size": 500}
         r = await c.get("/api", params={"q": "a\x00"})
