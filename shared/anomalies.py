@@ -79,17 +79,20 @@ class AnomalyLog:
         shipment_id: str | None = None,
     ) -> None:
         """One anomaly about `env` (about its order unless another is named)."""
-        await session.execute(
-            insert(self.table).values(
-                kind=kind,
-                event_type=env.type,
-                event_id=env.event_id,
-                order_id=order_id or env.order_id,
-                shipment_id=shipment_id,
-                reason=reason[:REASON_MAX],
-                recorded_at=at,
-            )
+        await self.add(
+            session,
+            kind=kind,
+            event_type=env.type,
+            event_id=env.event_id,
+            order_id=order_id or env.order_id,
+            shipment_id=shipment_id,
+            reason=reason,
+            recorded_at=at,
         )
+
+    async def add(self, session: AsyncSession, *, reason: str, **row) -> None:
+        """One row, columns named (`record` fills them from the envelope)."""
+        await session.execute(insert(self.table).values(reason=reason[:REASON_MAX], **row))
 
     async def listed(
         self,
