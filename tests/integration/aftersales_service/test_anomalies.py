@@ -15,12 +15,14 @@ from sqlalchemy import func, select
 from aftersales_service.adapters import tables as t
 from aftersales_service.app import _build_rollup, _seed, create_app
 from aftersales_service.entrypoints.consumers import PROJECTION
+from shared import topics
 from shared.clock import ManualClock
 from shared.envelope import Envelope, new_event
 from shared.events.warehouse import WarehouseRegistered
 from tests.integration.aftersales_service import events as ev
 from tests.integration.aftersales_service.conftest import AGENT, OPS, Harness
-from tests.support import bearer
+from tests.support import bearer, wait_until
+from tests.support.acks import committed_past, dead_letters, send_raw
 
 LINES = [ev.line("SKU-1", 1, "59.00")]
 AT = ev.T0 + timedelta(hours=2)
@@ -177,3 +179,21 @@ async def test_anomalies_route_bounds_and_roles(h):
         assert len((await c.get("/anomalies", headers=bearer(key))).json()) == 1
     assert len(await anomalies(h, kind="unknown_order", order_id="O-GHOST")) == 1
     assert await anomalies(h, kind="impossible_stage") == []
+
+
+@pytest.mark.broker
+async def test_through_the_broker_the_consumer_records_acks_and_goes_on(harness):
+    """An undecodable message is dead-lettered; an event for an unknown order is an
+    anomaly and acknowledged; the next event on the same partition is applied."""
+    settings = harness.rt.settings
+    ghost, nxt = ev.cancelled("O-GHOST", "1.00"), ev.synced("O-1", LINES)
+    values = [b"not an event", ghost.encode(), nxt.encode()]
+    sent = await send_raw(settings, topics.ORDERS, "O-1", values)
+    await wait_until(lambda: projected(harness, "O-1"), expect=1, message="next event applied")
+    found = await anomalies(harness)
+    assert [(x["kind"], x["event_id"]) for x in found] == [("unknown_order", ghost.event_id)]
+    await wait_until(
+        lambda: committed_past(settings, PROJECTION, sent), message="offsets committed"
+    )
+    dead = await dead_letters(settings)
+    assert [d["offset"] for d in dead] == [sent[0].offset]  # only the undecodable one

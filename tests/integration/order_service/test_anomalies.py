@@ -16,12 +16,14 @@ from order_service.adapters.uow import OrderUnitOfWork
 from order_service.app import create_app
 from order_service.entrypoints.consumers import CONSUMER, dispatch
 from order_service.handlers.seed import seed_development
+from shared import topics
 from shared.envelope import Envelope, Payload, new_event
 from shared.events import aftersales as a
 from shared.events import warehouse as w
 from shared.unit_of_work import idempotent
 from tests.integration.order_service.helpers import CLERK, CS, generic_order, post_generic
-from tests.support import bearer
+from tests.support import bearer, wait_until
+from tests.support.acks import committed_past, dead_letters, send_raw
 
 WH = "WH-OWN-1"
 SHIPPED_AT = datetime(2026, 1, 2, tzinfo=UTC)
@@ -303,3 +305,30 @@ async def test_anomalies_route_bounds_and_roles(feed):
         assert len((await c.get("/anomalies", headers=bearer(key))).json()) == 1
     assert await feed.anomalies(kind="unknown_shipment") == []
     assert len(await feed.anomalies(event_type="shipment.packed", limit=1)) == 1
+
+
+@pytest.mark.broker
+async def test_through_the_broker_the_consumer_records_acks_and_goes_on(client, order_settings):
+    """An undecodable message is dead-lettered; an event for an unknown order is an
+    anomaly and acknowledged; the next event on the same partition is applied."""
+    r = await post_generic(client, "/webhooks/generic/orders", generic_order())
+    order_id = r.json()["order_id"]
+    await client.post(f"/orders/{order_id}/review", json={"approve": True}, headers=CLERK)
+    await client.post(f"/orders/{order_id}/submit", json={"warehouse_id": WH}, headers=CLERK)
+    ghost = event_for("shipment.packed", "ORD-GHOST")
+    nxt = event_for("shipment.allocated", order_id)
+    sent = await send_raw(
+        order_settings, topics.WAREHOUSE, order_id, [b"not an event", ghost.encode(), nxt.encode()]
+    )
+
+    async def stage():
+        return (await client.get(f"/orders/{order_id}", headers=CLERK)).json()["stage"]
+
+    await wait_until(stage, expect="allocated", message="the next event applied")
+    found = (await client.get("/anomalies", headers=CLERK)).json()
+    assert [(x["kind"], x["event_id"]) for x in found] == [("unknown_order", ghost.event_id)]
+    await wait_until(
+        lambda: committed_past(order_settings, CONSUMER, sent), message="offsets committed"
+    )
+    dead = await dead_letters(order_settings)
+    assert [d["offset"] for d in dead] == [sent[0].offset]  # only the undecodable one

@@ -10,13 +10,15 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from shared import topics
 from shared.clock import ManualClock
 from shared.envelope import Envelope, new_event
 from shared.events import orders as ev
 from shared.events.stops import StopAcknowledged, StopLifted
 from shared.unit_of_work import idempotent
 from tests.integration.warehouse_service.support import emitted, submitted
-from tests.support import bearer
+from tests.support import bearer, running, wait_until
+from tests.support.acks import committed_past, dead_letters, send_raw
 from warehouse_service.adapters import tables
 from warehouse_service.app import create_app
 from warehouse_service.entrypoints.consumers import ORDERS_CONSUMER, broadcast_consumer_name
@@ -215,3 +217,29 @@ async def test_anomalies_route_bounds_and_roles(feed):
     assert len((await c.get("/anomalies", headers=CLERK)).json()) == 1
     assert len(await feed.anomalies(kind="unknown_shipment", order_id="ORD-GHOST")) == 1
     assert await feed.anomalies(kind="unknown_stop") == []
+
+
+@pytest.mark.broker
+async def test_through_the_broker_the_consumer_records_acks_and_goes_on(make_settings):
+    """An undecodable message is dead-lettered; a request for an unknown shipment is an
+    anomaly and acknowledged; the next event on the same partition is applied."""
+    settings = make_settings("warehouse")
+    app = create_app(settings, clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    async with running(app) as http:
+        nxt = submitted(WH)
+        ghost = request("order.withdraw_requested", nxt.order_id, "SHP-GHOST")
+        values = [b"not an event", ghost.encode(), nxt.encode()]
+        sent = await send_raw(settings, topics.ORDERS, nxt.order_id, values)
+
+        async def status():
+            r = await http.get(f"/shipments/{nxt.payload['shipment_id']}", headers=OPS)
+            return r.json()["status"] if r.status_code == 200 else None
+
+        await wait_until(status, expect="queued", message="the next event applied")
+        found = (await http.get("/anomalies", headers=OPS)).json()
+        assert [(x["kind"], x["event_id"]) for x in found] == [("unknown_shipment", ghost.event_id)]
+        await wait_until(
+            lambda: committed_past(settings, ORDERS_CONSUMER, sent), message="offsets committed"
+        )
+        dead = await dead_letters(settings)
+        assert [d["offset"] for d in dead] == [sent[0].offset]  # only the undecodable one
