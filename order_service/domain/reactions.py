@@ -376,13 +376,11 @@ class Reactions:
                 cap = self.cancel(data.get("reason", "after-sales"), actor, data["refund_id"])
                 self.record("aftersales_cancel", actor, refund_id=data["refund_id"], mode=cap.mode)
             except NotAllowed as exc:
-                self.anomaly(
-                    "aftersales_cancel_refused",
-                    actor,
-                    exc.message,
-                    refund_id=data["refund_id"],
-                    code=exc.code,
-                )
+                facts = {"refund_id": data["refund_id"], "code": exc.code}
+                if exc.code == "cancel_in_progress":  # its `order.cancelled` answers this too
+                    self.record("aftersales_cancel_refused", actor, reason=exc.message, **facts)
+                else:  # the stage makes the request impossible
+                    self.anomaly("aftersales_cancel_refused", actor, exc.message, **facts)
         elif kind == "refund.issued":
             self.record("refund_issued", actor, **_facts(data))
         elif kind in ("return.opened", "return.received"):

@@ -271,6 +271,19 @@ async def test_the_stage_never_makes_these_impossible(feed):
     assert await feed.anomalies() == []
 
 
+async def test_a_cancel_request_while_a_cancel_is_under_way_is_no_anomaly(feed):
+    """After-sales asks to cancel an order already intercepting: that cancel answers the
+    refund too, so the refusal is only noted on the timeline."""
+    order_id = await feed.submitted()
+    await feed(event_for("shipment.allocated", order_id))
+    r = await feed.client.post(f"/orders/{order_id}/cancel", json={"reason": "r"}, headers=CS)
+    assert r.json()["stage"] == "intercepting", r.text
+    await feed(event_for("aftersales.cancel_requested", order_id))
+    assert await feed.anomalies() == []
+    r = await feed.client.get(f"/orders/{order_id}/timeline", headers=CLERK)
+    assert "aftersales_cancel_refused" in [e["kind"] for e in r.json()["entries"]]
+
+
 async def test_a_rule_that_refuses_an_event_stores_nothing_of_it(feed, monkeypatch):
     """Safety net: a domain error raised while reacting is an anomaly, the order unchanged."""
     from order_service.domain.errors import IllegalTransition
