@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from aftersales_service.adapters import rollup
-from aftersales_service.adapters.tables import messaging, metadata
+from aftersales_service.adapters.tables import anomalies, messaging, metadata
 from aftersales_service.adapters.uow import AftersalesUnitOfWork
 from aftersales_service.entrypoints import api_analytics, api_care, api_cases
 from aftersales_service.entrypoints.consumers import consumers, sla_scheduler
 from aftersales_service.entrypoints.deps import install_domain_errors
 from aftersales_service.handlers.care import seed_policy
 from aftersales_service.handlers.seed import seed_warehouses
+from shared.anomalies import anomalies_router
 from shared.clock import Clock
 from shared.service import Runtime, build_runtime, create_service_app
 from shared.settings import Mode, Settings
@@ -42,7 +43,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         description=DESCRIPTION,
         runtime=runtime,
         metadata=metadata,
-        routers=[api_cases.router, api_care.router, api_analytics.router],
+        routers=[
+            api_cases.router,
+            api_care.router,
+            api_analytics.router,
+            anomalies_router(anomalies, "cs_agent", "cs_supervisor", "ops"),
+        ],
         consumers=consumers,
         on_startup=[_build_rollup, _seed],
         background=[sla_scheduler],

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from order_service.adapters.platform import PlatformAdapter, PlatformSync, RecordingPlatformAdapter
 from order_service.adapters.repository import VersionConflict
-from order_service.adapters.tables import messaging, metadata
+from order_service.adapters.tables import anomalies, messaging, metadata
 from order_service.domain.errors import (
     CampaignLimit,
     DomainError,
@@ -25,6 +25,7 @@ from order_service.handlers.common import OrderNotFound
 from order_service.handlers.orders import StaleVersion, complete_due
 from order_service.handlers.seed import seed_development
 from order_service.handlers.webhooks import ingest_orders
+from shared.anomalies import anomalies_router
 from shared.batching import Batcher
 from shared.clock import Clock
 from shared.errors import error_body
@@ -83,7 +84,7 @@ def create_app(
         description="Order lifecycle, platform webhooks, review, submission, CS capabilities.",
         runtime=rt,
         metadata=metadata,
-        routers=[webhooks.router, orders.router],
+        routers=[webhooks.router, orders.router, anomalies_router(anomalies, "clerk", "ops")],
         consumers=consumers,
         on_startup=[seed_development],
         background=[_platform_loop, _completion_loop],

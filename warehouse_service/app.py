@@ -10,6 +10,7 @@ from functools import partial
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
+from shared.anomalies import anomalies_router
 from shared.batching import Batcher
 from shared.clock import Clock
 from shared.service import Runtime, build_runtime, create_service_app
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         description="Shipment tasks, scanner API, holds and the stop-shipment broadcast.",
         runtime=runtime,
         metadata=tables.metadata,
-        routers=[api.router],
+        routers=[api.router, anomalies_router(tables.anomalies, "clerk", "ops")],
         consumers=lambda rt: consumers.build(deps, rt),
         on_startup=[prepare],
         background=[hold_timer],

@@ -140,20 +140,3 @@ async def stops(db: Database, active: bool | None) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
-
-
-async def anomalies(db: Database, limit: int) -> list[dict[str, Any]]:
-    async with db.reader() as session:
-        rows = await session.execute(
-            select(t.anomalies).order_by(t.anomalies.c.id.desc()).limit(limit)
-        )
-        return [
-            {
-                "order_id": r.order_id,
-                "shipment_id": r.shipment_id,
-                "event_type": r.event_type,
-                "detail": r.detail,
-                "recorded_at": utc(r.recorded_at),
-            }
-            for r in rows
-        ]

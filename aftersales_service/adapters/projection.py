@@ -14,6 +14,9 @@ from aftersales_service.adapters import rollup
 from aftersales_service.adapters import tables as t
 from aftersales_service.adapters.rows import money, utc
 from aftersales_service.domain.orders import OrderLine, OrderView
+from shared.anomalies import AnomalyLog
+
+ANOMALIES = AnomalyLog(t.anomalies)
 
 
 class OrderProjection:
@@ -239,14 +242,24 @@ class OrderProjection:
             )
 
     async def record_anomaly(
-        self, order_id: str | None, event_type: str, event_id: str, note: str, at: datetime
+        self,
+        order_id: str | None,
+        event_type: str,
+        event_id: str,
+        note: str,
+        at: datetime,
+        *,
+        kind: str = "refused",
+        shipment_id: str | None = None,
     ) -> None:
-        await self.session.execute(
-            insert(t.anomalies).values(
-                order_id=order_id,
-                event_type=event_type,
-                event_id=event_id,
-                note=note,
-                recorded_at=at,
-            )
+        """A consumed event not applied (or refused by a rule), listed by `GET /anomalies`."""
+        await ANOMALIES.add(
+            self.session,
+            kind=kind,
+            event_type=event_type,
+            event_id=event_id,
+            order_id=order_id,
+            shipment_id=shipment_id,
+            reason=note,
+            recorded_at=at,
         )

@@ -85,11 +85,3 @@ async def returned_goods(
     if sku:
         q = q.where(g.c.sku == sku)
     return [_row(r) for r in await s.execute(q)]
-
-
-async def anomalies(s: AsyncSession, order_id: str | None, limit: int) -> list[dict]:
-    a = t.anomalies
-    q = select(a).order_by(a.c.id.desc()).limit(limit)
-    if order_id:
-        q = q.where(a.c.order_id == order_id)
-    return [_row(r) for r in await s.execute(q)]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from shared.anomalies import anomalies_table
 from shared.messaging import messaging_tables
 
 metadata = MetaData()
@@ -102,16 +103,8 @@ warehouses = Table(
     Column("name", String(200), nullable=False, default=""),
 )
 
-anomalies = Table(
-    "anomalies",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("order_id", String(64)),
-    Column("event_type", String(64), nullable=False),
-    Column("event_id", String(36), nullable=False),
-    Column("note", Text, nullable=False),
-    Column("recorded_at", TS, nullable=False),
-)
+# Consumed events that could not be applied (unknown order, impossible stage): SPEC §5.
+anomalies = anomalies_table(metadata)
 
 refunds = Table(
     "refunds",

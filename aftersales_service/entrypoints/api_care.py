@@ -1,4 +1,4 @@
-"""Complaints, out-of-stock tasks, the liability ledger, returned goods, anomalies."""
+"""Complaints, out-of-stock tasks, the liability ledger, returned goods."""
 
 from __future__ import annotations
 
@@ -106,15 +106,3 @@ async def returned_inventory(
     """Returned goods, kept apart from normal stock, with grade and disposition."""
     async with db.reader() as s:
         return await queries.returned_goods(s, disposition, sku, limit)
-
-
-@router.get("/anomalies")
-async def list_anomalies(
-    db: Db,
-    _: Caller(*CS, "ops"),
-    order_id: str | None = Query(None, max_length=ID_MAX),
-    limit: int = Limit,
-) -> list[dict]:
-    """Events that could not be applied (recorded, never crashing the consumer)."""
-    async with db.reader() as s:
-        return await queries.anomalies(s, order_id, limit)

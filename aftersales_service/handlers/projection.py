@@ -119,18 +119,51 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# On the orders topic, keyed by order id, `order.synced` comes before every other event of
+# its order: one of these before it is about an order this service does not know. Warehouse
+# events may overtake it (another topic) and land on a placeholder instead.
+AFTER_SYNC = ("order.stage_changed", "order.submitted", "order.cancelled", "order.delivered")
+ANSWERED = ("order.refund_requested",)  # unknown too, but refused and announced as well
+# A parcel that leaves (or is still on its way) cannot belong to a cancelled order.
+NOT_WHEN_CANCELLED = ("shipment.shipped", "shipment.interception_missed", "order.delivered")
+
+
+async def _not_applicable(uow: AftersalesUnitOfWork, env: Envelope) -> tuple[str, str] | None:
+    """(kind, reason) when the projection cannot apply `env`: unknown order, or a stage that
+    makes it impossible; None when it applies (or lands early on a placeholder)."""
+    if env.order_id is None:
+        return "unknown_order", f"{env.type} without an order id"
+    if env.type not in (*AFTER_SYNC, *ANSWERED, *NOT_WHEN_CANCELLED):
+        return None
+    order = await uow.orders.get(env.order_id)
+    if env.type in (*AFTER_SYNC, *ANSWERED) and (order is None or not order.synced):
+        return "unknown_order", f"{env.type} for an order this service has not seen synced"
+    if env.type in NOT_WHEN_CANCELLED and order is not None and order.stage == "cancelled":
+        return "impossible_stage", f"{env.type} for a cancelled order"
+    return None
+
+
 async def apply_event(uow: AftersalesUnitOfWork, env: Envelope, now: datetime) -> None:
     """Inside the consumer's transaction: route one event; unknown types are ignored.
 
-    A rule that refuses (e.g. a refund for an order we cannot place) is recorded as an
-    anomaly instead of failing the consumer.
+    An event about an order this service does not know, or one its stage makes impossible,
+    is recorded as an anomaly and not applied (a platform refund for it is still refused
+    and announced); a rule that refuses (e.g. nothing left to refund) is recorded too.
+    Neither fails the consumer.
     """
     handler = HANDLERS.get(env.type)
     if handler is None:
         return
-    if env.order_id is None and env.type != "warehouse.registered":
-        await uow.orders.record_anomaly(None, env.type, env.event_id, "no order id", now)
-        return
+    if env.type != "warehouse.registered":
+        found = await _not_applicable(uow, env)
+        if found is not None:
+            kind, reason = found
+            sid = env.payload.get("shipment_id")
+            await uow.orders.record_anomaly(
+                env.order_id, env.type, env.event_id, reason, now, kind=kind, shipment_id=sid
+            )
+            if env.type not in ANSWERED or env.order_id is None:
+                return
     try:
         async with uow.savepoint():
             await handler(uow, env, env.typed(), now)

@@ -18,12 +18,15 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from shared.anomalies import anomalies_table
 from shared.messaging import messaging_tables
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 
 metadata = MetaData()
 messaging = messaging_tables(metadata)
+# Consumed events that could not be applied (unknown order, impossible stage): SPEC §5.
+anomalies = anomalies_table(metadata)
 
 orders = Table(
     "orders",

@@ -4,7 +4,6 @@ aggregate together with its events (outbox), timeline rows and pending platform 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import func, insert, select, tuple_
 
@@ -14,12 +13,14 @@ from order_service.domain.order import Order
 from order_service.domain.review import ReviewPolicy
 from order_service.domain.routing import CatalogItem, Warehouse
 from shared import topics
+from shared.anomalies import AnomalyLog
 from shared.db import insert_ignoring_conflicts
 from shared.envelope import Envelope, new_event, payload_type
 from shared.service import Runtime
 from shared.unit_of_work import UnitOfWork
 
 PRODUCER = "order_service"
+ANOMALIES = AnomalyLog(t.anomalies)
 CAMPAIGN_LOCKS = 0x0C4A  # advisory lock class of per-campaign checks (the key is the id's hash)
 
 
@@ -94,14 +95,24 @@ class OrderUnitOfWork(UnitOfWork):
             )
         order.tracking_sync = []
 
-    async def note(
-        self, order_id: str, kind: str, actor: str, cause: str | None, **detail: Any
+    async def anomaly(
+        self,
+        kind: str,
+        env: Envelope,
+        reason: str,
+        *,
+        order_id: str | None = None,
+        shipment_id: str | None = None,
     ) -> None:
-        """A timeline row for an order that may not exist (e.g. an event for an unknown order)."""
-        await self.session.execute(
-            insert(t.timeline).values(
-                order_id=order_id, at=self.now(), kind=kind, actor=actor, cause=cause, detail=detail
-            )
+        """Record a consumed event that could not be applied (listed by `GET /anomalies`)."""
+        await ANOMALIES.record(
+            self.session,
+            kind,
+            env,
+            reason,
+            self.now(),
+            order_id=order_id,
+            shipment_id=shipment_id,
         )
 
     async def lock_campaigns(self, campaign_ids: Iterable[str]) -> None:

@@ -140,6 +140,15 @@ class Reactions:
 
     # ---- holds, stock ------------------------------------------------------------------
     def _on_held(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+        if not ship.live or ship.left_warehouse:
+            self.anomaly(
+                "hold_after_close",
+                actor,
+                f"held for a shipment already {ship.status}",
+                shipment_id=ship.shipment_id,
+                hold_id=data["hold_id"],
+            )
+            return
         if not any(h["hold_id"] == data["hold_id"] for h in ship.holds):
             ship.holds.append(
                 {
@@ -239,12 +248,42 @@ class Reactions:
         self.last_edit = outcome
 
     # ---- withdrawals and interceptions -----------------------------------------------
+    def _left_already(self: Order, ship: Shipment, kind: str, actor: str) -> bool:
+        """A withdrawal or interception of a parcel that has left cannot be: noted, ignored."""
+        if ship.left_warehouse:
+            self.anomaly(
+                "event_after_shipping",
+                actor,
+                f"{kind} for a shipment already shipped",
+                shipment_id=ship.shipment_id,
+                event=kind,
+            )
+        return ship.left_warehouse
+
+    def _unasked(self: Order, ship: Shipment, kind: str, actor: str) -> bool:
+        """An interception answer no pending cancel waits for: noted, ignored."""
+        pending = self.pending_cancel
+        if pending and ship.shipment_id in pending["waiting"]:
+            return False
+        self.anomaly(
+            "unexpected_cancel_answer",
+            actor,
+            f"{kind}: no pending cancel waits for this shipment",
+            shipment_id=ship.shipment_id,
+            event=kind,
+        )
+        return True
+
     def _on_withdrawn(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+        if self._left_already(ship, "withdrawn", actor):
+            return
         ship.status = "withdrawn"
         self.record("shipment_withdrawn", actor, shipment_id=ship.shipment_id)
         self._cancel_answer(ship, actor)
 
     def _on_interception_pending(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+        if self._unasked(ship, "interception_pending", actor):
+            return
         self.record("interception_pending", actor, shipment_id=ship.shipment_id)
         if self.pending_cancel:
             self.pending_cancel["mode"] = "intercept"
@@ -254,11 +293,15 @@ class Reactions:
             self.fire("intercept", actor, reason="withdrawal arrived after import")
 
     def _on_intercepted(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+        if self._left_already(ship, "intercepted", actor):
+            return
         ship.status = "intercepted"
         self.record("shipment_intercepted", actor, shipment_id=ship.shipment_id)
         self._cancel_answer(ship, actor)
 
     def _on_interception_missed(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+        if self._unasked(ship, "interception_missed", actor):
+            return
         ship.interception_missed = True
         self.record("interception_missed", actor, shipment_id=ship.shipment_id)
         self._refuse_delivery_for([ship], actor)
@@ -333,13 +376,11 @@ class Reactions:
                 cap = self.cancel(data.get("reason", "after-sales"), actor, data["refund_id"])
                 self.record("aftersales_cancel", actor, refund_id=data["refund_id"], mode=cap.mode)
             except NotAllowed as exc:
-                self.record(
-                    "aftersales_cancel_refused",
-                    actor,
-                    refund_id=data["refund_id"],
-                    reason=exc.message,
-                    code=exc.code,
-                )
+                facts = {"refund_id": data["refund_id"], "code": exc.code}
+                if exc.code == "cancel_in_progress":  # its `order.cancelled` answers this too
+                    self.record("aftersales_cancel_refused", actor, reason=exc.message, **facts)
+                else:  # the stage makes the request impossible
+                    self.anomaly("aftersales_cancel_refused", actor, exc.message, **facts)
         elif kind == "refund.issued":
             self.record("refund_issued", actor, **_facts(data))
         elif kind in ("return.opened", "return.received"):

@@ -20,7 +20,8 @@ from shared.unit_of_work import idempotent
 CONSUMER = "order-service"
 
 
-async def _dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
+async def dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
+    """One consumed event to its handler, inside the consumer's unit of work."""
     if env.type == "shipments.held":
         await on_shipments_held(uow, env)  # a stop's holds, batched
     elif env.type == "shipments.released":
@@ -33,7 +34,7 @@ async def _dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
 
 
 def consumers(rt: Runtime) -> list[EventConsumer]:
-    handle = idempotent(CONSUMER, lambda: OrderUnitOfWork(rt), _dispatch)
+    handle = idempotent(CONSUMER, lambda: OrderUnitOfWork(rt), dispatch)
     sync: PlatformSync = rt.extras["platform_sync"]
 
     async def handler(env: Envelope) -> None:

@@ -1,5 +1,6 @@
 """Reactions to other services' events (run inside `idempotent(...)`: effect + inbox row commit
-together). Impossible events become anomalies on the order, never exceptions."""
+together). An event for an unknown order, or one the order's stage makes impossible, becomes
+an anomaly row (and, for a known order, an entry on the order), never an exception."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy import select
 
 from order_service.adapters import tables as t
 from order_service.adapters.uow import OrderUnitOfWork
+from order_service.domain.errors import DomainError
 from shared.envelope import Envelope
 from shared.events.warehouse import ShipmentsHeld, ShipmentsReleased
 
@@ -68,6 +70,7 @@ async def _each_task(
             actor,
             lambda o, data=data: o.on_shipment_event(kind, data, actor),
             order_id=order_id,
+            shipment_id=data["shipment_id"],
         )
 
 
@@ -79,22 +82,36 @@ async def on_aftersales_event(uow: OrderUnitOfWork, env: Envelope) -> None:
 
 
 async def _apply(
-    uow: OrderUnitOfWork, env: Envelope, actor: str, react, order_id: str | None = None
+    uow: OrderUnitOfWork,
+    env: Envelope,
+    actor: str,
+    react,
+    order_id: str | None = None,
+    shipment_id: str | None = None,
 ) -> None:
+    """React on the order, or record why not: an unknown order, an impossible fact the
+    order noted (`order.anomaly`), or a rule that refused the event (nothing stored)."""
     order_id = order_id or env.order_id
-    order = await uow.orders.get(order_id or "")
+    shipment_id = shipment_id or env.payload.get("shipment_id")
+    order = await uow.orders.get(order_id) if order_id else None
     if order is None:
-        await uow.note(
-            order_id or "?",
-            "anomaly",
-            actor,
-            env.type,
-            kind="unknown_order",
-            message=f"{env.type} for an unknown order",
-            event_id=env.event_id,
-        )
+        reason = f"{env.type} for an order this service does not know"
+        await uow.anomaly("unknown_order", env, reason, order_id=order_id, shipment_id=shipment_id)
         return
-    react(order)
+    noted = len(order.anomalies)
+    try:
+        react(order)
+    except DomainError as exc:
+        await uow.anomaly(exc.code, env, exc.message, order_id=order.id, shipment_id=shipment_id)
+        return
+    for entry in order.anomalies[noted:]:
+        await uow.anomaly(
+            entry["kind"],
+            env,
+            f"{entry['message']} (stage {entry['stage']})",
+            order_id=order.id,
+            shipment_id=entry.get("shipment_id") or shipment_id,
+        )
     for entry in order.timeline:
         entry["detail"].setdefault("event_id", env.event_id)
     await uow.store(order, cause=env)

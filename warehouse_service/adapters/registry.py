@@ -11,6 +11,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.anomalies import AnomalyLog
+from shared.envelope import Envelope
 from warehouse_service.adapters import tables as t
 from warehouse_service.adapters.repository import utc
 from warehouse_service.domain.stops import Scope, Stop
@@ -129,22 +131,20 @@ def _warehouse(row: Row) -> Warehouse:
     return Warehouse(row.warehouse_id, row.kind, row.supplier_id, row.name)
 
 
+ANOMALIES = AnomalyLog(t.anomalies)
+
+
 async def record_anomaly(
     session: AsyncSession,
-    *,
-    event_type: str,
-    detail: str,
+    kind: str,
+    env: Envelope,
+    reason: str,
     now: datetime,
-    order_id=None,
-    shipment_id=None,
+    *,
+    order_id: str | None = None,
+    shipment_id: str | None = None,
 ) -> None:
-    """Impossible or out-of-order events are kept and surfaced, never raised."""
-    await session.execute(
-        insert(t.anomalies).values(
-            order_id=order_id,
-            shipment_id=shipment_id,
-            event_type=event_type,
-            detail=detail,
-            recorded_at=now,
-        )
+    """A consumed event that could not be applied: kept and listed, never raised."""
+    await ANOMALIES.record(
+        session, kind, env, reason, now, order_id=order_id, shipment_id=shipment_id
     )

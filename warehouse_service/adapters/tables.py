@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
 )
 
+from shared.anomalies import anomalies_table
 from shared.messaging import messaging_tables
 
 metadata = MetaData()
@@ -127,13 +128,5 @@ stop_guard = Table(
     Column("epoch", BigInteger, nullable=False),
 )
 
-anomalies = Table(
-    "anomalies",
-    metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("order_id", String(100)),
-    Column("shipment_id", String(100)),
-    Column("event_type", String(100), nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("recorded_at", _TS, nullable=False),
-)
+# Consumed events that could not be applied (unknown shipment, stop, ...): SPEC §5.
+anomalies = anomalies_table(metadata)

@@ -171,12 +171,6 @@ async def lift_stop(stop_id: str, deps: D, request: Request, principal: Ops) -> 
     return await views.stop_report(request.app.state.runtime.db, stop_id)
 
 
-@router.get("/anomalies", tags=["ops"])
-async def anomalies(request: Request, _: Holder, limit: int = Query(100, ge=1, le=1000)) -> list:
-    """Impossible or out-of-order events, recorded instead of crashing the consumer."""
-    return await views.anomalies(request.app.state.runtime.db, limit)
-
-
 @router.get("/lifecycle", tags=["ops"])
 async def lifecycle() -> dict:
     """The shipment task's state machine and its Mermaid diagram."""

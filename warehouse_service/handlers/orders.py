@@ -21,12 +21,18 @@ Handle = Callable[[WarehouseUnitOfWork, Envelope], Awaitable[None]]
 async def task_submitted(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
     """A shipment sent to a warehouse becomes a queued task (held at once if a stop matches)."""
     p: ev.ShipmentSubmitted = env.typed()
-    if await uow.shipments.get(p.shipment_id) is not None:
-        return  # the same shipment submitted twice is one task
     now = deps.clock.now()
+    if await uow.shipments.get(p.shipment_id) is not None:
+        # Submitted once per shipment (a redelivery stops at the inbox): another event for
+        # it is impossible, and the task stays as it is.
+        reason = f"shipment {p.shipment_id} was submitted before; this one is ignored"
+        await _anomaly(uow, env, p.shipment_id, "duplicate_shipment", reason, now)
+        return
     wh = await uow.warehouses.get(p.warehouse_id)
     if wh is None:
-        await _anomaly(uow, env, p.shipment_id, f"unknown warehouse {p.warehouse_id}", now)
+        # Kept as a task (the warehouse may be registered later) and surfaced.
+        reason = f"unknown warehouse {p.warehouse_id}; the task is queued unrouted"
+        await _anomaly(uow, env, p.shipment_id, "unknown_warehouse", reason, now)
     shipment = Shipment(
         shipment_id=p.shipment_id,
         order_id=env.order_id or p.shipment_id,
@@ -61,7 +67,8 @@ async def edit_requested(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) ->
     p: ev.EditRequested = env.typed()
     shipment = await uow.shipments.get(p.shipment_id)
     if shipment is None:
-        await _anomaly(uow, env, p.shipment_id, "edit for an unknown shipment", deps.clock.now())
+        reason = "edit for an unknown shipment; answered edit_rejected"
+        await _anomaly(uow, env, p.shipment_id, "unknown_shipment", reason, deps.clock.now())
         reject = EditRejected(
             shipment_id=p.shipment_id,
             warehouse_id="",
@@ -102,9 +109,8 @@ async def intercept_requested(deps: Deps, uow: WarehouseUnitOfWork, env: Envelop
 async def _known(deps: Deps, uow, env: Envelope, shipment_id: str) -> Shipment | None:
     shipment = await uow.shipments.get(shipment_id)
     if shipment is None:
-        await _anomaly(
-            uow, env, shipment_id, f"{env.type} for an unknown shipment", deps.clock.now()
-        )
+        reason = f"{env.type} for an unknown shipment"
+        await _anomaly(uow, env, shipment_id, "unknown_shipment", reason, deps.clock.now())
     return shipment
 
 
@@ -113,15 +119,8 @@ async def _save(deps: Deps, uow: WarehouseUnitOfWork, shipment: Shipment, env: E
     publish(uow, shipment, cause=env)
 
 
-async def _anomaly(uow, env: Envelope, shipment_id: str | None, detail: str, now) -> None:
-    await record_anomaly(
-        uow.session,
-        event_type=env.type,
-        detail=detail,
-        now=now,
-        order_id=env.order_id,
-        shipment_id=shipment_id,
-    )
+async def _anomaly(uow, env: Envelope, shipment_id: str | None, kind: str, reason: str, now):
+    await record_anomaly(uow.session, kind, env, reason, now, shipment_id=shipment_id)
 
 
 HANDLERS = {
@@ -143,7 +142,8 @@ def order_events(deps: Deps) -> Handle:
             await handler(deps, uow, env)
         except Conflict:
             raise  # retried by the consumer with a fresh transaction
-        except DomainError as exc:
-            await _anomaly(uow, env, None, f"{exc.code}: {exc.message}", deps.clock.now())
+        except DomainError as exc:  # a rule refused it: recorded, acknowledged
+            sid = env.payload.get("shipment_id")
+            await _anomaly(uow, env, sid, exc.code, exc.message, deps.clock.now())
 
     return handle

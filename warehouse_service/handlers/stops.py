@@ -188,19 +188,21 @@ async def stop_lifted(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> No
     p: StopLifted = env.typed()
     stop = await uow.stops.get(p.stop_id)
     if stop is None:
-        await record_anomaly(
-            uow.session,
-            event_type=env.type,
-            detail=f"lift of unknown stop {p.stop_id}",
-            now=deps.clock.now(),
-        )
+        reason = f"lift of unknown stop {p.stop_id}"
+        await record_anomaly(uow.session, "unknown_stop", env, reason, deps.clock.now())
         return
     await uow.stops.mark_lifted(p.stop_id, p.lifted_at, p.lifted_by)
     await _release_holds_of(deps, uow, p.stop_id, p.lifted_by, cause=env)
 
 
 async def stop_acknowledged(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
-    """Every instance keeps every acknowledgement, so any of them can answer GET."""
+    """Every instance keeps every acknowledgement, so any of them can answer GET; one for a
+    stop never issued here cannot be (`stop.issued` comes first on its key): an anomaly."""
+    p: StopAcknowledged = env.typed()
+    if await uow.stops.get(p.stop_id) is None:
+        reason = f"acknowledgement of unknown stop {p.stop_id}"
+        await record_anomaly(uow.session, "unknown_stop", env, reason, deps.clock.now())
+        return
     await uow.stops.record_acks([_ack_row(env)])
 
 
