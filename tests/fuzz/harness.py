@@ -164,6 +164,7 @@ class Fuzzer:
         explicit: list[Explicit] = (),
         prepare: Prepare | None = None,
         max_examples: int = 20,
+        allow_nul: bool = True,
     ):
         self.app, self.portal, self.client = app, portal, client
         self.known = known or {}
@@ -172,6 +173,7 @@ class Fuzzer:
         self.explicit, self.prepare = list(explicit), prepare
         self.report = Report(service)
         self.schema = schemathesis.openapi.from_dict(app.openapi())
+        self.schema.config.generation.update(allow_x00=allow_nul)
 
     def run(self) -> Report:
         started = time.perf_counter()
