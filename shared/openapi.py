@@ -55,12 +55,16 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": ErrorBody, "description": WHY[s]} for s in statuses}
 
 
-def documented(model: Any, status: int = 200, description: str = "") -> dict:
+def documented(
+    model: Any, status: int = 200, description: str = "", headers: dict | None = None
+) -> dict:
     """A documentation-only response body (a model, or e.g. `list[Model]`): the route
     keeps serialising its own value, nothing is validated at run time."""
     entry: dict[str, Any] = {"model": model}
     if description:
         entry["description"] = description
+    if headers:
+        entry["headers"] = headers
     return {status: entry}
 
 

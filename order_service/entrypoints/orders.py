@@ -31,6 +31,7 @@ router = APIRouter(tags=["orders"])
 Reader = Caller("clerk", "cs_agent", "cs_supervisor", "ops")
 Clerk = Caller("clerk")
 CS = Caller("cs_agent", "cs_supervisor")
+ETAG = {"ETag": {"description": "the order's version", "schema": {"type": "string"}}}
 IF_MATCH = {
     "name": "If-Match",
     "in": "header",
@@ -98,7 +99,7 @@ async def list_orders(
 @router.get(
     "/orders/{order_id}",
     summary="One order, with anomalies and capabilities",
-    responses={**documented(r.OrderView), **errors(404)},
+    responses={**documented(r.OrderView, headers=ETAG), **errors(404)},
 )
 async def get_order(request: Request, response: Response, order_id: str, _: Reader) -> dict:
     order = await _read(request, order_id)
@@ -140,8 +141,8 @@ def _version(if_match: str | None) -> int:
     "/orders/{order_id}",
     summary="Edit address / note / items (If-Match: version)",
     responses={
-        **documented(r.EditAnswer, 200, "Applied"),
-        **documented(r.EditAnswer, 202, "Pending the warehouse's confirmation"),
+        **documented(r.EditAnswer, 200, "Applied", ETAG),
+        **documented(r.EditAnswer, 202, "Pending the warehouse's confirmation", ETAG),
         **errors(404, 409, 412, 422, 428),
     },
     openapi_extra={"parameters": [IF_MATCH]},

@@ -51,7 +51,7 @@ async def _status(response) -> int:
     return (await response).status_code
 
 
-def _fuzz(service: str, app, seed, explicit=(), prepare=None) -> None:
+def _fuzz(capsys, service: str, app, seed, explicit=(), prepare=None) -> None:
     with serving(app) as (portal, client):
         portal.call(_ready, client)
         known = portal.call(seed, client)
@@ -68,6 +68,8 @@ def _fuzz(service: str, app, seed, explicit=(), prepare=None) -> None:
             allow_nul=ALLOW_NUL,
         )
         report = fuzzer.run()
+    with capsys.disabled():  # the counts show in every run, not only a failing one
+        print(f"\n{report.summary().splitlines()[0]}")
     print(report.summary())
     assert report.operations, "no operation was fuzzed"
     assert not report.failures, report.summary()
@@ -143,9 +145,9 @@ async def _fresh_version(client, case, pick: int) -> None:
             case.headers = headers
 
 
-def test_order_service_fuzz(make_settings):
+def test_order_service_fuzz(make_settings, capsys):
     app = order_app(make_settings("order"))
-    _fuzz("order", app, _seed_orders, _order_cases, _fresh_version)
+    _fuzz(capsys, "order", app, _seed_orders, _order_cases, _fresh_version)
 
 
 def _seed_warehouse(app):
@@ -199,9 +201,9 @@ def _warehouse_cases(known) -> list[Explicit]:
     ]
 
 
-def test_warehouse_service_fuzz(make_settings):
+def test_warehouse_service_fuzz(make_settings, capsys):
     app = warehouse_app(make_settings("warehouse"))
-    _fuzz("warehouse", app, _seed_warehouse(app), _warehouse_cases)
+    _fuzz(capsys, "warehouse", app, _seed_warehouse(app), _warehouse_cases)
 
 
 def _seed_aftersales(app):
@@ -281,6 +283,6 @@ def _aftersales_cases(known) -> list[Explicit]:
     return cases
 
 
-def test_aftersales_service_fuzz(make_settings):
+def test_aftersales_service_fuzz(make_settings, capsys):
     app = aftersales_app(make_settings("aftersales"))
-    _fuzz("aftersales", app, _seed_aftersales(app), _aftersales_cases)
+    _fuzz(capsys, "aftersales", app, _seed_aftersales(app), _aftersales_cases)
