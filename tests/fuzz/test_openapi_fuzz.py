@@ -43,12 +43,11 @@ SKIP: dict[str, dict[str, str]] = {
 
 async def _ready(client) -> None:
     """Consumers joined: `/readyz` 503 before that is its documented answer, not a fault."""
-    ready = lambda: client.get("/readyz")  # noqa: E731
-    await wait_until(lambda: _status(ready()), expect=200, message="readyz 200", timeout=60)
 
+    async def status() -> int:
+        return (await client.get("/readyz")).status_code
 
-async def _status(response) -> int:
-    return (await response).status_code
+    await wait_until(status, expect=200, message="readyz 200", timeout=60)
 
 
 def _fuzz(capsys, service: str, app, seed, explicit=(), prepare=None) -> None:
