@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+# What FastAPI raises (400) when a body cannot be decoded at all.
+UNPARSABLE = "There was an error parsing the body"
 
 
 class AppError(Exception):
@@ -49,6 +51,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == UNPARSABLE:
+            # A body that is not UTF-8 JSON is malformed like any other: 422, naming the body.
+            problem = {"field": "body", "problem": "not valid JSON (UTF-8)"}
+            return JSONResponse(
+                error_body("validation_error", "body: not valid JSON", {"errors": [problem]}), 422
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
 

@@ -7,19 +7,39 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from shared import metrics
+from shared.openapi import documented
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: str
+    service: str
+
+
+class Readiness(BaseModel):
+    ready: bool
+    database: bool
+    broker: bool
+    consumers: bool
+
+
+@router.get("/healthz", responses=documented(Health))
 async def healthz(request: Request) -> dict:
     """Alive: the process answers."""
     return {"status": "ok", "service": request.app.state.settings.service}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        **documented(Readiness, 200, "Ready"),
+        **documented(Readiness, 503, "Not ready: which of the three is missing"),
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     """Ready: the database and the broker are reachable and every consumer has joined."""
     runtime = request.app.state.runtime
@@ -31,7 +51,11 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, 200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+)
 async def prometheus_metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -25,6 +25,7 @@ from shared.limits import RequestLimits
 from shared.messaging import MessagingTables
 from shared.observability import LatencyMiddleware
 from shared.observability import router as ops_router
+from shared.openapi import install_openapi
 from shared.outbox import Outbox, OutboxRelay
 from shared.settings import Settings
 
@@ -106,6 +107,7 @@ def create_service_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(RequestLimits, max_bytes=runtime.settings.api_max_bytes)
+    install_openapi(app)
     app.add_middleware(LatencyMiddleware, service=runtime.settings.service)
     # The routers' routes go straight into the app's route table (the routers use no
     # include-time prefix or dependencies). With `include_router`, each router is matched

@@ -11,18 +11,21 @@ from aftersales_service.adapters import analytics
 from aftersales_service.adapters.repositories import PolicyRepository
 from aftersales_service.domain.analytics import delisting_flags
 from aftersales_service.entrypoints import charts
+from aftersales_service.entrypoints import responses as r
 from aftersales_service.entrypoints.deps import ANALYSTS, Db, Uow
 from aftersales_service.entrypoints.schemas import ReviewsIn
 from aftersales_service.entrypoints.views import plain
 from aftersales_service.handlers import care
 from shared.auth import Caller
 from shared.limits import ID_MAX
+from shared.openapi import documented
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 SVG = "image/svg+xml"
+SVG_BODY = {200: {"content": {SVG: {"schema": {"type": "string"}}}}}
 
 
-@router.get("/returns")
+@router.get("/returns", responses=documented(r.ReturnsBy))
 async def returns_by(
     db: Db,
     _: Caller(*ANALYSTS),
@@ -43,20 +46,20 @@ async def returns_by(
         return {"by": by, "rows": plain(rows)}
 
 
-@router.get("/return-times")
+@router.get("/return-times", responses=documented(r.ReturnTimes))
 async def return_times(db: Db, _: Caller(*ANALYSTS)) -> dict:
     """Delivery → return opened, bucketed in days."""
     async with db.reader() as s:
         return {"buckets": plain(await analytics.return_times(s))}
 
 
-@router.get("/complaints")
+@router.get("/complaints", responses=documented(r.ComplaintRate))
 async def complaints(db: Db, _: Caller(*ANALYSTS)) -> dict:
     async with db.reader() as s:
         return plain(await analytics.complaints_per_10k(s))
 
 
-@router.get("/warehouses")
+@router.get("/warehouses", responses=documented(r.WarehouseFigures))
 async def warehouses(db: Db, _: Caller(*ANALYSTS)) -> dict:
     """Per warehouse (dropship especially): submit-to-ship time, loss rate from the
     liability ledger, returns and return handling time."""
@@ -67,7 +70,7 @@ async def warehouses(db: Db, _: Caller(*ANALYSTS)) -> dict:
         }
 
 
-@router.get("/delisting")
+@router.get("/delisting", responses=documented(r.Delisting))
 async def delisting(db: Db, _: Caller(*ANALYSTS)) -> dict:
     """SKUs over the return-rate (or bad-review-rate) threshold."""
     async with db.reader() as s:
@@ -77,7 +80,7 @@ async def delisting(db: Db, _: Caller(*ANALYSTS)) -> dict:
     return {"flagged": [{"sku": k, "reasons": v} for k, v in sorted(flags.items())]}
 
 
-@router.put("/reviews/{sku}")
+@router.put("/reviews/{sku}", responses=documented(r.Reviews))
 async def put_reviews(
     body: ReviewsIn, uow: Uow, _: Caller("ops"), sku: str = Path(max_length=ID_MAX)
 ) -> dict:
@@ -86,7 +89,7 @@ async def put_reviews(
     return {"sku": sku, "reviews": body.reviews, "bad_reviews": body.bad_reviews}
 
 
-@router.get("/charts/reasons.svg", response_class=Response)
+@router.get("/charts/reasons.svg", response_class=Response, responses=SVG_BODY)
 async def reasons_chart(db: Db, _: Caller(*ANALYSTS)) -> Response:
     async with db.reader() as s:
         rows = await analytics.reasons(s)
@@ -94,7 +97,7 @@ async def reasons_chart(db: Db, _: Caller(*ANALYSTS)) -> Response:
     return Response(svg, media_type=SVG)
 
 
-@router.get("/charts/sku-return-rate.svg", response_class=Response)
+@router.get("/charts/sku-return-rate.svg", response_class=Response, responses=SVG_BODY)
 async def sku_chart(db: Db, _: Caller(*ANALYSTS), top: int = Query(20, ge=1, le=100)) -> Response:
     async with db.reader() as s:
         rows = (await analytics.return_rates(s, "sku"))[:top]
@@ -107,7 +110,7 @@ async def sku_chart(db: Db, _: Caller(*ANALYSTS), top: int = Query(20, ge=1, le=
     return Response(svg, media_type=SVG)
 
 
-@router.get("/charts/returns-timeline.svg", response_class=Response)
+@router.get("/charts/returns-timeline.svg", response_class=Response, responses=SVG_BODY)
 async def timeline_chart(db: Db, _: Caller(*ANALYSTS)) -> Response:
     async with db.reader() as s:
         points = await analytics.timeline(s)

@@ -10,6 +10,7 @@ from aftersales_service.adapters.repositories import (
     RefundRepository,
     ReturnRepository,
 )
+from aftersales_service.entrypoints import responses as r
 from aftersales_service.entrypoints.deps import CS, Db, Now, Uow
 from aftersales_service.entrypoints.schemas import (
     DecisionIn,
@@ -22,11 +23,16 @@ from aftersales_service.entrypoints.views import plain, refund_view, return_view
 from aftersales_service.handlers import care, refunds, returns
 from shared.auth import Caller
 from shared.limits import CODE_MAX, ID_MAX
+from shared.openapi import documented, errors
 
 router = APIRouter(tags=["refunds and returns"])
 
 
-@router.post("/refunds", status_code=202)
+@router.post(
+    "/refunds",
+    status_code=202,
+    responses={**documented(r.RefundView, 202), **errors(403, 404, 409)},
+)
 async def request_refund(body: RefundIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
     """Refund by stage: before shipping the order is cancelled first (202, pending
     `order.cancelled`); after shipping 409 names the path (refuse delivery or return).
@@ -47,13 +53,13 @@ async def request_refund(body: RefundIn, uow: Uow, now: Now, who: Caller(*CS)) -
     return refund_view(refund)
 
 
-@router.get("/refunds/{refund_id}")
+@router.get("/refunds/{refund_id}", responses={**documented(r.RefundView), **errors(404)})
 async def get_refund(refund_id: str, db: Db, _: Caller(*CS)) -> dict:
     async with db.reader() as s:
         return refund_view(await RefundRepository(s).get(refund_id))
 
 
-@router.get("/refunds")
+@router.get("/refunds", responses=documented(list[r.RefundView]))
 async def list_refunds(
     db: Db, _: Caller(*CS), order_id: str = Query(max_length=ID_MAX)
 ) -> list[dict]:
@@ -61,7 +67,11 @@ async def list_refunds(
         return [refund_view(r) for r in await RefundRepository(s).for_order(order_id)]
 
 
-@router.post("/returns", status_code=201)
+@router.post(
+    "/returns",
+    status_code=201,
+    responses={**documented(r.ReturnView, 201), **errors(404, 409)},
+)
 async def open_return(body: ReturnIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
     """Open a return under the policy; the return address is issued at once."""
     case = await returns.open_return(
@@ -80,7 +90,7 @@ async def open_return(body: ReturnIn, uow: Uow, now: Now, who: Caller(*CS)) -> d
     return return_view(case)
 
 
-@router.get("/returns")
+@router.get("/returns", responses=documented(list[r.ReturnView]))
 async def list_returns(
     db: Db,
     _: Caller(*CS),
@@ -93,13 +103,16 @@ async def list_returns(
         return [return_view(c) for c in await ReturnRepository(s).list(status, order_id, limit)]
 
 
-@router.get("/returns/{return_id}")
+@router.get("/returns/{return_id}", responses={**documented(r.ReturnView), **errors(404)})
 async def get_return(return_id: str, db: Db, _: Caller(*CS)) -> dict:
     async with db.reader() as s:
         return return_view(await ReturnRepository(s).get(return_id))
 
 
-@router.post("/returns/{return_id}/approve")
+@router.post(
+    "/returns/{return_id}/approve",
+    responses={**documented(r.ReturnView), **errors(404, 409)},
+)
 async def decide_return(
     return_id: str, body: DecisionIn, uow: Uow, now: Now, who: Caller(*CS)
 ) -> dict:
@@ -111,12 +124,18 @@ async def decide_return(
     return return_view(case)
 
 
-@router.post("/returns/{return_id}/receive")
+@router.post(
+    "/returns/{return_id}/receive",
+    responses={**documented(r.ReturnView), **errors(404, 409)},
+)
 async def receive_return(return_id: str, uow: Uow, now: Now, _: Caller(*CS)) -> dict:
     return return_view(await returns.receive_return(uow, return_id, now))
 
 
-@router.post("/returns/{return_id}/inspect")
+@router.post(
+    "/returns/{return_id}/inspect",
+    responses={**documented(r.InspectedReturn), **errors(404, 409)},
+)
 async def inspect_return(
     return_id: str, body: InspectIn, uow: Uow, now: Now, _: Caller(*CS)
 ) -> dict:
@@ -131,14 +150,14 @@ async def inspect_return(
     return view
 
 
-@router.get("/policies")
+@router.get("/policies", responses=documented(r.PolicyRead))
 async def get_policy(db: Db, _: Caller(*CS, "ops")) -> dict:
     async with db.reader() as s:
         repo = PolicyRepository(s)
         return {"policy": (await repo.get()).to_dict(), **plain(await repo.meta())}
 
 
-@router.put("/policies")
+@router.put("/policies", responses=documented(r.PolicyWritten))
 async def put_policy(body: PolicyIn, uow: Uow, now: Now, who: Caller()) -> dict:
     """Replace the policy, approval limits included: admin only (no role raises its own)."""
     policy, version = await care.put_policy(uow, body.model_dump(mode="json"), who.actor, now)

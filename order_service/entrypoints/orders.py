@@ -13,6 +13,7 @@ from order_service.domain import lifecycle
 from order_service.domain.order import Order
 from order_service.domain.review import ReviewPolicy
 from order_service.domain.rules import capabilities
+from order_service.entrypoints import responses as r
 from order_service.entrypoints.schemas import (
     CancelBody,
     EditBody,
@@ -25,6 +26,7 @@ from order_service.handlers import orders as uc
 from shared.auth import Caller
 from shared.errors import AppError
 from shared.limits import CODE_MAX, ID_MAX, OFFSET_MAX
+from shared.openapi import documented, errors
 
 router = APIRouter(tags=["orders"])
 Reader = Caller("clerk", "cs_agent", "cs_supervisor", "ops")
@@ -32,6 +34,14 @@ Clerk = Caller("clerk")
 CS = Caller("cs_agent", "cs_supervisor")
 Admin = Caller()  # limits and policies: admin only
 VERSION_DIGITS_MAX = 18  # an If-Match version fits a 64-bit integer
+ETAG = {"ETag": {"description": "the order's version", "schema": {"type": "string"}}}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": "the order's version (its `ETag`); 428 without it, 412 if stale",
+    "schema": {"type": "string", "pattern": '^(W/)?"?[0-9]+"?$'},
+}
 
 
 def view(order: Order) -> dict[str, Any]:
@@ -53,12 +63,20 @@ async def _read(request: Request, order_id: str) -> Order:
     return order
 
 
-@router.get("/lifecycle", summary="States, transitions and the Mermaid diagram")
+@router.get(
+    "/lifecycle",
+    summary="States, transitions and the Mermaid diagram",
+    responses=documented(r.Lifecycle),
+)
 async def get_lifecycle() -> dict:
     return lifecycle.describe()
 
 
-@router.get("/orders", summary="List orders by stage, platform, platform order id, hold")
+@router.get(
+    "/orders",
+    summary="List orders by stage, platform, platform order id, hold",
+    responses=documented(r.OrderList),
+)
 async def list_orders(
     request: Request,
     _: Reader,
@@ -81,19 +99,31 @@ async def list_orders(
     return {"orders": [view(order) for order in found]}
 
 
-@router.get("/orders/{order_id}", summary="One order, with anomalies and capabilities")
+@router.get(
+    "/orders/{order_id}",
+    summary="One order, with anomalies and capabilities",
+    responses={**documented(r.OrderView, headers=ETAG), **errors(404)},
+)
 async def get_order(request: Request, response: Response, order_id: str, _: Reader) -> dict:
     order = await _read(request, order_id)
     response.headers["ETag"] = str(order.version)
     return view(order)
 
 
-@router.get("/orders/{order_id}/capabilities", summary="SPEC §2.1 answered for this order")
+@router.get(
+    "/orders/{order_id}/capabilities",
+    summary="SPEC §2.1 answered for this order",
+    responses={**documented(r.Capabilities), **errors(404)},
+)
 async def get_capabilities(request: Request, order_id: str, _: Reader) -> dict:
     return capabilities(await _read(request, order_id))
 
 
-@router.get("/orders/{order_id}/timeline", summary="Every transition and event, with its cause")
+@router.get(
+    "/orders/{order_id}/timeline",
+    summary="Every transition and event, with its cause",
+    responses={**documented(r.Timeline), **errors(404)},
+)
 async def get_timeline(request: Request, order_id: str, _: Reader) -> dict:
     entries = await views.timeline(_rt(request).db, order_id)
     if not entries:
@@ -110,13 +140,23 @@ def _version(if_match: str | None) -> int:
     return int(raw)
 
 
-@router.patch("/orders/{order_id}", summary="Edit address / note / items (If-Match: version)")
+@router.patch(
+    "/orders/{order_id}",
+    summary="Edit address / note / items (If-Match: version)",
+    responses={
+        **documented(r.EditAnswer, 200, "Applied", ETAG),
+        **documented(r.EditAnswer, 202, "Pending the warehouse's confirmation", ETAG),
+        **errors(404, 409, 412, 422, 428),
+    },
+    openapi_extra={"parameters": [IF_MATCH]},
+)
 async def edit_order(
     request: Request,
     order_id: str,
     body: EditBody,
     principal: CS,
-    if_match: Annotated[str | None, Header()] = None,
+    # Checked by `_version` (428 when missing, the error body), so declared by hand below.
+    if_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> JSONResponse:
     version = _version(if_match)
     order, cap = await uc.edit(_rt(request), order_id, version, body.changes(), principal.actor)
@@ -126,13 +166,21 @@ async def edit_order(
     )
 
 
-@router.post("/orders/{order_id}/review", summary="Approve, or reject with a reason")
+@router.post(
+    "/orders/{order_id}/review",
+    summary="Approve, or reject with a reason",
+    responses={**documented(r.OrderView), **errors(404, 409)},
+)
 async def review_order(request: Request, order_id: str, body: ReviewBody, principal: Clerk) -> dict:
     order = await uc.review(_rt(request), order_id, body.approve, body.reason, principal.actor)
     return view(order)
 
 
-@router.post("/orders/{order_id}/submit", summary="Send to a warehouse, or route per SKU")
+@router.post(
+    "/orders/{order_id}/submit",
+    summary="Send to a warehouse, or route per SKU",
+    responses={**documented(r.OrderView), **errors(404, 409)},
+)
 async def submit_order(
     request: Request, order_id: str, principal: Clerk, body: SubmitBody | None = None
 ) -> dict:
@@ -141,7 +189,15 @@ async def submit_order(
     return view(order)
 
 
-@router.post("/orders/{order_id}/cancel", summary="Cancel by the stage table; answers the mode")
+@router.post(
+    "/orders/{order_id}/cancel",
+    summary="Cancel by the stage table; answers the mode",
+    responses={
+        **documented(r.CancelAnswer, 200, "Done"),
+        **documented(r.CancelAnswer, 202, "Pending the warehouse (withdraw, intercept)"),
+        **errors(404, 409),
+    },
+)
 async def cancel_order(
     request: Request, order_id: str, body: CancelBody, principal: CS
 ) -> JSONResponse:
@@ -150,18 +206,30 @@ async def cancel_order(
     return JSONResponse(answer, 202 if cap.pending_confirmation else 200)
 
 
-@router.post("/orders/merge-shipping", summary="Merge orders into one shipment (campaign rules)")
+@router.post(
+    "/orders/merge-shipping",
+    summary="Merge orders into one shipment (campaign rules)",
+    responses={**documented(r.MergeAnswer), **errors(404, 409)},
+)
 async def merge_shipping(request: Request, body: MergeBody, principal: Clerk) -> dict:
     group = await uc.merge_shipping(_rt(request), body.order_ids, principal.actor)
     return {"merge_group": group, "order_ids": body.order_ids}
 
 
-@router.get("/review-policy", summary="Auto-review and campaign-limit settings")
+@router.get(
+    "/review-policy",
+    summary="Auto-review and campaign-limit settings",
+    responses=documented(r.ReviewPolicy),
+)
 async def get_review_policy(request: Request, _: Reader) -> dict:
     return ReviewPolicyBody(**await views.review_policy(_rt(request).db)).model_dump()
 
 
-@router.put("/review-policy", summary="Change auto-review and campaign limits")
+@router.put(
+    "/review-policy",
+    summary="Change auto-review and campaign limits",
+    responses=documented(r.ReviewPolicy),
+)
 async def put_review_policy(request: Request, body: ReviewPolicyBody, _: Admin) -> dict:
     await uc.set_review_policy(_rt(request), ReviewPolicy(**body.model_dump()))
     return body.model_dump()

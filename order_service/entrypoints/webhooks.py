@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
+from order_service.entrypoints.responses import WebhookAnswer
 from order_service.entrypoints.schemas import GenericDelivery, GenericOrder, GenericRefund
 from order_service.entrypoints.shopify import ShopifyOrder, shop_from_domain
 from order_service.handlers.webhooks import (
@@ -26,10 +27,68 @@ from order_service.handlers.webhooks import (
     ingest_notice,
 )
 from shared.errors import AppError
+from shared.openapi import documented, errors, inline_schema
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 REPLAY_WINDOW_SECONDS = 300
 M = TypeVar("M", bound=BaseModel)
+
+
+def _header(name: str, description: str, pattern: str | None = None) -> dict:
+    schema = {"type": "string", "minLength": 1} | ({"pattern": pattern} if pattern else {})
+    return {
+        "name": name,
+        "in": "header",
+        "required": True,
+        "description": description,
+        "schema": schema,
+    }
+
+
+GENERIC_HEADERS = [
+    _header("X-Shop-Id", "the shop whose secret signs the body"),
+    _header("X-Timestamp", "Unix seconds; refused outside a 5-minute window", "^[0-9]+$"),
+    _header(
+        "X-Signature",
+        'sha256=<hex HMAC-SHA256 of "<X-Timestamp>." + raw body under the shop\'s secret>',
+        "^sha256=[0-9a-f]{64}$",
+    ),
+]
+SHOPIFY_HEADERS = [
+    _header("X-Shopify-Hmac-Sha256", "base64 HMAC-SHA256 of the raw body under the secret"),
+    _header("X-Shopify-Shop-Domain", "e.g. demo-shop.myshopify.com"),
+    _header("X-Shopify-Webhook-Id", "de-duplicates deliveries"),
+    {
+        "name": "X-Shopify-Topic",
+        "in": "header",
+        "required": False,
+        "description": "orders/create (default), orders/updated, orders/paid",
+        "schema": {"type": "string"},
+    },
+]
+
+
+def _signed(headers: list[dict], body: type[BaseModel]) -> dict:
+    """Decorator arguments of a signed webhook: headers, body schema, every answer.
+
+    The body is read raw (the signature covers its bytes), so it is declared here.
+    """
+    return {
+        "status_code": 202,
+        "response_model": None,
+        "responses": {
+            **documented(WebhookAnswer, 202, "Stored (new)"),
+            **documented(WebhookAnswer, 200, "Duplicate delivery, or ignored (`outcome`)"),
+            **errors(401, 413, 422),
+        },
+        "openapi_extra": {
+            "parameters": headers,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": inline_schema(body)}},
+            },
+        },
+    }
 
 
 async def _body(request: Request) -> bytes:
@@ -96,7 +155,11 @@ async def _intake(request: Request, cmd: IncomingOrder) -> WebhookResult:
     return await request.app.state.runtime.extras["order_intake"].submit(cmd)
 
 
-@router.post("/generic/orders", summary="Canonical signed order webhook (202 new, 200 duplicate)")
+@router.post(
+    "/generic/orders",
+    summary="Canonical signed order webhook (202 new, 200 duplicate)",
+    **_signed(GENERIC_HEADERS, GenericOrder),
+)
 async def generic_order(request: Request) -> JSONResponse:
     shop_id, body = await _verified_generic(request)
     o = _parse(GenericOrder, body)
@@ -118,7 +181,11 @@ async def generic_order(request: Request) -> JSONResponse:
     return _answer(await _intake(request, cmd))
 
 
-@router.post("/generic/refunds", summary="Refund request from the platform (parked if early)")
+@router.post(
+    "/generic/refunds",
+    summary="Refund request from the platform (parked if early)",
+    **_signed(GENERIC_HEADERS, GenericRefund),
+)
 async def generic_refund(request: Request) -> JSONResponse:
     _, body = await _verified_generic(request)
     r = _parse(GenericRefund, body)
@@ -137,7 +204,11 @@ async def generic_refund(request: Request) -> JSONResponse:
     return _answer(await ingest_notice(request.app.state.runtime, notice))
 
 
-@router.post("/generic/deliveries", summary="Delivery confirmation (parked if early)")
+@router.post(
+    "/generic/deliveries",
+    summary="Delivery confirmation (parked if early)",
+    **_signed(GENERIC_HEADERS, GenericDelivery),
+)
 async def generic_delivery(request: Request) -> JSONResponse:
     _, body = await _verified_generic(request)
     d = _parse(GenericDelivery, body)
@@ -151,7 +222,11 @@ async def generic_delivery(request: Request) -> JSONResponse:
     return _answer(await ingest_notice(request.app.state.runtime, notice))
 
 
-@router.post("/shopify/orders", summary="Shopify orders/create and orders/updated")
+@router.post(
+    "/shopify/orders",
+    summary="Shopify orders/create and orders/updated",
+    **_signed(SHOPIFY_HEADERS, ShopifyOrder),
+)
 async def shopify_order(request: Request) -> JSONResponse:
     body = await _body(request)
     domain = request.headers.get("x-shopify-shop-domain", "")

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from shared.auth import Caller
 from shared.limits import CODE_MAX
+from shared.openapi import documented, errors
 from warehouse_service import views
 from warehouse_service.domain.errors import DomainError, NotFound, error_for_code
 from warehouse_service.domain.lifecycle import STATES, TRANSITIONS, mermaid
 from warehouse_service.domain.stops import Scope
 from warehouse_service.domain.warehouse import Warehouse
+from warehouse_service.entrypoints import responses as r
 from warehouse_service.entrypoints import schemas as s
 from warehouse_service.entrypoints.errors import to_app_error
 from warehouse_service.handlers import Deps, scanner, stops, warehouses
@@ -32,20 +34,31 @@ async def _deps(request: Request) -> Deps:
 
 
 D = Annotated[Deps, Depends(_deps)]
+# A scanner step answers the task, or: unknown (404), out of step or mismatch (409), held (423).
+SCAN_STEP = {**documented(r.ShipmentView), **errors(404, 409, 423)}
 
 
-@router.get("/warehouses", tags=["warehouses"])
+@router.get("/warehouses", tags=["warehouses"], responses=documented(list[r.WarehouseView]))
 async def list_warehouses(deps: D, request: Request, _: Reader) -> list[dict]:
     return await views.warehouses(request.app.state.runtime.db)
 
 
-@router.post("/warehouses", status_code=201, tags=["warehouses"])
+@router.post(
+    "/warehouses",
+    status_code=201,
+    tags=["warehouses"],
+    responses={**documented(r.WarehouseView, 201), **errors(409)},
+)
 async def create_warehouse(body: s.NewWarehouse, deps: D, _: Ops) -> dict:
     wh = Warehouse(body.warehouse_id, body.kind, body.supplier_id, body.name)
     return views.warehouse_dict(await warehouses.register_warehouse(deps, wh))
 
 
-@router.get("/warehouses/{warehouse_id}/shipments", tags=["scanner"])
+@router.get(
+    "/warehouses/{warehouse_id}/shipments",
+    tags=["scanner"],
+    responses=documented(list[r.ShipmentView]),
+)
 async def worklist(
     warehouse_id: str,
     request: Request,
@@ -59,7 +72,11 @@ async def worklist(
     return await views.worklist(request.app.state.runtime.db, warehouse_id, status, held, limit)
 
 
-@router.post("/warehouses/{warehouse_id}/imports", tags=["scanner"])
+@router.post(
+    "/warehouses/{warehouse_id}/imports",
+    tags=["scanner"],
+    responses={**documented(r.ImportResult), **errors(404, 409, 423)},
+)
 async def import_shipments(
     warehouse_id: str, body: s.ImportRequest, deps: D, principal: Scanner
 ) -> dict:
@@ -75,7 +92,11 @@ def _refusal(item: dict) -> DomainError:
     return error_for_code(item["code"])(item["message"], **item.get("details", {}))
 
 
-@router.get("/shipments/{shipment_id}", tags=["scanner"])
+@router.get(
+    "/shipments/{shipment_id}",
+    tags=["scanner"],
+    responses={**documented(r.ShipmentView), **errors(404)},
+)
 async def get_shipment(shipment_id: str, request: Request, principal: Reader) -> dict:
     found = await views.get_shipment(request.app.state.runtime.db, shipment_id)
     if found is None:
@@ -84,7 +105,7 @@ async def get_shipment(shipment_id: str, request: Request, principal: Reader) ->
     return views.shipment_dict(found)
 
 
-@router.post("/shipments/{shipment_id}/label", tags=["scanner"])
+@router.post("/shipments/{shipment_id}/label", tags=["scanner"], responses=SCAN_STEP)
 async def label(shipment_id: str, body: s.LabelRequest, deps: D, principal: Scanner) -> dict:
     done = await scanner.label(
         deps, shipment_id, body.carrier, body.tracking_number, principal.check_warehouse
@@ -92,7 +113,7 @@ async def label(shipment_id: str, body: s.LabelRequest, deps: D, principal: Scan
     return views.shipment_dict(done)
 
 
-@router.post("/shipments/{shipment_id}/pack", tags=["scanner"])
+@router.post("/shipments/{shipment_id}/pack", tags=["scanner"], responses=SCAN_STEP)
 async def pack(shipment_id: str, body: s.PackRequest, deps: D, principal: Scanner) -> dict:
     done = await scanner.pack(
         deps, shipment_id, body.scanned, body.weight_grams, principal.check_warehouse
@@ -100,13 +121,13 @@ async def pack(shipment_id: str, body: s.PackRequest, deps: D, principal: Scanne
     return views.shipment_dict(done)
 
 
-@router.post("/shipments/{shipment_id}/ship", tags=["scanner"])
+@router.post("/shipments/{shipment_id}/ship", tags=["scanner"], responses=SCAN_STEP)
 async def ship(shipment_id: str, deps: D, principal: Scanner) -> dict:
     done = await scanner.ship(deps, shipment_id, principal.check_warehouse)
     return views.shipment_dict(done)
 
 
-@router.post("/shipments/{shipment_id}/out-of-stock", tags=["scanner"])
+@router.post("/shipments/{shipment_id}/out-of-stock", tags=["scanner"], responses=SCAN_STEP)
 async def out_of_stock(
     shipment_id: str, body: s.OutOfStockRequest, deps: D, principal: Scanner
 ) -> dict:
@@ -116,7 +137,7 @@ async def out_of_stock(
     return views.shipment_dict(done)
 
 
-@router.post("/shipments/{shipment_id}/interception", tags=["scanner"])
+@router.post("/shipments/{shipment_id}/interception", tags=["scanner"], responses=SCAN_STEP)
 async def interception(
     shipment_id: str, body: s.InterceptionRequest, deps: D, principal: Scanner
 ) -> dict:
@@ -126,7 +147,12 @@ async def interception(
     return views.shipment_dict(done)
 
 
-@router.post("/shipments/{shipment_id}/holds", status_code=201, tags=["holds"])
+@router.post(
+    "/shipments/{shipment_id}/holds",
+    status_code=201,
+    tags=["holds"],
+    responses={**documented(r.PlacedHold, 201), **errors(404, 409)},
+)
 async def place_hold(shipment_id: str, body: s.HoldRequest, deps: D, principal: Holder) -> dict:
     until = body.until.astimezone(UTC) if body.until else None
     shipment, hold = await hold_handlers.place_hold(
@@ -135,7 +161,11 @@ async def place_hold(shipment_id: str, body: s.HoldRequest, deps: D, principal: 
     return {"hold": views.hold_dict(hold), "shipment": views.shipment_dict(shipment)}
 
 
-@router.delete("/shipments/{shipment_id}/holds/{hold_id}", tags=["holds"])
+@router.delete(
+    "/shipments/{shipment_id}/holds/{hold_id}",
+    tags=["holds"],
+    responses={**documented(r.ShipmentView), **errors(404, 409)},
+)
 async def release_hold(shipment_id: str, hold_id: str, deps: D, principal: Holder) -> dict:
     shipment = await hold_handlers.release_hold(
         deps, shipment_id, hold_id, principal.actor, principal.check_warehouse
@@ -143,7 +173,12 @@ async def release_hold(shipment_id: str, hold_id: str, deps: D, principal: Holde
     return views.shipment_dict(shipment)
 
 
-@router.post("/stop-shipments", status_code=201, tags=["stop-shipments"])
+@router.post(
+    "/stop-shipments",
+    status_code=201,
+    tags=["stop-shipments"],
+    responses=documented(r.StopReport, 201),
+)
 async def issue_stop(body: s.StopRequest, deps: D, request: Request, principal: Ops) -> dict:
     """Record the stop (blocking ships here at once) and broadcast it to every instance."""
     scope = Scope.from_dict(body.scope.model_dump())
@@ -151,12 +186,16 @@ async def issue_stop(body: s.StopRequest, deps: D, request: Request, principal: 
     return await views.stop_report(request.app.state.runtime.db, stop.stop_id)
 
 
-@router.get("/stop-shipments", tags=["stop-shipments"])
+@router.get("/stop-shipments", tags=["stop-shipments"], responses=documented(list[r.StopSummary]))
 async def list_stops(request: Request, _: Reader, active: bool | None = None) -> list[dict]:
     return await views.stops(request.app.state.runtime.db, active)
 
 
-@router.get("/stop-shipments/{stop_id}", tags=["stop-shipments"])
+@router.get(
+    "/stop-shipments/{stop_id}",
+    tags=["stop-shipments"],
+    responses={**documented(r.StopReport), **errors(404)},
+)
 async def get_stop(stop_id: str, request: Request, _: Reader) -> dict:
     """Per-warehouse acknowledgements, held counts and already-shipped orders."""
     report = await views.stop_report(request.app.state.runtime.db, stop_id)
@@ -165,13 +204,17 @@ async def get_stop(stop_id: str, request: Request, _: Reader) -> dict:
     return report
 
 
-@router.post("/stop-shipments/{stop_id}/lift", tags=["stop-shipments"])
+@router.post(
+    "/stop-shipments/{stop_id}/lift",
+    tags=["stop-shipments"],
+    responses={**documented(r.StopReport), **errors(404, 409)},
+)
 async def lift_stop(stop_id: str, deps: D, request: Request, principal: Ops) -> dict:
     await stops.lift_stop(deps, stop_id, principal.actor)
     return await views.stop_report(request.app.state.runtime.db, stop_id)
 
 
-@router.get("/lifecycle", tags=["ops"])
+@router.get("/lifecycle", tags=["ops"], responses=documented(r.Lifecycle))
 async def lifecycle() -> dict:
     """The shipment task's state machine and its Mermaid diagram."""
     return {"states": STATES, "transitions": TRANSITIONS, "mermaid": mermaid()}

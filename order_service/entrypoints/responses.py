@@ -1,0 +1,134 @@
+"""Response bodies of the order API, as documented in its OpenAPI (output only).
+
+Fields a route always sends are required; nested records the domain owns (flags,
+timeline details, pending requests) stay open objects. Unknown fields are allowed, so
+adding a field to a view does not break clients.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Capability(BaseModel):
+    """One answer of the SPEC §2.1 table."""
+
+    allowed: bool
+    mode: str = Field(description="edit: apply|request|none; cancel and refund: the path taken")
+    guaranteed: bool
+    pending_confirmation: bool
+    reason: str
+    code: str | None = Field(None, description="why not, when refused")
+    timing: str | None = Field(None, description="refunds: when the money goes back")
+
+
+class Capabilities(BaseModel):
+    """`GET /orders/{id}/capabilities`: what CS may do now, from the authoritative state."""
+
+    stage: str
+    held: bool
+    edit: Capability
+    cancel: Capability
+    refund: Capability
+
+
+class OrderShipment(BaseModel):
+    shipment_id: str
+    warehouse_id: str
+    lines: list[dict[str, Any]]
+    status: str
+    holds: list[dict[str, Any]]
+    carrier: str | None
+    tracking_number: str | None
+
+
+class OrderView(BaseModel):
+    """An order with its version (the `ETag`), hold and capabilities."""
+
+    order_id: str
+    version: int
+    shop_id: str
+    platform: str
+    platform_order_id: str
+    stage: str
+    buyer: dict[str, Any]
+    address: dict[str, Any]
+    lines: list[dict[str, Any]]
+    total: str = Field(description="decimal string")
+    currency: str
+    paid_at: str | None
+    note: str
+    review: dict[str, Any]
+    flags: list[dict[str, Any]]
+    shipments: list[OrderShipment]
+    pending_edit: dict[str, Any] | None
+    pending_cancel: dict[str, Any] | None
+    anomalies: list[dict[str, Any]]
+    held: bool
+    held_by: list[str]
+    capabilities: Capabilities
+
+
+class OrderList(BaseModel):
+    orders: list[OrderView]
+
+
+class TimelineEntry(BaseModel):
+    at: str
+    kind: str
+    actor: str | None
+    cause: str | None
+    detail: Any
+
+
+class Timeline(BaseModel):
+    order_id: str
+    entries: list[TimelineEntry]
+
+
+class EditAnswer(BaseModel):
+    """200: applied; 202: sent to the warehouse, pending its confirmation."""
+
+    edit: Capability
+    order: OrderView
+
+
+class CancelAnswer(Capability):
+    """The mode taken (200 done, 202 pending the warehouse), and the order after it."""
+
+    order_id: str
+    stage: str
+    order: OrderView
+
+
+class MergeAnswer(BaseModel):
+    merge_group: str
+    order_ids: list[str]
+
+
+class ReviewPolicy(BaseModel):
+    auto_review: bool
+    default_campaign_limit: int
+    campaign_limits: dict[str, int]
+
+
+class Lifecycle(BaseModel):
+    states: list[str]
+    main_stages: list[str]
+    side_states: list[str]
+    terminal: list[str]
+    hold: str
+    transitions: list[dict[str, Any]]
+    guards: dict[str, Any]
+    mermaid: str
+
+
+class WebhookAnswer(BaseModel):
+    """202 new, 200 duplicate (or ignored: `outcome` says which)."""
+
+    order_id: str | None
+    stage: str | None
+    duplicate: bool
+    outcome: str | None
