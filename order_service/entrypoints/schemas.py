@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from shared.events.common import Address, Buyer
+from shared.events.common import Address
 
 
 class Body(BaseModel):
@@ -31,42 +41,141 @@ class LineIn(Body):
         }
 
 
-class GenericOrder(Body):
-    """SPEC §2.3 canonical order webhook; `updated_at` (optional) orders updates."""
+# ---- webhook bodies (SPEC §2.3): nulls where platforms send them, a bound on everything ----
+MAX_LINES = 500
+MAX_QTY = 10_000
+MAX_MONEY = Decimal("1000000000")  # 10^9, two decimal places
 
-    event_id: str = Field(min_length=1)
-    platform: str = Field(min_length=1)
-    platform_order_id: str = Field(min_length=1)
-    buyer: Buyer
-    address: Address
-    lines: list[LineIn] = Field(min_length=1)
-    total: Decimal = Field(ge=0)
-    currency: str = Field(min_length=3, max_length=3)
+
+def _blank(value: Any) -> Any:
+    """Platforms send `null` for empty optional strings; it means ""."""
+    return "" if value is None else value
+
+
+def Text(max_length: int) -> Any:
+    """An optional string (null → "") of at most `max_length` characters."""
+    return Annotated[str, BeforeValidator(_blank), Field(max_length=max_length)]
+
+
+Money = Annotated[Decimal, Field(ge=0, le=MAX_MONEY, decimal_places=2)]
+Attributes = Annotated[
+    dict[Annotated[str, Field(max_length=50)], Annotated[str, Field(max_length=200)]],
+    BeforeValidator(lambda v: {} if v is None else v),
+    Field(max_length=20),
+]
+
+
+class WebhookBuyer(Body):
+    id: str = Field(min_length=1, max_length=100)
+    name: Text(200) = ""
+    phone: Text(40) = ""
+
+
+class WebhookAddress(Body):
+    """The canonical address; `country` / `country_code` (ISO 3166-1 alpha-2) optional."""
+
+    name: Text(200)
+    phone: Text(40) = ""
+    province: Text(100) = ""
+    city: Text(100) = ""
+    district: Text(100) = ""
+    line1: Text(500) = ""
+    postcode: Text(20) = ""
+    country: Text(100) = ""
+    country_code: Annotated[str, BeforeValidator(_blank), Field(pattern=r"^([A-Za-z]{2})?$")] = ""
+
+
+class WebhookLine(Body):
+    """A line; `sku` may be empty or null (flagged `unknown_sku`, matched by `variant_id`)."""
+
+    sku: Text(64) = ""
+    variant_id: str | None = Field(None, min_length=1, max_length=100)
+    qty: int = Field(ge=1, le=MAX_QTY)
+    unit_price: Money = Decimal("0")
+    attributes: Attributes = Field(default_factory=dict)
+    campaign_id: str | None = Field(None, max_length=100)
+
+    def as_line(self) -> dict:
+        line = {
+            "sku": self.sku,
+            "qty": self.qty,
+            "unit_price": str(self.unit_price),
+            "attributes": self.attributes,
+            "campaign_id": self.campaign_id,
+        }
+        if self.variant_id:
+            line["variant_id"] = self.variant_id
+        return line
+
+
+class GenericOrder(Body):
+    """SPEC §2.3 canonical order webhook; `updated_at` (optional) orders updates.
+
+    `total` must equal the sum of qty * unit_price over the lines, plus `shipping`, less
+    `discount` (both optional, default 0), to the cent."""
+
+    event_id: str = Field(min_length=1, max_length=200)
+    platform: str = Field(min_length=1, max_length=40)
+    platform_order_id: str = Field(min_length=1, max_length=100)
+    buyer: WebhookBuyer
+    address: WebhookAddress
+    lines: list[WebhookLine] = Field(min_length=1, max_length=MAX_LINES)
+    shipping: Money = Decimal("0")
+    discount: Money = Decimal("0")
+    total: Money
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
     paid_at: AwareDatetime
-    note: str = ""
+    note: Text(2000) = ""
     updated_at: AwareDatetime | None = None
+
+    @field_validator("total")
+    @classmethod
+    def _total_matches_lines(cls, total: Decimal, info: ValidationInfo) -> Decimal:
+        data = info.data
+        if not all(k in data for k in ("lines", "shipping", "discount")):
+            return total  # a part is invalid: that error is reported instead
+        lines = sum((ln.qty * ln.unit_price for ln in data["lines"]), Decimal("0"))
+        expected = lines + data["shipping"] - data["discount"]
+        if total != expected:
+            raise ValueError(
+                f"total {total} does not match the lines: {lines} + shipping "
+                f"{data['shipping']} - discount {data['discount']} = {expected}"
+            )
+        return total
 
 
 class GenericRefund(Body):
     """A refund request pushed by the platform."""
 
-    event_id: str = Field(min_length=1)
-    platform: str = Field(min_length=1)
-    platform_order_id: str = Field(min_length=1)
-    platform_refund_id: str = Field(min_length=1)
-    amount: Decimal = Field(ge=0)
-    reason: str = ""
-    skus: list[str] = Field(default_factory=list)
+    event_id: str = Field(min_length=1, max_length=200)
+    platform: str = Field(min_length=1, max_length=40)
+    platform_order_id: str = Field(min_length=1, max_length=100)
+    platform_refund_id: str = Field(min_length=1, max_length=200)
+    amount: Money
+    reason: Text(500) = ""
+    skus: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=MAX_LINES
+    )
 
 
 class GenericDelivery(Body):
     """A delivery confirmation pushed by the platform or carrier."""
 
-    event_id: str = Field(min_length=1)
-    platform: str = Field(min_length=1)
-    platform_order_id: str = Field(min_length=1)
+    event_id: str = Field(min_length=1, max_length=200)
+    platform: str = Field(min_length=1, max_length=40)
+    platform_order_id: str = Field(min_length=1, max_length=100)
     delivered_at: AwareDatetime
-    source: str = "platform"
+    source: str = Field("platform", min_length=1, max_length=40)
+
+
+class GenericCancellation(Body):
+    """An order cancelled on the platform: takes the CS cancel's stage path."""
+
+    event_id: str = Field(min_length=1, max_length=200)
+    platform: str = Field(min_length=1, max_length=40)
+    platform_order_id: str = Field(min_length=1, max_length=100)
+    reason: Text(500) = ""
+    cancelled_at: AwareDatetime | None = None
 
 
 class EditBody(Body):

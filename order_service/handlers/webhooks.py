@@ -1,8 +1,10 @@
-"""Webhook use cases: orders (create/update), refunds and deliveries from platforms.
+"""Webhook use cases: orders (create/update), refunds, deliveries and cancellations from
+platforms.
 
 Idempotent twice over: on the webhook id (a receipt row) and on the platform
-order id (a unique key). Refund and delivery webhooks that arrive before their
-order are parked and applied when the order arrives.
+order id (a unique key). Refund, delivery and cancellation webhooks that arrive before
+their order are parked and applied when the order arrives. A line without a SKU is
+mapped by its variant (SKU mappings) or flagged `unknown_sku`; it is never refused.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from uuid import uuid4
 from sqlalchemy import and_, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
+from order_service.adapters import sku_mappings as skumap
 from order_service.adapters import tables as t
 from order_service.adapters.uow import OrderUnitOfWork
+from order_service.domain.cancellations import platform_cancel
 from order_service.domain.order import Order
 from order_service.domain.review import (
     buyer_keys,
@@ -27,6 +31,8 @@ from order_service.domain.review import (
     holds_campaign_quantity,
 )
 from order_service.domain.routing import enrich
+from order_service.domain.skus import map_lines, waiting_variants, with_sku_flag
+from order_service.handlers.common import retry_on_conflict
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -137,7 +143,8 @@ async def _ingest_once(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
 
 
 async def _update(uow: OrderUnitOfWork, order: Order, cmd: IncomingOrder) -> str:
-    lines = enrich(cmd.lines, await uow.catalog())
+    [mapped] = await _mapped(uow, [cmd])
+    lines = enrich(mapped, await uow.catalog())
     changes: dict[str, Any] = {}
     if cmd.address != order.address:
         changes["address"] = cmd.address
@@ -154,7 +161,28 @@ async def _update(uow: OrderUnitOfWork, order: Order, cmd: IncomingOrder) -> str
         return "duplicate"
     outcome = order.platform_update(changes, cmd.updated_at, actor=f"platform:{cmd.platform}")
     await uow.store(order)
+    await skumap.add_waiting(uow.session, uow.db.dialect, _waiting_rows([order]))
     return outcome
+
+
+async def _mapped(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[list[dict]]:
+    """Each command's lines with SKUs from the mappings of their variants (one query, and
+    none at all when every line has a SKU)."""
+    keys = {(c.platform, v) for c in cmds for v in waiting_variants(c.lines)}
+    if not keys:
+        return [c.lines for c in cmds]
+    known = await skumap.lookup(uow.session, keys)
+    return [map_lines(c.lines, known.get(c.platform, {}))[0] for c in cmds]
+
+
+def _waiting_rows(orders: list[Order]) -> list[dict]:
+    """(platform, variant, order) rows for the lines that still wait for a mapping."""
+    return [
+        {"platform": o.platform, "variant_id": v, "order_id": o.id}
+        for o in orders
+        if o.stage != "cancelled"
+        for v in sorted(waiting_variants(o.lines))
+    ]
 
 
 def _line_key(lines: list[dict]) -> list[tuple]:
@@ -169,7 +197,7 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
     catalog = await uow.catalog()
     policy = await uow.review_policy()
     keys = [buyer_keys(c.buyer, c.address) for c in cmds]
-    enriched = [enrich(c.lines, catalog) for c in cmds]
+    enriched = [enrich(lines, catalog) for lines in await _mapped(uow, cmds)]
     prior = await _prior_purchases(uow, enriched, keys)
     parked = await _parked(uow, [(c.platform, c.platform_order_id) for c in cmds])
     orders, purchases = [], []
@@ -189,7 +217,14 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
             note=cmd.note,
             platform_updated_at=cmd.updated_at,
         )
-        order.flags = campaign_breaches(lines, prior, order_keys, policy)
+        order.flags = with_sku_flag(campaign_breaches(lines, prior, order_keys, policy), lines)
+        mapped = [
+            {"line": i, "variant_id": ln["variant_id"], "sku": ln["sku"]}
+            for i, (ln, raw) in enumerate(zip(lines, cmd.lines, strict=True))
+            if ln["sku"] and not raw.get("sku")
+        ]
+        if mapped:
+            order.record("sku_mapped", "sku-mappings", lines=mapped, unknown=[])
         if order.flags:
             order.record("review_flagged", "review-rules", flags=order.flags)
         if policy.auto_review:
@@ -207,6 +242,7 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
     await uow.store_new(orders)
     if purchases:
         await uow.session.execute(insert(t.campaign_purchases), purchases)
+    await skumap.add_waiting(uow.session, uow.db.dialect, _waiting_rows(orders))
     return orders
 
 
@@ -250,20 +286,47 @@ def _purchases(order: Order, keys: list[tuple[str, str]]) -> list[dict]:
     ]
 
 
-# ---- refunds and deliveries -------------------------------------------------------------
+# ---- refunds, deliveries and cancellations ---------------------------------------------
 @dataclass
 class PlatformNotice:
-    """A refund request or delivery confirmation for a platform order."""
+    """A refund request, delivery confirmation or cancellation for a platform order."""
 
-    kind: str  # refund | delivery
+    kind: str  # refund | delivery | cancellation
     platform: str
     platform_order_id: str
     external_id: str
     body: dict[str, Any]
 
 
+def cancellation_notice(
+    platform: str,
+    platform_order_id: str,
+    *,
+    webhook_id: str,
+    reason: str,
+    cancelled_at: datetime | None,
+) -> PlatformNotice:
+    """One cancellation per order: a second delivery, under any webhook id, is a duplicate."""
+    return PlatformNotice(
+        "cancellation",
+        platform,
+        platform_order_id,
+        platform_order_id,
+        {
+            "webhook_id": webhook_id,
+            "reason": reason,
+            "cancelled_at": cancelled_at.isoformat() if cancelled_at else None,
+        },
+    )
+
+
 async def ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
-    """Apply a refund/delivery webhook to its order, or park it until the order arrives."""
+    """Apply a refund/delivery/cancellation webhook to its order, or park it until the
+    order arrives; decided again on the fresh order if another writer saved it first."""
+    return await retry_on_conflict(lambda: _ingest_notice(rt, notice))
+
+
+async def _ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
     async with OrderUnitOfWork(rt) as uow:
         try:
             async with uow.session.begin_nested():
@@ -279,21 +342,51 @@ async def ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
                 )
         except IntegrityError:
             order = await uow.orders.by_platform_id(notice.platform, notice.platform_order_id)
+            earlier = await _parked_result(uow, notice)
             return WebhookResult(
-                order.id if order else None, order.stage if order else None, True, "duplicate"
+                order.id if order else None,
+                order.stage if order else None,
+                True,
+                "duplicate",
+                earlier,
             )
         order = await uow.orders.by_platform_id(notice.platform, notice.platform_order_id)
         if order is None:
             await uow.commit()
             return WebhookResult(None, None, False, "parked", {"parked": True})
-        await _apply_parked(uow, order)
+        results = await _apply_parked(uow, order)
         await uow.store(order)
         await uow.commit()
+        result = results.get(notice.external_id) if notice.kind == "cancellation" else None
+        if result:
+            return WebhookResult(order.id, order.stage, False, result["outcome"], _extra(result))
         return WebhookResult(order.id, order.stage, False, "applied")
 
 
+def _extra(result: dict) -> dict:
+    return {k: v for k, v in result.items() if k != "outcome"}
+
+
+async def _parked_result(uow: OrderUnitOfWork, notice: PlatformNotice) -> dict:
+    """What an earlier delivery of this notice did (cancellations keep their outcome)."""
+    p = t.parked
+    body = (
+        await uow.session.execute(
+            select(p.c.body).where(
+                p.c.kind == notice.kind,
+                p.c.platform == notice.platform,
+                p.c.external_id == notice.external_id,
+            )
+        )
+    ).scalar_one_or_none()
+    result = (body or {}).get("result")
+    if result:
+        return {"first_outcome": result["outcome"], **_extra(result)}
+    return {"parked": True} if body is not None and notice.kind == "cancellation" else {}
+
+
 async def _parked(uow: OrderUnitOfWork, keys: list[tuple[str, str]]) -> dict[tuple, list]:
-    """Unapplied refund/delivery webhooks waiting for these (platform, platform order id)s."""
+    """Unapplied platform notices waiting for these (platform, platform order id)s."""
     p = t.parked
     rows = (
         await uow.session.execute(
@@ -311,17 +404,27 @@ async def _parked(uow: OrderUnitOfWork, keys: list[tuple[str, str]]) -> dict[tup
     return found
 
 
-async def _apply_parked(uow: OrderUnitOfWork, order: Order, rows: list | None = None) -> None:
+async def _apply_parked(
+    uow: OrderUnitOfWork, order: Order, rows: list | None = None
+) -> dict[str, dict]:
+    """Apply the order's parked notices in arrival order; → cancellation outcomes by id."""
     if rows is None:
         rows = (await _parked(uow, [(order.platform, order.platform_order_id)])).get(
             (order.platform, order.platform_order_id), []
         )
     p = t.parked
+    outcomes: dict[str, dict] = {}
     for row in rows:
         actor = f"platform:{order.platform}"
+        body = row.body
         if row.kind == "refund":
             order.emit("order.refund_requested", **row.body)
             order.record("refund_requested", actor, **row.body)
+        elif row.kind == "cancellation":
+            result = platform_cancel(order, row.body["reason"], actor, f"P{uuid4().hex[:10]}")
+            outcomes[row.external_id] = result
+            body = {**row.body, "result": result}
+            await _report(uow, order, {"cancel_reason": row.body["reason"], **result})
         else:
             order.deliver(
                 datetime.fromisoformat(row.body["delivered_at"]),
@@ -329,5 +432,24 @@ async def _apply_parked(uow: OrderUnitOfWork, order: Order, rows: list | None = 
                 actor,
             )
         await uow.session.execute(
-            update(p).where(p.c.id == row.id).values(applied_at=uow.now(), order_id=order.id)
+            update(p)
+            .where(p.c.id == row.id)
+            .values(applied_at=uow.now(), order_id=order.id, body=body)
         )
+    return outcomes
+
+
+async def _report(uow: OrderUnitOfWork, order: Order, body: dict) -> None:
+    """Queue the cancellation outcome for the platform (sent after commit by PlatformSync)."""
+    await uow.session.execute(
+        insert(t.platform_calls).values(
+            order_id=order.id,
+            shop_id=order.shop_id,
+            platform=order.platform,
+            platform_order_id=order.platform_order_id,
+            call="cancellation",
+            body=body,
+            created_at=uow.now(),
+            attempts=0,
+        )
+    )

@@ -104,7 +104,9 @@ async def test_shopify_orders_cancelled_takes_the_cancel_path(app, client):
     raw, headers = shopify_signed(fixture("shopify/orders_create.json"))
     created = await client.post("/webhooks/shopify/orders", content=raw, headers=headers)
     order_id = created.json()["order_id"]
-    raw, headers = shopify_signed(fixture("shopify/orders_cancelled.json"), topic="orders/cancelled")
+    raw, headers = shopify_signed(
+        fixture("shopify/orders_cancelled.json"), topic="orders/cancelled"
+    )
     r = await client.post("/webhooks/shopify/orders", content=raw, headers=headers)
     assert r.status_code == 202, r.text
     assert (r.json()["order_id"], r.json()["mode"], r.json()["stage"]) == (
@@ -117,7 +119,7 @@ async def test_shopify_orders_cancelled_takes_the_cancel_path(app, client):
     order = await _order(client, order_id)
     assert order["last_cancel"]["mode"] == "void"
     [call] = await _reported(app, order_id)
-    assert call["platform"] == "shopify" and call["reason"] == "customer"
+    assert call["platform"] == "shopify" and call["cancel_reason"] == "customer"
 
 
 async def test_cancellation_before_its_order_is_parked_then_applied_on_arrival(app, client):
@@ -194,10 +196,18 @@ async def test_cancellation_in_the_warehouse_intercepts_and_after_shipping_is_re
     r = await post_generic(client, PATH, _cancellation("TB-C-SHIP", event_id="evt-ship"))
     assert r.status_code == 202, r.text
     body = r.json()
-    assert (body["outcome"], body["mode"], body["stage"]) == ("refused", "refuse_delivery", "shipped")
+    assert (body["outcome"], body["mode"], body["stage"]) == (
+        "refused",
+        "refuse_delivery",
+        "shipped",
+    )
     assert body["code"] == "shipped" and "refuse delivery" in body["reason"]
     [call] = await _reported(app, shipped)
-    assert (call["outcome"], call["mode"], call["code"]) == ("refused", "refuse_delivery", "shipped")
+    assert (call["outcome"], call["mode"], call["code"]) == (
+        "refused",
+        "refuse_delivery",
+        "shipped",
+    )
     [call] = await _reported(app, allocated)
     assert call["mode"] == "intercept" and call["outcome"] == "pending"
 

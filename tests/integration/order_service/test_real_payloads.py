@@ -227,9 +227,7 @@ async def test_shopify_bounds_are_generous_but_exist(app, client):
     hostile["id"] += 1
     hostile["line_items"][0]["quantity"] = 10**30
     r = await _shopify(client, hostile)
-    assert r.status_code == 422 and r.json()["error"]["message"].startswith(
-        "line_items.0.quantity"
-    )
+    assert r.status_code == 422 and r.json()["error"]["message"].startswith("line_items.0.quantity")
     hostile = fixture("shopify/orders_create.json")
     hostile["id"] += 2
     hostile["line_items"][0]["price"] = "1e100"
