@@ -24,7 +24,10 @@ class SkuMapping:
 
 
 async def set_mapping(rt: Runtime, mapping: SkuMapping, actor: str) -> list[str]:
-    """Store the mapping and resolve the orders waiting for it; → the resolved order ids."""
+    """Store the mapping and resolve the orders waiting for it; → the resolved order ids.
+
+    Looked at again after commit: an order committed meanwhile could not see the mapping,
+    nor this transaction its waiting row (the intake does the same from its side)."""
 
     async def run() -> list[str]:
         async with OrderUnitOfWork(rt) as uow:
@@ -38,27 +41,49 @@ async def set_mapping(rt: Runtime, mapping: SkuMapping, actor: str) -> list[str]
             await skumap.put(
                 uow.session, mapping.platform, mapping.variant_id, mapping.sku, actor, uow.now()
             )
-            resolved = []
-            for order_id in await skumap.waiting_orders(
-                uow.session, mapping.platform, mapping.variant_id
-            ):
-                order = await uow.orders.get(order_id)
-                if order is None or order.stage != "synced":
-                    continue  # cancelled meanwhile: nothing to resolve
-                keys = {(order.platform, v) for v in waiting_variants(order.lines)}
-                known = (await skumap.lookup(uow.session, keys)).get(order.platform, {})
-                lines, mapped = map_lines(order.lines, known)
-                if mapped:
-                    order.map_skus(enrich(lines, catalog), mapped, actor)
-                    await uow.store(order)
-                    resolved.append(order.id)
-            await skumap.clear_waiting(uow.session, mapping.platform, mapping.variant_id)
+            resolved = await _resolve(uow, mapping.platform, mapping.variant_id, actor)
             await uow.commit()
             return resolved
 
-    for _ in range(3):
+    for attempt in range(4):
         try:
-            return await retry_on_conflict(run)
+            resolved = await retry_on_conflict(run)
+            break
         except IntegrityError:
-            continue  # the same mapping inserted concurrently: the next pass updates it
+            if attempt == 3:
+                raise  # the same mapping inserted concurrently: the next pass updates it
+    return resolved + await resolve_waiting(rt, mapping.platform, mapping.variant_id, actor)
+
+
+async def resolve_waiting(rt: Runtime, platform: str, variant_id: str, actor: str) -> list[str]:
+    """Resolve the orders still waiting for this variant, if it is mapped by now."""
+
+    async def run() -> list[str]:
+        async with OrderUnitOfWork(rt) as uow:
+            resolved = await _resolve(uow, platform, variant_id, actor)
+            await uow.commit()
+            return resolved
+
     return await retry_on_conflict(run)
+
+
+async def _resolve(uow: OrderUnitOfWork, platform: str, variant_id: str, actor: str) -> list[str]:
+    waiting = await skumap.waiting_orders(uow.session, platform, variant_id)
+    if not waiting:
+        return []
+    catalog = await uow.catalog()
+    resolved = []
+    for order_id in waiting:
+        order = await uow.orders.get(order_id)
+        if order is None or order.stage != "synced":
+            continue  # cancelled meanwhile: nothing to resolve
+        keys = {(order.platform, v) for v in waiting_variants(order.lines)}
+        known = (await skumap.lookup(uow.session, keys)).get(order.platform, {})
+        lines, mapped = map_lines(order.lines, known)
+        if mapped:
+            order.map_skus(enrich(lines, catalog), mapped, actor)
+            await uow.store(order)
+            resolved.append(order.id)
+    if (await skumap.lookup(uow.session, [(platform, variant_id)])).get(platform):
+        await skumap.clear_waiting(uow.session, platform, variant_id)
+    return resolved

@@ -33,6 +33,7 @@ from order_service.domain.review import (
 from order_service.domain.routing import enrich
 from order_service.domain.skus import map_lines, waiting_variants, with_sku_flag
 from order_service.handlers.common import retry_on_conflict
+from order_service.handlers.sku_mappings import resolve_waiting
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ async def _create_new(rt: Runtime, cmds: dict[int, IncomingOrder]) -> dict[int, 
         orders = dict(zip(new, await _create(uow, list(new.values())), strict=True))
         await uow.add_receipts([(c.source, c.webhook_id, orders[i].id) for i, c in new.items()])
         await uow.commit()
+    await _settle(rt, list(orders.values()))
     return {i: WebhookResult(o.id, o.stage, False, "created") for i, o in orders.items()}
 
 
@@ -139,7 +141,45 @@ async def _ingest_once(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
         [order] = await _create(uow, [cmd])
         await uow.add_receipts([(cmd.source, cmd.webhook_id, order.id)])
         await uow.commit()
-        return WebhookResult(order.id, order.stage, False, "created")
+    await _settle(rt, [order])
+    return WebhookResult(order.id, order.stage, False, "created")
+
+
+async def _settle(rt: Runtime, orders: list[Order]) -> None:
+    """After the orders' commit, what a concurrent writer parked (a cancellation, refund,
+    delivery) or mapped (a SKU mapping) while they were being created: neither could see
+    the other's uncommitted rows, and both look again after committing, so one of them
+    applies it. One query per batch; a second only when a line has no SKU. The orders are
+    committed already: a failure here is logged, never answered as the webhook's error."""
+    try:
+        await _settle_once(rt, orders)
+    except Exception as exc:
+        log.warning("settling %d new orders after commit failed: %s", len(orders), exc)
+
+
+async def _settle_once(rt: Runtime, orders: list[Order]) -> None:
+    if not orders:
+        return
+    p = t.parked
+    keys = [(o.platform, o.platform_order_id) for o in orders]
+    async with rt.db.reader() as session:
+        pending = (
+            await session.execute(
+                select(p.c.platform, p.c.platform_order_id)
+                .where(
+                    tuple_(p.c.platform, p.c.platform_order_id).in_(keys),
+                    p.c.applied_at.is_(None),
+                )
+                .distinct()
+            )
+        ).all()
+        variants = {(o.platform, v) for o in orders for v in waiting_variants(o.lines)}
+        mapped = await skumap.lookup(session, variants) if variants else {}
+    for platform, platform_order_id in pending:
+        await _apply_pending(rt, platform, platform_order_id)
+    for platform, by_variant in mapped.items():
+        for variant_id in sorted(by_variant):
+            await resolve_waiting(rt, platform, variant_id, "sku-mappings")
 
 
 async def _update(uow: OrderUnitOfWork, order: Order, cmd: IncomingOrder) -> str:
@@ -323,7 +363,41 @@ def cancellation_notice(
 async def ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
     """Apply a refund/delivery/cancellation webhook to its order, or park it until the
     order arrives; decided again on the fresh order if another writer saved it first."""
-    return await retry_on_conflict(lambda: _ingest_notice(rt, notice))
+    result = await retry_on_conflict(lambda: _ingest_notice(rt, notice))
+    if result.outcome != "parked":
+        return result
+    # The order may have been committed meanwhile without seeing this notice (see _settle).
+    late = await _apply_pending(rt, notice.platform, notice.platform_order_id)
+    if late is None:
+        return result
+    order, outcomes = late
+    outcome = outcomes.get(notice.external_id) if notice.kind == "cancellation" else None
+    if outcome:
+        return WebhookResult(order.id, order.stage, False, outcome["outcome"], _extra(outcome))
+    return WebhookResult(order.id, order.stage, False, "applied")
+
+
+async def _apply_pending(
+    rt: Runtime, platform: str, platform_order_id: str
+) -> tuple[Order, dict[str, dict]] | None:
+    """Apply an existing order's unapplied parked notices; None if nothing was applied."""
+
+    async def run() -> tuple[Order, dict[str, dict]] | None:
+        async with OrderUnitOfWork(rt) as uow:
+            order = await uow.orders.by_platform_id(platform, platform_order_id)
+            if order is None:
+                return None
+            rows = (await _parked(uow, [(platform, platform_order_id)])).get(
+                (platform, platform_order_id), []
+            )
+            if not rows:
+                return None
+            outcomes = await _apply_parked(uow, order, rows)
+            await uow.store(order)
+            await uow.commit()
+            return order, outcomes
+
+    return await retry_on_conflict(run)
 
 
 async def _ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from order_service.adapters import tables as t
+from order_service.adapters.uow import OrderUnitOfWork
+from order_service.handlers import webhooks as wh
+from order_service.handlers.webhooks import IncomingOrder
 from shared import topics
 from shared.events import warehouse as w
 from tests.fixtures import fixture
@@ -231,3 +235,39 @@ async def test_shopify_other_topics_are_still_refused(client):
     raw, headers = shopify_signed(fixture("shopify/orders_create.json"), topic="orders/delete")
     r = await client.post("/webhooks/shopify/orders", content=raw, headers=headers)
     assert r.status_code == 422 and r.json()["error"]["code"] == "unsupported_topic"
+
+
+async def test_a_cancellation_parked_while_its_order_commits_is_still_applied(
+    app, client, databases
+):
+    """The interleaving PostgreSQL allows (read committed): the order's transaction read the
+    parked notices before the cancellation was parked, and the cancellation looked for the
+    order before it was committed. The order's side looks again after committing."""
+    if not databases.postgres:
+        pytest.skip("SQLite write transactions are exclusive: this interleaving cannot occur")
+    rt = app.state.runtime
+    body = generic_order("TB-RACE")
+    cmd = IncomingOrder(
+        source="generic:demo-shop",
+        webhook_id=body["event_id"],
+        shop_id="demo-shop",
+        platform="taobao",
+        platform_order_id="TB-RACE",
+        buyer=body["buyer"],
+        address=body["address"],
+        lines=body["lines"],
+        total=Decimal(body["total"]),
+        currency="CNY",
+        paid_at=datetime.fromisoformat(body["paid_at"]),
+    )
+    async with OrderUnitOfWork(rt) as uow:
+        [order] = await wh._create(uow, [cmd])
+        notice = wh.cancellation_notice(
+            "taobao", "TB-RACE", webhook_id="evt-race", reason="buyer", cancelled_at=None
+        )
+        assert (await wh.ingest_notice(rt, notice)).outcome == "parked"
+        await uow.commit()
+    await wh._settle(rt, [order])
+    assert (await _order(client, order.id))["stage"] == "cancelled"
+    [call] = await _reported(app, order.id)
+    assert call["mode"] == "void"
