@@ -52,6 +52,8 @@ async def set_mapping(rt: Runtime, mapping: SkuMapping, actor: str) -> list[str]
         except IntegrityError:
             if attempt == 3:
                 raise  # the same mapping inserted concurrently: the next pass updates it
+    if rt.db.dialect != "postgresql":  # SQLite writers run one after the other
+        return resolved
     return resolved + await resolve_waiting(rt, mapping.platform, mapping.variant_id, actor)
 
 

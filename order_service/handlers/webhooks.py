@@ -158,7 +158,7 @@ async def _settle(rt: Runtime, orders: list[Order]) -> None:
 
 
 async def _settle_once(rt: Runtime, orders: list[Order]) -> None:
-    if not orders:
+    if not orders or not _interleaves(rt):
         return
     p = t.parked
     keys = [(o.platform, o.platform_order_id) for o in orders]
@@ -180,6 +180,12 @@ async def _settle_once(rt: Runtime, orders: list[Order]) -> None:
     for platform, by_variant in mapped.items():
         for variant_id in sorted(by_variant):
             await resolve_waiting(rt, platform, variant_id, "sku-mappings")
+
+
+def _interleaves(rt: Runtime) -> bool:
+    """Whether two write transactions can run at once (PostgreSQL); SQLite's writers
+    begin IMMEDIATE, one after the other, so neither misses the other's rows there."""
+    return rt.db.dialect == "postgresql"
 
 
 async def _update(uow: OrderUnitOfWork, order: Order, cmd: IncomingOrder) -> str:
@@ -364,7 +370,7 @@ async def ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
     """Apply a refund/delivery/cancellation webhook to its order, or park it until the
     order arrives; decided again on the fresh order if another writer saved it first."""
     result = await retry_on_conflict(lambda: _ingest_notice(rt, notice))
-    if result.outcome != "parked":
+    if result.outcome != "parked" or not _interleaves(rt):
         return result
     # The order may have been committed meanwhile without seeing this notice (see _settle).
     late = await _apply_pending(rt, notice.platform, notice.platform_order_id)
