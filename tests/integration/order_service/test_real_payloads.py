@@ -5,11 +5,16 @@ for a clerk's SKU mapping; bounds refuse hostile bodies naming the field, storin
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from order_service.adapters import tables as t
+from order_service.adapters.uow import OrderUnitOfWork
+from order_service.handlers import webhooks as wh
+from order_service.handlers.webhooks import IncomingOrder
 from tests.fixtures import fixture
 from tests.integration.order_service.helpers import (
     CLERK,
@@ -234,3 +239,37 @@ async def test_shopify_bounds_are_generous_but_exist(app, client):
     r = await _shopify(client, hostile)
     assert r.status_code == 422 and r.json()["error"]["message"].startswith("line_items.0.price")
     assert await _count(app, t.orders) == 1
+
+
+async def test_a_mapping_set_while_its_order_commits_still_resolves_it(app, client, databases):
+    """PostgreSQL interleaving: the order's transaction looked up the mapping before it was
+    set, and the mapping's transaction could not see the uncommitted waiting order."""
+    if not databases.postgres:
+        pytest.skip("SQLite write transactions are exclusive: this interleaving cannot occur")
+    rt = app.state.runtime
+    body = fixture("generic/order_with_nulls.json")
+    cmd = IncomingOrder(
+        source="generic:demo-shop",
+        webhook_id=body["event_id"],
+        shop_id="demo-shop",
+        platform="taobao",
+        platform_order_id=body["platform_order_id"],
+        buyer={"id": "buyer-intl-1", "name": "", "phone": ""},
+        address={**body["address"], "phone": "", "province": "", "district": ""},
+        lines=[
+            {"sku": "SKU-1", "qty": 2, "unit_price": "59.00"},
+            {"sku": "", "variant_id": "TB-VAR-77", "qty": 1, "unit_price": "20.50"},
+        ],
+        total=Decimal(body["total"]),
+        currency="EUR",
+        paid_at=datetime.fromisoformat(body["paid_at"]),
+    )
+    mapping = {"platform": "taobao", "variant_id": "TB-VAR-77", "sku": "SKU-5"}
+    async with OrderUnitOfWork(rt) as uow:
+        [order] = await wh._create(uow, [cmd])
+        r = await client.put("/sku-mappings", json=mapping, headers=CLERK)
+        assert r.status_code == 200 and r.json()["resolved_orders"] == []
+        await uow.commit()
+    await wh._settle(rt, [order])
+    got = await _order(client, order.id)
+    assert [ln["sku"] for ln in got["lines"]] == ["SKU-1", "SKU-5"] and _codes(got) == []
