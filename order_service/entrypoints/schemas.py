@@ -53,10 +53,19 @@ def _blank(value: Any) -> Any:
 
 
 def Text(max_length: int) -> Any:
-    """An optional string (null → "") of at most `max_length` characters."""
-    return Annotated[str, BeforeValidator(_blank), Field(max_length=max_length)]
+    """An optional string (null → "") of at most `max_length` characters, without NUL."""
+    return Annotated[
+        str, BeforeValidator(_blank), Field(max_length=max_length, pattern=r"^[^\x00]*$")
+    ]
 
 
+def Key(max_length: int) -> Any:
+    """An identifier: 1..`max_length` characters, no control characters (PostgreSQL text
+    refuses NUL; an id with one would fail at the database, not here)."""
+    return Annotated[str, Field(min_length=1, max_length=max_length, pattern=KEY_PATTERN)]
+
+
+KEY_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 Money = Annotated[Decimal, Field(ge=0, le=MAX_MONEY, decimal_places=2)]
 Attributes = Annotated[
     dict[Annotated[str, Field(max_length=50)], Annotated[str, Field(max_length=200)]],
@@ -66,7 +75,7 @@ Attributes = Annotated[
 
 
 class WebhookBuyer(Body):
-    id: str = Field(min_length=1, max_length=100)
+    id: Key(100)
     name: Text(200) = ""
     phone: Text(40) = ""
 
@@ -88,12 +97,14 @@ class WebhookAddress(Body):
 class WebhookLine(Body):
     """A line; `sku` may be empty or null (flagged `unknown_sku`, matched by `variant_id`)."""
 
-    sku: Text(64) = ""
-    variant_id: str | None = Field(None, min_length=1, max_length=100)
+    sku: Annotated[
+        str, BeforeValidator(_blank), Field(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")
+    ] = ""
+    variant_id: Key(100) | None = None
     qty: int = Field(ge=1, le=MAX_QTY)
     unit_price: Money = Decimal("0")
     attributes: Attributes = Field(default_factory=dict)
-    campaign_id: str | None = Field(None, max_length=100)
+    campaign_id: Key(100) | None = None
 
     def as_line(self) -> dict:
         line = {
@@ -114,9 +125,9 @@ class GenericOrder(Body):
     `total` must equal the sum of qty * unit_price over the lines, plus `shipping`, less
     `discount` (both optional, default 0), to the cent."""
 
-    event_id: str = Field(min_length=1, max_length=200)
-    platform: str = Field(min_length=1, max_length=40)
-    platform_order_id: str = Field(min_length=1, max_length=100)
+    event_id: Key(200)
+    platform: Key(40)
+    platform_order_id: Key(100)
     buyer: WebhookBuyer
     address: WebhookAddress
     lines: list[WebhookLine] = Field(min_length=1, max_length=MAX_LINES)
@@ -147,23 +158,21 @@ class GenericOrder(Body):
 class GenericRefund(Body):
     """A refund request pushed by the platform."""
 
-    event_id: str = Field(min_length=1, max_length=200)
-    platform: str = Field(min_length=1, max_length=40)
-    platform_order_id: str = Field(min_length=1, max_length=100)
-    platform_refund_id: str = Field(min_length=1, max_length=200)
+    event_id: Key(200)
+    platform: Key(40)
+    platform_order_id: Key(100)
+    platform_refund_id: Key(200)
     amount: Money
     reason: Text(500) = ""
-    skus: list[Annotated[str, Field(max_length=64)]] = Field(
-        default_factory=list, max_length=MAX_LINES
-    )
+    skus: list[Key(64)] = Field(default_factory=list, max_length=MAX_LINES)
 
 
 class GenericDelivery(Body):
     """A delivery confirmation pushed by the platform or carrier."""
 
-    event_id: str = Field(min_length=1, max_length=200)
-    platform: str = Field(min_length=1, max_length=40)
-    platform_order_id: str = Field(min_length=1, max_length=100)
+    event_id: Key(200)
+    platform: Key(40)
+    platform_order_id: Key(100)
     delivered_at: AwareDatetime
     source: str = Field("platform", min_length=1, max_length=40)
 
@@ -171,9 +180,9 @@ class GenericDelivery(Body):
 class GenericCancellation(Body):
     """An order cancelled on the platform: takes the CS cancel's stage path."""
 
-    event_id: str = Field(min_length=1, max_length=200)
-    platform: str = Field(min_length=1, max_length=40)
-    platform_order_id: str = Field(min_length=1, max_length=100)
+    event_id: Key(200)
+    platform: Key(40)
+    platform_order_id: Key(100)
     reason: Text(500) = ""
     cancelled_at: AwareDatetime | None = None
 

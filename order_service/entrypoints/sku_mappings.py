@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import Field
 
 from order_service.adapters import sku_mappings as skumap
-from order_service.entrypoints.schemas import Body
+from order_service.entrypoints.schemas import KEY_PATTERN, Body, Key
 from order_service.handlers.sku_mappings import SkuMapping, set_mapping
 from shared.auth import Caller
 
@@ -19,16 +18,16 @@ Clerk = Caller("clerk")
 
 
 class SkuMappingBody(Body):
-    platform: str = Field(min_length=1, max_length=40)
-    variant_id: str = Field(min_length=1, max_length=100)
-    sku: str = Field(min_length=1, max_length=64)
+    platform: Key(40)
+    variant_id: Key(100)
+    sku: Key(64)
 
 
 @router.get("/sku-mappings", summary="Platform variant → SKU mappings")
 async def list_mappings(
     request: Request,
     _: Reader,
-    platform: Annotated[str | None, Query(max_length=40)] = None,
+    platform: Annotated[str | None, Query(max_length=40, pattern=KEY_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict:

@@ -273,3 +273,22 @@ async def test_a_mapping_set_while_its_order_commits_still_resolves_it(app, clie
     await wh._settle(rt, [order])
     got = await _order(client, order.id)
     assert [ln["sku"] for ln in got["lines"]] == ["SKU-1", "SKU-5"] and _codes(got) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"platform_order_id": "TB-\x00"}, "platform_order_id"),
+        ({"event_id": "e\x01"}, "event_id"),
+        ({"note": "a\x00b"}, "note"),
+        ({"buyer": {"id": "b\x00"}}, "buyer.id"),
+    ],
+)
+async def test_control_characters_in_ids_and_nul_anywhere_are_422(app, client, change, field):
+    """PostgreSQL text refuses NUL: refused here, naming the field, not a 500 later."""
+    r = await post_generic(client, "/webhooks/generic/orders", generic_order(**change))
+    assert r.status_code == 422 and r.json()["error"]["message"].startswith(field)
+    bad = {"platform": "shopify", "variant_id": "v\x00", "sku": "SKU-1"}
+    r = await client.put("/sku-mappings", json=bad, headers=CLERK)
+    assert r.status_code == 422 and r.json()["error"]["message"].startswith("variant_id")
+    assert await _count(app, t.orders) == 0
