@@ -25,13 +25,13 @@ from order_service.entrypoints.schemas import (
     GenericRefund,
 )
 from order_service.entrypoints.shopify import ShopifyCancelledOrder, ShopifyOrder, shop_from_domain
-from order_service.handlers.webhooks import (
-    IncomingOrder,
+from order_service.handlers.notices import (
     PlatformNotice,
     WebhookResult,
     cancellation_notice,
     ingest_notice,
 )
+from order_service.handlers.webhooks import IncomingOrder
 from shared.errors import AppError
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])

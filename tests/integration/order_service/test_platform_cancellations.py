@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from order_service.adapters import tables as t
 from order_service.adapters.uow import OrderUnitOfWork
+from order_service.handlers import notices
 from order_service.handlers import webhooks as wh
 from order_service.handlers.webhooks import IncomingOrder
 from shared import topics
@@ -262,10 +263,10 @@ async def test_a_cancellation_parked_while_its_order_commits_is_still_applied(
     )
     async with OrderUnitOfWork(rt) as uow:
         [order] = await wh._create(uow, [cmd])
-        notice = wh.cancellation_notice(
+        notice = notices.cancellation_notice(
             "taobao", "TB-RACE", webhook_id="evt-race", reason="buyer", cancelled_at=None
         )
-        assert (await wh.ingest_notice(rt, notice)).outcome == "parked"
+        assert (await notices.ingest_notice(rt, notice)).outcome == "parked"
         await uow.commit()
     await wh._settle(rt, [order])
     assert (await _order(client, order.id))["stage"] == "cancelled"
