@@ -19,7 +19,7 @@ from order_service.domain.errors import (
     InvalidRequest,
     NotAllowed,
 )
-from order_service.entrypoints import orders, webhooks
+from order_service.entrypoints import orders, sku_mappings, webhooks
 from order_service.entrypoints.consumers import consumers
 from order_service.handlers.common import OrderNotFound
 from order_service.handlers.orders import StaleVersion, complete_due
@@ -84,7 +84,12 @@ def create_app(
         description="Order lifecycle, platform webhooks, review, submission, CS capabilities.",
         runtime=rt,
         metadata=metadata,
-        routers=[webhooks.router, orders.router, anomalies_router(anomalies, "clerk", "ops")],
+        routers=[
+            webhooks.router,
+            orders.router,
+            sku_mappings.router,
+            anomalies_router(anomalies, "clerk", "ops"),
+        ],
         consumers=consumers,
         on_startup=[seed_development],
         background=[_platform_loop, _completion_loop],

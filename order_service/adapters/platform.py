@@ -1,9 +1,11 @@
-"""Outbound calls to shop platforms (tracking sync), made after commit, never inside it.
+"""Outbound calls to shop platforms, made after commit, never inside it: tracking sync,
+and the outcome of a platform-side cancellation.
 
-Rows in `platform_calls` are written in the same transaction as the `shipped`
-stage change; `push_pending_calls` sends them afterwards through a
-`PlatformAdapter`. Development and tests use `RecordingPlatformAdapter`, which
-records each call so a test can assert it.
+Rows in `platform_calls` are written in the same transaction as the change they report
+(the `shipped` stage change; the cancellation's void / withdraw / intercept / refusal);
+`push_pending_calls` sends them afterwards through a `PlatformAdapter`, by `call` kind.
+Development and tests use `RecordingPlatformAdapter`, which records each call so a test
+can assert it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ class PlatformAdapter(Protocol):
     async def push_tracking(self, call: dict[str, Any]) -> None:
         """Tell the platform an order's shipment left with this carrier and tracking number."""
 
+    async def push_cancellation(self, call: dict[str, Any]) -> None:
+        """Tell the platform what its cancellation did: `outcome` (cancelled | pending |
+        refused | already_cancelled), `mode` (void | withdraw | intercept | refuse_delivery
+        | return | none), `reason`, and `code` when refused."""
+
 
 @dataclass
 class RecordingPlatformAdapter:
@@ -34,6 +41,13 @@ class RecordingPlatformAdapter:
 
     async def push_tracking(self, call: dict[str, Any]) -> None:
         self.calls.append(call)
+
+    async def push_cancellation(self, call: dict[str, Any]) -> None:
+        self.calls.append(call)
+
+
+def _sender(adapter: PlatformAdapter, call: str):
+    return {"tracking": adapter.push_tracking, "cancellation": adapter.push_cancellation}[call]
 
 
 class PlatformSync:
@@ -71,7 +85,7 @@ async def push_pending_calls(
         }
         values: dict[str, Any] = {"attempts": row.attempts + 1}
         try:
-            await adapter.push_tracking(call)
+            await _sender(adapter, row.call)(call)
             values["sent_at"] = clock.now()
             sent += 1
         except Exception as exc:  # a platform outage must not stop the loop

@@ -72,7 +72,7 @@ parked = Table(
     "parked_webhooks",
     metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("kind", String(20), nullable=False),  # refund | delivery
+    Column("kind", String(20), nullable=False),  # refund | delivery | cancellation
     Column("platform", String(40), nullable=False),
     Column("platform_order_id", String(100), nullable=False),
     Column("external_id", String(200), nullable=False),
@@ -134,4 +134,27 @@ config = Table(
     metadata,
     Column("key", String(60), primary_key=True),
     Column("value", JSON, nullable=False),
+)
+
+# SPEC §2.3: a platform variant → our SKU, set by a clerk for lines that arrived without one.
+sku_mappings = Table(
+    "sku_mappings",
+    metadata,
+    Column("platform", String(40), nullable=False),
+    Column("variant_id", String(100), nullable=False),
+    Column("sku", String(100), nullable=False),
+    Column("updated_by", String(120), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("platform", "variant_id"),
+)
+
+# Orders waiting for a mapping: one row per (order, variant) of a line without a SKU, so that
+# setting a mapping finds its orders without scanning order documents.
+sku_waiting = Table(
+    "sku_waiting",
+    metadata,
+    Column("platform", String(40), nullable=False),
+    Column("variant_id", String(100), nullable=False),
+    Column("order_id", String(40), nullable=False),
+    PrimaryKeyConstraint("platform", "variant_id", "order_id"),
 )

@@ -17,6 +17,7 @@ from order_service.domain import lifecycle
 from order_service.domain.errors import IllegalTransition, InvalidRequest, NotAllowed
 from order_service.domain.reactions import Reactions
 from order_service.domain.rules import Capability, decide
+from order_service.domain.skus import UNKNOWN_SKU, unknown_lines, with_sku_flag
 
 SHIPMENT_RANK = {
     "submitted": 0,
@@ -164,8 +165,23 @@ class Order(Reactions):
         return order
 
     def approve(self, actor: str, *, auto: bool = False, problems: list[str] | None = None) -> None:
+        unknown = unknown_lines(self.lines)
+        if unknown:
+            raise NotAllowed(
+                "lines without a SKU: set a SKU mapping for their variant (PUT /sku-mappings) "
+                "or edit the lines first",
+                code=UNKNOWN_SKU,
+                lines=unknown,
+            )
         self.fire("approve", actor, auto=auto)
         self.review = {"status": "approved", "by": actor, "auto": auto, "reason": ""}
+
+    def map_skus(self, lines: list[dict], mapped: list[dict], actor: str) -> None:
+        """A SKU mapping filled in lines that had none (`lines` already enriched); the
+        `unknown_sku` flag goes once no line is unknown, and the order stays in review."""
+        self.lines = lines
+        self.flags = with_sku_flag(self.flags, lines)
+        self.record("sku_mapped", actor, lines=mapped, unknown=unknown_lines(lines))
 
     def reject(self, actor: str, reason: str) -> None:
         """A reject keeps the order in `synced` with the reason visible."""
@@ -259,6 +275,7 @@ class Order(Reactions):
             self.note = changes["note"]
         if "lines" in changes:
             self.lines = changes["lines"]
+            self.flags = with_sku_flag(self.flags, self.lines)
             if len(self.shipments) == 1:
                 self.shipments[0].lines = changes["lines"]
             if self.stage == "reviewed":

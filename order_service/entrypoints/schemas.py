@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from shared.events.common import Address, Buyer
+from shared.events.common import Address
 from shared.limits import (
     LINES_MAX,
     MONEY_MAX,
     NAME_MAX,
     QTY_MAX,
     BoundedBody,
-    Code,
     Id,
-    Instant,
     Money,
     Qty,
     Text,
@@ -49,42 +56,146 @@ class LineIn(Body):
         }
 
 
-class GenericOrder(Body):
-    """SPEC §2.3 canonical order webhook; `updated_at` (optional) orders updates."""
+# ---- webhook bodies (SPEC §2.3): nulls where platforms send them, a bound on everything ----
 
-    event_id: str = Field(min_length=1)
-    platform: str = Field(min_length=1)
-    platform_order_id: str = Field(min_length=1)
-    buyer: Buyer
-    address: Address
-    lines: list[LineIn] = Field(min_length=1)
-    total: Decimal = Field(ge=0)
-    currency: str = Field(min_length=3, max_length=3)
+
+def _blank(value: Any) -> Any:
+    """Platforms send `null` for empty optional strings; it means ""."""
+    return "" if value is None else value
+
+
+def Chars(max_length: int) -> Any:
+    """An optional string (null → "") of at most `max_length` characters, without NUL."""
+    return Annotated[
+        str, BeforeValidator(_blank), Field(max_length=max_length, pattern=r"^[^\x00]*$")
+    ]
+
+
+def Key(max_length: int) -> Any:
+    """An identifier: 1..`max_length` characters, no control characters (PostgreSQL text
+    refuses NUL; an id with one would fail at the database, not here)."""
+    return Annotated[str, Field(min_length=1, max_length=max_length, pattern=KEY_PATTERN)]
+
+
+KEY_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+Attributes = Annotated[
+    dict[Annotated[str, Field(max_length=50)], Annotated[str, Field(max_length=200)]],
+    BeforeValidator(lambda v: {} if v is None else v),
+    Field(max_length=20),
+]
+
+
+class WebhookBuyer(Body):
+    id: Key(100)
+    name: Chars(200) = ""
+    phone: Chars(40) = ""
+
+
+class WebhookAddress(Body):
+    """The canonical address; `country` / `country_code` (ISO 3166-1 alpha-2) optional."""
+
+    name: Chars(200)
+    phone: Chars(40) = ""
+    province: Chars(100) = ""
+    city: Chars(100) = ""
+    district: Chars(100) = ""
+    line1: Chars(500) = ""
+    postcode: Chars(20) = ""
+    country: Chars(100) = ""
+    country_code: Annotated[str, BeforeValidator(_blank), Field(pattern=r"^([A-Za-z]{2})?$")] = ""
+
+
+class WebhookLine(Body):
+    """A line; `sku` may be empty or null (flagged `unknown_sku`, matched by `variant_id`)."""
+
+    sku: Annotated[
+        str, BeforeValidator(_blank), Field(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")
+    ] = ""
+    variant_id: Key(100) | None = None
+    qty: int = Field(ge=1, le=QTY_MAX)
+    unit_price: Money = Decimal("0")
+    attributes: Attributes = Field(default_factory=dict)
+    campaign_id: Key(100) | None = None
+
+    def as_line(self) -> dict:
+        line = {
+            "sku": self.sku,
+            "qty": self.qty,
+            "unit_price": str(self.unit_price),
+            "attributes": self.attributes,
+            "campaign_id": self.campaign_id,
+        }
+        if self.variant_id:
+            line["variant_id"] = self.variant_id
+        return line
+
+
+class GenericOrder(Body):
+    """SPEC §2.3 canonical order webhook; `updated_at` (optional) orders updates.
+
+    `total` must equal the sum of qty * unit_price over the lines, plus `shipping`, less
+    `discount` (both optional, default 0), to the cent."""
+
+    event_id: Key(200)
+    platform: Key(40)
+    platform_order_id: Key(100)
+    buyer: WebhookBuyer
+    address: WebhookAddress
+    lines: list[WebhookLine] = Field(min_length=1, max_length=LINES_MAX)
+    shipping: Money = Decimal("0")
+    discount: Money = Decimal("0")
+    total: Money
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
     paid_at: AwareDatetime
-    note: str = ""
+    note: Chars(2000) = ""
     updated_at: AwareDatetime | None = None
 
+    @field_validator("total")
+    @classmethod
+    def _total_matches_lines(cls, total: Decimal, info: ValidationInfo) -> Decimal:
+        data = info.data
+        if not all(k in data for k in ("lines", "shipping", "discount")):
+            return total  # a part is invalid: that error is reported instead
+        lines = sum((ln.qty * ln.unit_price for ln in data["lines"]), Decimal("0"))
+        expected = lines + data["shipping"] - data["discount"]
+        if total != expected:
+            raise ValueError(
+                f"total {total} does not match the lines: {lines} + shipping "
+                f"{data['shipping']} - discount {data['discount']} = {expected}"
+            )
+        return total
 
-class GenericRefund(BoundedBody):
+
+class GenericRefund(Body):
     """A refund request pushed by the platform."""
 
-    event_id: Id
-    platform: Code
-    platform_order_id: Id
-    platform_refund_id: Id
+    event_id: Key(200)
+    platform: Key(40)
+    platform_order_id: Key(100)
+    platform_refund_id: Key(200)
     amount: Money
-    reason: Text = ""
-    skus: list[Id] = Field(default_factory=list, max_length=LINES_MAX)
+    reason: Chars(500) = ""
+    skus: list[Key(64)] = Field(default_factory=list, max_length=LINES_MAX)
 
 
-class GenericDelivery(BoundedBody):
+class GenericDelivery(Body):
     """A delivery confirmation pushed by the platform or carrier."""
 
-    event_id: Id
-    platform: Code
-    platform_order_id: Id
-    delivered_at: Instant
-    source: Code = "platform"
+    event_id: Key(200)
+    platform: Key(40)
+    platform_order_id: Key(100)
+    delivered_at: AwareDatetime
+    source: str = Field("platform", min_length=1, max_length=40)
+
+
+class GenericCancellation(Body):
+    """An order cancelled on the platform: takes the CS cancel's stage path."""
+
+    event_id: Key(200)
+    platform: Key(40)
+    platform_order_id: Key(100)
+    reason: Chars(500) = ""
+    cancelled_at: AwareDatetime | None = None
 
 
 class AddressIn(Address):

@@ -1,22 +1,25 @@
-"""Webhook use cases: orders (create/update), refunds and deliveries from platforms.
+"""Webhook use cases: platform orders (create/update); refunds, deliveries and
+cancellations are in `notices.py`.
 
 Idempotent twice over: on the webhook id (a receipt row) and on the platform
-order id (a unique key). Refund and delivery webhooks that arrive before their
-order are parked and applied when the order arrives.
+order id (a unique key). Notices that arrived before their order are applied in the
+transaction that stores it. A line without a SKU is mapped by its variant (SKU mappings)
+or flagged `unknown_sku`; it is never refused.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import and_, insert, or_, select, tuple_, update
+from sqlalchemy import and_, insert, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
+from order_service.adapters import sku_mappings as skumap
 from order_service.adapters import tables as t
 from order_service.adapters.uow import OrderUnitOfWork
 from order_service.domain.order import Order
@@ -27,6 +30,15 @@ from order_service.domain.review import (
     holds_campaign_quantity,
 )
 from order_service.domain.routing import enrich
+from order_service.domain.skus import map_lines, waiting_variants, with_sku_flag
+from order_service.handlers.notices import (
+    WebhookResult,
+    apply_parked,
+    apply_pending,
+    interleaves,
+    parked_for,
+)
+from order_service.handlers.sku_mappings import resolve_waiting
 from shared.service import Runtime
 
 log = logging.getLogger(__name__)
@@ -49,15 +61,6 @@ class IncomingOrder:
     paid_at: datetime
     note: str = ""
     updated_at: datetime | None = None
-
-
-@dataclass
-class WebhookResult:
-    order_id: str | None
-    stage: str | None
-    duplicate: bool
-    outcome: str = "created"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 async def ingest_order(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
@@ -115,6 +118,7 @@ async def _create_new(rt: Runtime, cmds: dict[int, IncomingOrder]) -> dict[int, 
         orders = dict(zip(new, await _create(uow, list(new.values())), strict=True))
         await uow.add_receipts([(c.source, c.webhook_id, orders[i].id) for i, c in new.items()])
         await uow.commit()
+    await _settle(rt, list(orders.values()))
     return {i: WebhookResult(o.id, o.stage, False, "created") for i, o in orders.items()}
 
 
@@ -133,11 +137,50 @@ async def _ingest_once(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
         [order] = await _create(uow, [cmd])
         await uow.add_receipts([(cmd.source, cmd.webhook_id, order.id)])
         await uow.commit()
-        return WebhookResult(order.id, order.stage, False, "created")
+    await _settle(rt, [order])
+    return WebhookResult(order.id, order.stage, False, "created")
+
+
+async def _settle(rt: Runtime, orders: list[Order]) -> None:
+    """After the orders' commit, what a concurrent writer parked (a cancellation, refund,
+    delivery) or mapped (a SKU mapping) while they were being created: neither could see
+    the other's uncommitted rows, and both look again after committing, so one of them
+    applies it. One query per batch; a second only when a line has no SKU. The orders are
+    committed already: a failure here is logged, never answered as the webhook's error."""
+    try:
+        await _settle_once(rt, orders)
+    except Exception as exc:
+        log.warning("settling %d new orders after commit failed: %s", len(orders), exc)
+
+
+async def _settle_once(rt: Runtime, orders: list[Order]) -> None:
+    if not orders or not interleaves(rt):
+        return
+    p = t.parked
+    keys = [(o.platform, o.platform_order_id) for o in orders]
+    async with rt.db.reader() as session:
+        pending = (
+            await session.execute(
+                select(p.c.platform, p.c.platform_order_id)
+                .where(
+                    tuple_(p.c.platform, p.c.platform_order_id).in_(keys),
+                    p.c.applied_at.is_(None),
+                )
+                .distinct()
+            )
+        ).all()
+        variants = {(o.platform, v) for o in orders for v in waiting_variants(o.lines)}
+        mapped = await skumap.lookup(session, variants) if variants else {}
+    for platform, platform_order_id in pending:
+        await apply_pending(rt, platform, platform_order_id)
+    for platform, by_variant in mapped.items():
+        for variant_id in sorted(by_variant):
+            await resolve_waiting(rt, platform, variant_id, "sku-mappings")
 
 
 async def _update(uow: OrderUnitOfWork, order: Order, cmd: IncomingOrder) -> str:
-    lines = enrich(cmd.lines, await uow.catalog())
+    [mapped] = await _mapped(uow, [cmd])
+    lines = enrich(mapped, await uow.catalog())
     changes: dict[str, Any] = {}
     if cmd.address != order.address:
         changes["address"] = cmd.address
@@ -154,7 +197,28 @@ async def _update(uow: OrderUnitOfWork, order: Order, cmd: IncomingOrder) -> str
         return "duplicate"
     outcome = order.platform_update(changes, cmd.updated_at, actor=f"platform:{cmd.platform}")
     await uow.store(order)
+    await skumap.add_waiting(uow.session, uow.db.dialect, _waiting_rows([order]))
     return outcome
+
+
+async def _mapped(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[list[dict]]:
+    """Each command's lines with SKUs from the mappings of their variants (one query, and
+    none at all when every line has a SKU)."""
+    keys = {(c.platform, v) for c in cmds for v in waiting_variants(c.lines)}
+    if not keys:
+        return [c.lines for c in cmds]
+    known = await skumap.lookup(uow.session, keys)
+    return [map_lines(c.lines, known.get(c.platform, {}))[0] for c in cmds]
+
+
+def _waiting_rows(orders: list[Order]) -> list[dict]:
+    """(platform, variant, order) rows for the lines that still wait for a mapping."""
+    return [
+        {"platform": o.platform, "variant_id": v, "order_id": o.id}
+        for o in orders
+        if o.stage != "cancelled"
+        for v in sorted(waiting_variants(o.lines))
+    ]
 
 
 def _line_key(lines: list[dict]) -> list[tuple]:
@@ -169,9 +233,9 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
     catalog = await uow.catalog()
     policy = await uow.review_policy()
     keys = [buyer_keys(c.buyer, c.address) for c in cmds]
-    enriched = [enrich(c.lines, catalog) for c in cmds]
+    enriched = [enrich(lines, catalog) for lines in await _mapped(uow, cmds)]
     prior = await _prior_purchases(uow, enriched, keys)
-    parked = await _parked(uow, [(c.platform, c.platform_order_id) for c in cmds])
+    parked = await parked_for(uow, [(c.platform, c.platform_order_id) for c in cmds])
     orders, purchases = [], []
     for cmd, lines, order_keys in zip(cmds, enriched, keys, strict=True):
         order = Order.receive(
@@ -189,7 +253,14 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
             note=cmd.note,
             platform_updated_at=cmd.updated_at,
         )
-        order.flags = campaign_breaches(lines, prior, order_keys, policy)
+        order.flags = with_sku_flag(campaign_breaches(lines, prior, order_keys, policy), lines)
+        mapped = [
+            {"line": i, "variant_id": ln["variant_id"], "sku": ln["sku"]}
+            for i, (ln, raw) in enumerate(zip(lines, cmd.lines, strict=True))
+            if ln["sku"] and not raw.get("sku")
+        ]
+        if mapped:
+            order.record("sku_mapped", "sku-mappings", lines=mapped, unknown=[])
         if order.flags:
             order.record("review_flagged", "review-rules", flags=order.flags)
         if policy.auto_review:
@@ -198,7 +269,7 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
                 order.record("auto_review_skipped", "auto-review", problems=problems)
             else:
                 order.approve("auto-review", auto=True)
-        await _apply_parked(uow, order, parked.get((order.platform, order.platform_order_id), []))
+        await apply_parked(uow, order, parked.get((order.platform, order.platform_order_id), []))
         for row in _purchases(order, order_keys):
             key = (row["campaign_id"], row["key_kind"], row["key_value"])
             prior[key] = prior.get(key, 0) + row["qty"]
@@ -207,6 +278,7 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
     await uow.store_new(orders)
     if purchases:
         await uow.session.execute(insert(t.campaign_purchases), purchases)
+    await skumap.add_waiting(uow.session, uow.db.dialect, _waiting_rows(orders))
     return orders
 
 
@@ -248,86 +320,3 @@ def _purchases(order: Order, keys: list[tuple[str, str]]) -> list[dict]:
         for c, q in qty.items()
         for k, v in dict.fromkeys(keys)
     ]
-
-
-# ---- refunds and deliveries -------------------------------------------------------------
-@dataclass
-class PlatformNotice:
-    """A refund request or delivery confirmation for a platform order."""
-
-    kind: str  # refund | delivery
-    platform: str
-    platform_order_id: str
-    external_id: str
-    body: dict[str, Any]
-
-
-async def ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
-    """Apply a refund/delivery webhook to its order, or park it until the order arrives."""
-    async with OrderUnitOfWork(rt) as uow:
-        try:
-            async with uow.session.begin_nested():
-                await uow.session.execute(
-                    insert(t.parked).values(
-                        kind=notice.kind,
-                        platform=notice.platform,
-                        platform_order_id=notice.platform_order_id,
-                        external_id=notice.external_id,
-                        body=notice.body,
-                        received_at=uow.now(),
-                    )
-                )
-        except IntegrityError:
-            order = await uow.orders.by_platform_id(notice.platform, notice.platform_order_id)
-            return WebhookResult(
-                order.id if order else None, order.stage if order else None, True, "duplicate"
-            )
-        order = await uow.orders.by_platform_id(notice.platform, notice.platform_order_id)
-        if order is None:
-            await uow.commit()
-            return WebhookResult(None, None, False, "parked", {"parked": True})
-        await _apply_parked(uow, order)
-        await uow.store(order)
-        await uow.commit()
-        return WebhookResult(order.id, order.stage, False, "applied")
-
-
-async def _parked(uow: OrderUnitOfWork, keys: list[tuple[str, str]]) -> dict[tuple, list]:
-    """Unapplied refund/delivery webhooks waiting for these (platform, platform order id)s."""
-    p = t.parked
-    rows = (
-        await uow.session.execute(
-            select(p)
-            .where(
-                tuple_(p.c.platform, p.c.platform_order_id).in_(keys),
-                p.c.applied_at.is_(None),
-            )
-            .order_by(p.c.id)
-        )
-    ).all()
-    found: dict[tuple, list] = {}
-    for row in rows:
-        found.setdefault((row.platform, row.platform_order_id), []).append(row)
-    return found
-
-
-async def _apply_parked(uow: OrderUnitOfWork, order: Order, rows: list | None = None) -> None:
-    if rows is None:
-        rows = (await _parked(uow, [(order.platform, order.platform_order_id)])).get(
-            (order.platform, order.platform_order_id), []
-        )
-    p = t.parked
-    for row in rows:
-        actor = f"platform:{order.platform}"
-        if row.kind == "refund":
-            order.emit("order.refund_requested", **row.body)
-            order.record("refund_requested", actor, **row.body)
-        else:
-            order.deliver(
-                datetime.fromisoformat(row.body["delivered_at"]),
-                row.body.get("source", "platform"),
-                actor,
-            )
-        await uow.session.execute(
-            update(p).where(p.c.id == row.id).values(applied_at=uow.now(), order_id=order.id)
-        )

@@ -17,6 +17,9 @@ class Address(Value):
     district: str = ""
     line1: str = ""
     postcode: str = ""
+    # Optional since issue 12 (international orders); events without them still parse.
+    country: str = ""
+    country_code: str = ""
 
 
 class Line(Value):
@@ -29,6 +32,8 @@ class Line(Value):
     campaign_id: str | None = None
     supplier_id: str | None = None
     category: str | None = None
+    # The platform's variant: how a line without a SKU is matched later (SKU mapping).
+    variant_id: str | None = None
 
 
 class Buyer(Value):

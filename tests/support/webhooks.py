@@ -55,6 +55,19 @@ def generic_order(
     }
 
 
+def generic_cancellation(
+    platform_order_id: str, *, reason: str = "buyer cancelled", platform: str = "taobao"
+) -> dict[str, Any]:
+    """A `POST /webhooks/generic/cancellations` body (signed like an order)."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "platform": platform,
+        "platform_order_id": platform_order_id,
+        "reason": reason,
+        "cancelled_at": None,
+    }
+
+
 def sign_generic(
     body: dict | bytes,
     *,

@@ -1,0 +1,45 @@
+"""SKU mappings (SPEC §2.3, §8): a platform variant → our SKU, for lines that arrived
+without one. Set by a clerk (or admin); read by everyone who reads orders."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from order_service.adapters import sku_mappings as skumap
+from order_service.entrypoints.schemas import KEY_PATTERN, Body, Key
+from order_service.handlers.sku_mappings import SkuMapping, set_mapping
+from shared.auth import Caller
+
+router = APIRouter(tags=["sku-mappings"])
+Reader = Caller("clerk", "cs_agent", "cs_supervisor", "ops")
+Clerk = Caller("clerk")
+
+
+class SkuMappingBody(Body):
+    platform: Key(40)
+    variant_id: Key(100)
+    sku: Key(64)
+
+
+@router.get("/sku-mappings", summary="Platform variant → SKU mappings")
+async def list_mappings(
+    request: Request,
+    _: Reader,
+    platform: Annotated[str | None, Query(max_length=40, pattern=KEY_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> dict:
+    db = request.app.state.runtime.db
+    return {"mappings": await skumap.listing(db, platform, limit, offset)}
+
+
+@router.put(
+    "/sku-mappings",
+    summary="Map a platform variant to a SKU; resolves the orders waiting for it",
+)
+async def put_mapping(request: Request, body: SkuMappingBody, principal: Clerk) -> dict:
+    mapping = SkuMapping(body.platform, body.variant_id, body.sku)
+    resolved = await set_mapping(request.app.state.runtime, mapping, principal.actor)
+    return {"mapping": body.model_dump(), "resolved_orders": resolved}
