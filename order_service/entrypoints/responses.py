@@ -132,3 +132,20 @@ class WebhookAnswer(BaseModel):
     stage: str | None
     duplicate: bool
     outcome: str | None
+
+
+class SkuMappingRow(BaseModel):
+    platform: str
+    variant_id: str
+    sku: str
+    updated_by: str | None = None
+    updated_at: str | None = None
+
+
+class SkuMappings(BaseModel):
+    mappings: list[SkuMappingRow]
+
+
+class SkuMappingWritten(BaseModel):
+    mapping: SkuMappingRow
+    resolved_orders: list[str]

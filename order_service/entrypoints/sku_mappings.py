@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from order_service.adapters import sku_mappings as skumap
+from order_service.entrypoints import responses as r
 from order_service.entrypoints.schemas import KEY_PATTERN, Body, Key
 from order_service.handlers.sku_mappings import SkuMapping, set_mapping
 from shared.auth import Caller
+from shared.openapi import documented, errors
 
 router = APIRouter(tags=["sku-mappings"])
 Reader = Caller("clerk", "cs_agent", "cs_supervisor", "ops")
@@ -23,7 +25,11 @@ class SkuMappingBody(Body):
     sku: Key(64)
 
 
-@router.get("/sku-mappings", summary="Platform variant → SKU mappings")
+@router.get(
+    "/sku-mappings",
+    summary="Platform variant → SKU mappings",
+    responses={**documented(r.SkuMappings), **errors(422)},
+)
 async def list_mappings(
     request: Request,
     _: Reader,
@@ -38,6 +44,7 @@ async def list_mappings(
 @router.put(
     "/sku-mappings",
     summary="Map a platform variant to a SKU; resolves the orders waiting for it",
+    responses={**documented(r.SkuMappingWritten), **errors(422)},
 )
 async def put_mapping(request: Request, body: SkuMappingBody, principal: Clerk) -> dict:
     mapping = SkuMapping(body.platform, body.variant_id, body.sku)

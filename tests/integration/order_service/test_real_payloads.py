@@ -72,7 +72,7 @@ async def test_shopify_order_without_sku_lands_flagged_and_waits_for_review(clie
 
 
 async def test_auto_review_never_takes_an_order_with_an_unknown_sku(client):
-    r = await client.put("/review-policy", json={"auto_review": True}, headers=CLERK)
+    r = await client.put("/review-policy", json={"auto_review": True}, headers=ADMIN)
     assert r.status_code == 200
     clean = fixture("shopify/orders_create.json")
     clean["line_items"][1]["sku"] = "SKU-3"
