@@ -22,6 +22,7 @@ from shared.db import Database
 from shared.errors import install_error_handlers
 from shared.inbox import Inbox
 from shared.messaging import MessagingTables
+from shared.migrations import prepare_schema
 from shared.observability import LatencyMiddleware
 from shared.observability import router as ops_router
 from shared.outbox import Outbox, OutboxRelay
@@ -83,7 +84,7 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        await runtime.db.create_schema(metadata)
+        await prepare_schema(runtime.db, runtime.settings, metadata)
         for hook in on_startup:
             await hook(runtime)
         runtime.consumers = consumers(runtime)
