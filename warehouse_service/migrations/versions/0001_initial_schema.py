@@ -153,6 +153,21 @@ def upgrade() -> None:
     )
 
 
+def adopt() -> None:
+    """A database made by `create_all` before migrations: on PostgreSQL, give `shipments`
+    its fillfactor if it was created before that setting, rewriting the table (CLUSTER,
+    which runs in the migration's transaction, unlike VACUUM FULL) so old pages get room."""
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    options = bind.exec_driver_sql(
+        "SELECT reloptions FROM pg_class WHERE oid = 'shipments'::regclass"
+    ).scalar()
+    if "fillfactor=50" not in (options or []):
+        op.execute("ALTER TABLE shipments SET (fillfactor = 50)")
+        op.execute("CLUSTER shipments USING shipments_pkey")
+
+
 def downgrade() -> None:
     op.drop_table("warehouses")
     op.drop_table("stops")
