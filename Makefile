@@ -32,10 +32,11 @@ migrate: install
 migrate-check: install
 	$(BIN)/python -m services.migrate --check
 
-## make revision SERVICE=order MESSAGE="add anomalies": autogenerate the service's next revision
+## make revision MESSAGE="add anomalies" [SERVICE=order]: autogenerate the next revision of
+## each service whose tables changed (SERVICE: only that one)
 revision: install
-	@test -n "$(SERVICE)" -a -n "$(MESSAGE)" || \
-	  { echo 'usage: make revision SERVICE=order|warehouse|aftersales MESSAGE="..."'; exit 2; }
+	@test -n "$(MESSAGE)" || \
+	  { echo 'usage: make revision MESSAGE="..." [SERVICE=order|warehouse|aftersales]'; exit 2; }
 	$(BIN)/python -m services.migrate $(SERVICE) --revision "$(MESSAGE)"
 
 test-unit: install

@@ -4,9 +4,10 @@ Upgrades each service's database (all three by default) to the code's head, read
 the same ORDER_/WAREHOUSE_/AFTERSALES_DATABASE_URL settings as the services (SQLite
 under var/ in development). `--check` changes nothing and exits 1 if a database is not
 at head or differs from the tables the code declares.
-`--revision MESSAGE` (one service) autogenerates the next numbered revision into that
-service's tree, diffing the code's tables against a scratch SQLite database at head;
-review it, and write PostgreSQL-only options (such as a table's fillfactor) by hand.
+`--revision MESSAGE` autogenerates the next numbered revision into each named service's
+tree (all three by default; a service whose tables match its migrations gets none),
+diffing the code's tables against a scratch SQLite database at head. Review it; write
+data moves and PostgreSQL-only options (such as a table's fillfactor) by hand.
 """
 
 from __future__ import annotations
@@ -49,17 +50,23 @@ async def check(service: str) -> str:
     return ""
 
 
-def revision(service: str, message: str) -> Path:
+def revision(service: str, message: str) -> Path | None:
+    """Autogenerate `service`'s next revision; None when its tables match its migrations."""
     tree = Tree(service)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/scratch.db"
 
-        async def scratch_at_head() -> None:
+        async def diff_at_head() -> list:
             db = Database(url)
-            await tree.upgrade(db)
-            await db.dispose()
+            try:
+                await tree.upgrade(db)
+                async with db.engine.connect() as conn:
+                    return await conn.run_sync(tree.diff_on)
+            finally:
+                await db.dispose()
 
-        asyncio.run(scratch_at_head())
+        if not asyncio.run(diff_at_head()):
+            return None
         cfg = tree.config(url=url)
         cfg.set_section_option("post_write_hooks", "hooks", "ruff_format, ruff_fix")
         for name, args in (("ruff_format", "format"), ("ruff_fix", "check --fix")):
@@ -86,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := set(services) - set(SERVICES):
         p.error(f"unknown service {', '.join(sorted(unknown))}; choose from {', '.join(SERVICES)}")
     if args.revision:
-        if len(services) != 1:
-            p.error("--revision takes exactly one service")
-        print(f"wrote {revision(services[0], args.revision)}; review it before committing")
+        for s in services:
+            path = revision(s, args.revision)
+            print(f"{s}: wrote {path}; review it" if path else f"{s}: no change, no revision")
         return 0
     if args.check:
         problems = [msg for s in services if (msg := asyncio.run(check(s)))]

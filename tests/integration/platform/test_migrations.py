@@ -88,7 +88,7 @@ async def test_a_table_without_a_revision_fails_naming_the_command(database):
     grown = MetaData()
     for table in tree.metadata.tables.values():
         table.to_metadata(grown)
-    Table("sku_mappings", grown, Column("sku", String(100), primary_key=True))
+    Table("not_in_any_revision", grown, Column("sku", String(100), primary_key=True))
     async with db.engine.connect() as conn:
         found = await conn.run_sync(lambda c: _compare(c, grown))
     assert [d[0] for d in found] == ["add_table"]
@@ -180,11 +180,13 @@ async def test_a_database_at_the_first_revision_with_rows_upgrades_to_head(
 
 
 async def test_make_migrate_adopts_a_database_made_before_migrations(database, databases):
-    """`create_all` made it, with shipments at the default fillfactor on PostgreSQL (the
-    README once said to ALTER it by hand): migrating stamps it and sets the fillfactor."""
+    """`create_all` made it (0001's tables, no alembic_version), with shipments at the
+    default fillfactor on PostgreSQL (the README once said to ALTER it by hand): migrating
+    stamps it, sets the fillfactor and upgrades it."""
     tree, db = Tree("warehouse"), database("warehouse")
-    await db.create_schema(tree.metadata)
     async with db.engine.begin() as conn:
+        await conn.run_sync(tree.upgrade_on, tree.first, fast=False)
+        await conn.execute(text("DROP TABLE alembic_version"))
         filled = await conn.run_sync(_fill)
         if databases.postgres:
             await conn.execute(text("ALTER TABLE shipments RESET (fillfactor)"))
