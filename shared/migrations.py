@@ -12,10 +12,10 @@ Production refuses to serve on a database that is not at the code's head.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import logging
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from alembic import command, context
@@ -37,8 +37,7 @@ MIGRATE = "make migrate"
 # pg_advisory_xact_lock(class, key): migrations of one database run one at a time
 # (advisory locks are per database; 0x0C4A is the order service's campaign class).
 LOCK_CLASS = 0x0A1E
-
-
+# Per (service, dialect, head): the SQL that takes an empty database to head.
 _RENDERED: dict[tuple[str, str, str], list[str] | None] = {}
 
 
@@ -61,18 +60,13 @@ class SchemaBehind(RuntimeError):
     """The database is not at the code's head revision (production refuses to serve)."""
 
 
-def _configure(connection: Connection, metadata: MetaData, **opts: Any) -> None:
+def _run(connection: Connection, metadata: MetaData) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=True,  # SQLite alters a table by copying it; PostgreSQL as usual
         compare_server_default=True,
-        **opts,
     )
-
-
-def _run(connection: Connection, metadata: MetaData) -> None:
-    _configure(connection, metadata)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -133,9 +127,9 @@ class Tree:
             cfg.attributes["connection"] = connection
         return cfg
 
-    @cached_property
+    @property
     def script(self) -> ScriptDirectory:
-        return ScriptDirectory.from_config(self.config())
+        return _script(self.package)
 
     @property
     def head(self) -> str:
@@ -161,13 +155,16 @@ class Tree:
         `alembic upgrade --sql` prints): a third less than running them op by op."""
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:c, 0)"), {"c": LOCK_CLASS})
+        current = self.current(conn)
+        if target == "head" and current == (self.head,):
+            return
         if fast and target == "head" and not inspect(conn).get_table_names():
             sql = self.sql_from_empty(conn.dialect.name)
             if sql is not None:
                 for statement in sql:
                     conn.exec_driver_sql(statement)
                 return
-        if not self.current(conn) and self._has_tables(conn):
+        if not current and self._has_tables(conn):
             self._adopt(conn)
         command.upgrade(self.config(connection=conn), target)
 
@@ -245,6 +242,12 @@ class Tree:
     async def prepare(self, db: Database, *, production: bool) -> None:
         """Start-up: production checks the revision, development migrates to head."""
         await (self.check(db) if production else self.upgrade(db))
+
+
+@functools.cache
+def _script(package: str) -> ScriptDirectory:
+    """A tree's revisions, read once per process."""
+    return ScriptDirectory.from_config(Tree(package.removesuffix("_service")).config())
 
 
 async def prepare_schema(db: Database, settings: Settings, metadata: MetaData) -> None:
