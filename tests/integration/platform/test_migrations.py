@@ -232,3 +232,17 @@ async def test_two_instances_migrating_at_once_take_turns(databases):
     finally:
         for db in dbs:
             await db.dispose()
+
+
+def test_the_migrate_command_upgrades_and_checks(databases, monkeypatch, capsys):
+    """`make migrate` / `make migrate-check` (python -m services.migrate)."""
+    from services.migrate import main, revision
+
+    for service in SERVICES:
+        monkeypatch.setenv(f"{service.upper()}_DATABASE_URL", databases.url(service))
+    assert main(["--check"]) == 1
+    assert capsys.readouterr().err.count("run `make migrate`") == 3
+    assert main([]) == 0
+    assert capsys.readouterr().out.split("\n")[:3] == [f"{s}: at {Tree(s).head}" for s in SERVICES]
+    assert main(["order", "warehouse", "aftersales", "--check"]) == 0
+    assert revision("order", "nothing changed") is None  # no empty revisions
