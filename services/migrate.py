@@ -17,6 +17,7 @@ import asyncio
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 
@@ -56,7 +57,7 @@ def revision(service: str, message: str) -> Path | None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{tmp}/scratch.db"
 
-        async def diff_at_head() -> list:
+        async def diff_at_head() -> list[Any]:
             db = Database(url)
             try:
                 await tree.upgrade(db)

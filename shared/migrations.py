@@ -113,7 +113,8 @@ class Tree:
 
     @property
     def metadata(self) -> MetaData:
-        return importlib.import_module(f"{self.package}.adapters.tables").metadata
+        metadata: MetaData = importlib.import_module(f"{self.package}.adapters.tables").metadata
+        return metadata
 
     def config(
         self, *, url: str = "", connection: Connection | None = None, output: Any = None
@@ -187,10 +188,11 @@ class Tree:
     def stamp_on(self, conn: Connection, target: str) -> None:
         command.stamp(self.config(connection=conn), target)
 
-    def diff_on(self, conn: Connection) -> list:
+    def diff_on(self, conn: Connection) -> list[Any]:
         """What autogenerate would write: empty when the database matches the code."""
         mc = MigrationContext.configure(conn, opts={"compare_server_default": True})
-        return compare_metadata(mc, self.metadata)
+        diff: list[Any] = compare_metadata(mc, self.metadata)
+        return diff
 
     def check_on(self, conn: Connection) -> None:
         current = self.current(conn)
