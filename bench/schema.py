@@ -1,5 +1,6 @@
 """Per-database schema set-up: `create_all` against the migrations (as services and test
-fixtures run them at start-up), on fresh databases, alternated; medians of wall and CPU.
+fixtures run them at start-up: the rendered SQL) and the migrations run op by op, on
+fresh databases, in rotating order; medians of wall and CPU.
 
     python -m bench.schema [N]                                   # SQLite files
     TEST_POSTGRES_URL=postgresql+asyncpg://u:p@host/postgres python -m bench.schema [N]
@@ -40,7 +41,11 @@ async def _one(tmp: str, tree: Tree, way: str) -> tuple[float, float]:
         url = f"sqlite+aiosqlite:///{tmp}/{name}.db"
     db = Database(url)
     wall, cpu = time.perf_counter(), time.process_time()
-    await (db.create_schema(tree.metadata) if way == "create_all" else tree.upgrade(db))
+    if way == "create_all":
+        await db.create_schema(tree.metadata)
+    else:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(tree.upgrade_on, "head", fast=way == "migrations")
     took = time.perf_counter() - wall, time.process_time() - cpu
     await db.dispose()
     if ADMIN:
@@ -54,9 +59,10 @@ async def main(n: int) -> None:
         for service in SERVICES:
             tree = Tree(service)
             await _one(tmp, tree, "migrations")  # renders the SQL once, as a process does
-            runs: dict[str, list[tuple[float, float]]] = {"create_all": [], "migrations": []}
+            ways = ["create_all", "migrations", "op-by-op"]
+            runs: dict[str, list[tuple[float, float]]] = {way: [] for way in ways}
             for i in range(n):
-                for way in ("create_all", "migrations")[:: 1 if i % 2 else -1]:
+                for way in ways[i % 3 :] + ways[: i % 3]:
                     runs[way].append(await _one(tmp, tree, way))
             for way, xs in runs.items():
                 wall = statistics.median(x[0] for x in xs) * 1000
