@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
 .PHONY: install run test test-unit test-production lint format bench kafka-up kafka-down \
-        postgres-up postgres-down clean
+        postgres-up postgres-down clean migrate migrate-check revision
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,21 @@ run: install
 ## make test: the whole suite (unit, integration, e2e) on the embedded shape
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make migrate: upgrade the three databases (*_DATABASE_URL, else SQLite under var/) to head
+migrate: install
+	$(BIN)/python -m services.migrate
+
+## make migrate-check: exit 1 if a database is behind the code or differs from its tables
+migrate-check: install
+	$(BIN)/python -m services.migrate --check
+
+## make revision MESSAGE="add anomalies" [SERVICE=order]: autogenerate the next revision of
+## each service whose tables changed (SERVICE: only that one)
+revision: install
+	@test -n "$(MESSAGE)" || \
+	  { echo 'usage: make revision MESSAGE="..." [SERVICE=order|warehouse|aftersales]'; exit 2; }
+	$(BIN)/python -m services.migrate $(SERVICE) --revision "$(MESSAGE)"
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

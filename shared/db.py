@@ -180,6 +180,8 @@ class Database:
         return self._reads
 
     async def create_schema(self, metadata: MetaData) -> None:
+        """Create `metadata`'s tables as declared: for toy services in tests. A service's
+        own schema comes from its migrations (shared/migrations.py)."""
         async with self.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
 

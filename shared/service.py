@@ -23,6 +23,7 @@ from shared.errors import install_error_handlers
 from shared.inbox import Inbox
 from shared.limits import RequestLimits
 from shared.messaging import MessagingTables
+from shared.migrations import prepare_schema
 from shared.observability import LatencyMiddleware
 from shared.observability import router as ops_router
 from shared.openapi import install_openapi
@@ -85,7 +86,7 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        await runtime.db.create_schema(metadata)
+        await prepare_schema(runtime.db, runtime.settings, metadata)
         for hook in on_startup:
             await hook(runtime)
         runtime.consumers = consumers(runtime)

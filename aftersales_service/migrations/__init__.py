@@ -1,0 +1,1 @@
+"""The aftersales database's Alembic tree (see shared/migrations.py)."""

@@ -1,0 +1,1 @@
+"""Revisions of the aftersales database, numbered 0001, 0002, ..."""

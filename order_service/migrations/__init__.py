@@ -1,0 +1,1 @@
+"""The order database's Alembic tree (see shared/migrations.py)."""

@@ -1,0 +1,1 @@
+"""The warehouse database's Alembic tree (see shared/migrations.py)."""

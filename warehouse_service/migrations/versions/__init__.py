@@ -1,0 +1,1 @@
+"""Revisions of the warehouse database, numbered 0001, 0002, ..."""
