@@ -33,8 +33,8 @@ from tests.support import running
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 PRODUCTION = {
     "FULFIL_MODE": "production",
-    "FULFIL_API_KEYS": '{"k-ops": "ops"}',
-    "FULFIL_SHOP_SECRETS": '{"s": {"generic": "g", "shopify": "y"}}',
+    "FULFIL_API_KEYS": '{"prod-ops-key-0123456789": "ops"}',
+    "FULFIL_SHOP_SECRETS": '{"s": {"generic": "gen-secret-0123", "shopify": "shop-secret-0123"}}',
 }
 
 
