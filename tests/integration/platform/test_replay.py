@@ -53,7 +53,7 @@ async def test_dead_lettered_events_are_replayed_once_the_cause_is_fixed(make_se
             raise ValueError(f"no rule for {envelope.order_id}")  # deterministic: a bug
         await handler(envelope)
 
-    consumer.handler = handle
+    consumer.handler, consumer.batch_handler = handle, None  # every event through `handle`
     tasks = await started(rt, consumer)
     try:
         for order in ("bad-1", "bad-2", "good"):

@@ -61,7 +61,7 @@ def toy_app(settings, wrap):
     def consumers(rt):
         consumer = toy.consumer(rt)
         consumer.handler = wrap(consumer.handler)
-        consumer.batch_handler = None
+        consumer.batch_handler = None  # every event through the wrapped handler
         return [consumer]
 
     return create_service_app(
@@ -195,7 +195,7 @@ async def test_postgresql_cut_off_for_seconds_loses_nothing(make_settings, datab
                     await proxy.cut()
                 await inner(envelope)
 
-            consumer.handler = cut_first
+            consumer.handler = cut_first  # (toy_app took the batch handler away)
             await toy.record_step(rt, "pg-1", 2)
             await wait_until(cut_done.is_set, message="the consumer got step 2")
             _, body = await _degraded(client)
