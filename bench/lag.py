@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.common import broker, command, free_port, pct
 from bench.webhook_ingest import webhooks
@@ -45,6 +46,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 CONNECTIONS = 32
 CATCH_UP_SECONDS = 120  # after the stream, for the consumers to finish; later = not applied
 SERVICES = ("order", "warehouse", "aftersales")
+TOPICS = (topics.ORDERS, topics.WAREHOUSE, topics.AFTERSALES)
 # service → (consumer group name, topics it reads)
 GROUPS = {
     "order": ("order-service", (topics.WAREHOUSE, topics.AFTERSALES)),
@@ -65,7 +67,7 @@ class Recorder:
     applied: dict[str, dict[tuple[str, int, int], float]] = field(default_factory=dict)
 
     async def read_events(self, bootstrap: str, stop: asyncio.Event) -> None:
-        names = [self.prefix + t for t in (topics.ORDERS, topics.WAREHOUSE, topics.AFTERSALES)]
+        names = [self.prefix + t for t in TOPICS]
         consumer = AIOKafkaConsumer(
             *names, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
         )
@@ -87,6 +89,11 @@ class Recorder:
     async def poll_groups(self, bootstrap: str, stop: asyncio.Event) -> None:
         # One idle member-less consumer per group reads its committed offsets (Tansu drops
         # the admin client's OffsetFetch); all partitions in one request per group.
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        described = await admin.describe_topics([self.prefix + t for t in TOPICS])
+        await admin.close()
+        partitions = {d["topic"]: [p["partition"] for p in d["partitions"]] for d in described}
         watchers = {}
         for service, (name, names) in GROUPS.items():
             c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=self.prefix + name)
@@ -94,7 +101,7 @@ class Recorder:
             tps = {
                 TopicPartition(self.prefix + n, p)
                 for n in names
-                for p in c.partitions_for_topic(self.prefix + n) or ()
+                for p in partitions[self.prefix + n]
             }
             watchers[service] = (c, tps)
         try:
@@ -281,7 +288,7 @@ def report(sent: dict, rec: Recorder, since: float, db_kind: str, broker_kind: s
     for service in SERVICES:
         lags, consumed, missing = rec.lags(service, since)
         if not lags:
-            print(f"{service:<11} no events")
+            print(f"{service:<11} no events applied, {missing} not applied")
             continue
         rate = len(lags) / sent["seconds"]
         print(
