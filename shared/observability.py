@@ -21,13 +21,21 @@ async def healthz(request: Request) -> dict:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready: the database and the broker are reachable and every consumer has joined."""
+    """Ready: the database and the broker are reachable, every consumer has joined, and
+    the relay publishes (its producer is not recovering, no rows wait without progress)."""
     runtime = request.app.state.runtime
     db_ok = await runtime.db.ping()
     broker_ok = await runtime.bus.ping()
     consumers_ok = all(c.assigned for c in runtime.consumers)
-    ready = db_ok and broker_ok and consumers_ok
-    body = {"ready": ready, "database": db_ok, "broker": broker_ok, "consumers": consumers_ok}
+    relay = runtime.relay.health()
+    ready = db_ok and broker_ok and consumers_ok and relay["ok"]
+    body = {
+        "ready": ready,
+        "database": db_ok,
+        "broker": broker_ok,
+        "consumers": consumers_ok,
+        "relay": relay,
+    }
     return JSONResponse(body, 200 if ready else 503)
 
 
