@@ -100,13 +100,22 @@ class Bus:
         finally:
             self.recovering = False
 
-    async def publish(self, topic: str, key: str, value: bytes):
-        """Send one record and wait for its acknowledgement (its RecordMetadata)."""
-        producer = self._producer
-        if producer is None:
+    async def send(self, topic: str, key: str, value: bytes) -> asyncio.Future:
+        """Queue one record; the future resolves with its acknowledgement (RecordMetadata)."""
+        return await self._started().send(topic, value, key=key.encode())
+
+    async def partitions(self, topic: str) -> list[int]:
+        """The topic's partitions (one, if the broker does not say yet)."""
+        try:
+            async with asyncio.timeout(1.0):
+                return sorted(await self._started().partitions_for(topic)) or [0]
+        except Exception:
+            return [0]
+
+    def _started(self) -> AIOKafkaProducer:
+        if self._producer is None:
             raise KafkaConnectionError("producer not started")
-        future = await producer.send(topic, value, key=key.encode())
-        return await future
+        return self._producer
 
     async def send_all(self, records: Sequence[tuple[str, str, bytes]]) -> None:
         """Send in order and wait for every acknowledgement."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Iterable
@@ -32,7 +33,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 60.0
+_PARTITIONER = DefaultPartitioner()  # the producer's own: grouping only, not placement
 _REFUSED = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
 
 
@@ -93,6 +101,23 @@ class _Row:
     value: bytes
 
 
+@dataclass(frozen=True)
+class _Flight:
+    row: _Row
+    deadline: float  # monotonic; unacknowledged by then counts as a producer failure
+
+
+def _copy_outcome(target: asyncio.Future, source: asyncio.Future) -> None:
+    if target.done():
+        return
+    if source.cancelled():
+        target.set_exception(KafkaError("send cancelled by the producer"))
+    elif source.exception() is not None:
+        target.set_exception(source.exception())
+    else:
+        target.set_result(source.result())
+
+
 class OutboxRelay:
     """Publishes the outbox in per-key order while holding the relay lease."""
 
@@ -115,7 +140,9 @@ class OutboxRelay:
         self.batch, self.idle, self.lease_seconds = batch, idle_seconds, lease_seconds
         self.send_timeout, self.stale_seconds = send_timeout, stale_seconds
         self._lease_until = datetime(1970, 1, 1, tzinfo=UTC)
-        self._sending: dict[asyncio.Task, _Row] = {}
+        self._sending: dict[asyncio.Future, _Flight] = {}  # a row's acknowledgement
+        self._senders: set[asyncio.Task] = set()  # one per partition and fill
+        self._changed = asyncio.Event()  # a send or a mark settled
         self._acked: list[_Row] = []  # acknowledged, not yet marked
         self._marking: asyncio.Task | None = None
         self._marking_ids: set[int] = set()
@@ -164,15 +191,15 @@ class OutboxRelay:
                 await self.outbox.pending.wait()
 
     async def _wait_any(self) -> None:
-        """Until a send or the mark settles, new rows are committed, or the idle time."""
-        woken = asyncio.ensure_future(self.outbox.pending.wait())
-        waiters = {woken, *self._sending}
-        if self._marking is not None:
-            waiters.add(self._marking)
-        try:
-            await asyncio.wait(waiters, timeout=self.idle, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            woken.cancel()
+        """Until a send or the mark settles, or the idle time; new commits wake it only
+        when nothing is in flight (under load, acknowledgements pace the reads)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.idle):
+                if self._sending or self._marking is not None:
+                    await self._changed.wait()
+                else:
+                    await self.outbox.pending.wait()
+        self._changed.clear()
 
     async def publish_once(self) -> int:
         """Send what may go now and wait for its acknowledgements; returns how many were sent.
@@ -181,10 +208,12 @@ class OutboxRelay:
         """
         sent = await self._fill()
         while self._sending:
-            await asyncio.wait(set(self._sending))
+            await self._wait_any()
             await self._settle()
         if not sent:
-            await self._mark_done()
+            while self._marking is not None or self._acked:
+                await self._mark_done()
+                await self._settle()
         return sent
 
     async def _fill(self) -> int:
@@ -193,11 +222,12 @@ class OutboxRelay:
             return 0
         if not await self._hold_lease():
             self._waiting, self._progress_at = 0, time.monotonic()
+            self._first_try.clear()
             return 0
         room = self.batch - len(self._sending)
         if room <= 0:
             return 0
-        busy = {row.key for row in self._sending.values()}
+        busy = {flight.row.key for flight in self._sending.values()}
         skip = self._marking_ids | {row.id for row in self._acked}
         fresh: list[_Row] = []
         for row in await self._unsent(busy, room + len(skip)):
@@ -208,15 +238,47 @@ class OutboxRelay:
                 fresh.append(row)
                 if len(fresh) == room:
                     break
-        now = time.monotonic()
-        for row in fresh:
-            self._first_try.setdefault(row.id, now)
-            self._sending[asyncio.create_task(self._send(row))] = row
+        await self._start_sending(fresh)
         self._waiting = len(self._sending)
         if not self._sending:
-            self._progress_at, self._recovering = now, False
+            self._progress_at, self._recovering = time.monotonic(), False
             self._first_try.clear()
         return len(fresh)
+
+    async def _start_sending(self, rows: list[_Row]) -> None:
+        """One sender per partition, each sending its rows in order: a partition whose
+        batches wait for an absent leader holds up only its own sender."""
+        groups: dict[tuple[str, int], list[_Row]] = {}
+        partitions: dict[str, list[int]] = {}
+        for row in rows:
+            if row.topic not in partitions:
+                partitions[row.topic] = await self.bus.partitions(row.topic)
+            part = _PARTITIONER(row.key.encode(), partitions[row.topic], partitions[row.topic])
+            groups.setdefault((row.topic, part), []).append(row)
+        loop, now = asyncio.get_running_loop(), time.monotonic()
+        for group in groups.values():
+            futures = []
+            for row in group:
+                future = loop.create_future()
+                future.add_done_callback(lambda _: self._changed.set())
+                self._sending[future] = _Flight(row, now + self.send_timeout)
+                self._first_try.setdefault(row.id, now)
+                futures.append(future)
+            sender = asyncio.create_task(self._send_rows(group, futures))
+            self._senders.add(sender)
+            sender.add_done_callback(self._senders.discard)
+
+    async def _send_rows(self, rows: list[_Row], futures: list[asyncio.Future]) -> None:
+        for row, future in zip(rows, futures, strict=True):
+            if future.done():  # abandoned
+                continue
+            try:
+                ack = await self.bus.send(row.topic, row.key, row.value)
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+                continue
+            ack.add_done_callback(functools.partial(_copy_outcome, future))
 
     async def _unsent(self, busy: set[str], limit: int) -> list[_Row]:
         """Unmarked rows in id order, leaving out keys in flight and keys with a parked row."""
@@ -234,23 +296,24 @@ class OutboxRelay:
         async with self.db.reader() as session:
             return [_Row(*r) for r in (await session.execute(query)).all()]
 
-    async def _send(self, row: _Row):
-        async with asyncio.timeout(self.send_timeout):
-            return await self.bus.publish(row.topic, row.key, row.value)
-
     async def _settle(self) -> None:
         """Collect finished sends: mark the acknowledged, park the refused, recover on the rest."""
         fatal: BaseException | None = None
         acked = 0
-        for task in [t for t in self._sending if t.done()]:
-            row = self._sending.pop(task)
-            exc = task.exception()
+        now = time.monotonic()
+        for future, flight in list(self._sending.items()):
+            if not future.done():
+                if now < flight.deadline:
+                    continue
+                future.set_exception(TimeoutError(f"no acknowledgement in {self.send_timeout}s"))
+            del self._sending[future]
+            exc = future.exception()
             if exc is None:
-                self._acked.append(row)
-                self._first_try.pop(row.id, None)
+                self._acked.append(flight.row)
+                self._first_try.pop(flight.row.id, None)
                 acked += 1
             elif refused_for_good(exc):
-                await self._park(row, exc)
+                await self._park(flight.row, exc)
             else:
                 fatal = fatal or exc
         if acked:
@@ -264,6 +327,7 @@ class OutboxRelay:
             rows, self._acked = self._acked, []
             self._marking_ids = {row.id for row in rows}
             self._marking = asyncio.create_task(self._mark([row.id for row in rows]))
+            self._marking.add_done_callback(lambda _: self._changed.set())
         if fatal is not None:
             await self._recover(fatal)
 
@@ -285,13 +349,16 @@ class OutboxRelay:
 
     async def _abandon(self) -> None:
         """Stop waiting for the sends in flight; those acknowledged meanwhile still count."""
-        tasks, self._sending = self._sending, {}
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for task, row in tasks.items():
-            if not task.cancelled() and task.exception() is None:
-                self._acked.append(row)
+        senders, self._senders = self._senders, set()
+        for sender in senders:
+            sender.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        sending, self._sending = self._sending, {}
+        for future, flight in sending.items():
+            if not future.done():
+                future.cancel()
+            elif future.exception() is None:
+                self._acked.append(flight.row)
 
     async def _park(self, row: _Row, exc: BaseException) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]

@@ -64,6 +64,9 @@ class FakeProducer:
     async def stop(self) -> None:
         self.stopped = True
 
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
     async def send(self, topic: str, value: bytes, key: bytes | None = None):
         future = asyncio.get_running_loop().create_future()
         outcome = self.wire.behaviour(self, key.decode(), value)
