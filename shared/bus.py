@@ -62,12 +62,13 @@ class Bus:
     async def wait_connected(self) -> None:
         await self._connected.wait()
 
-    async def run(self) -> None:
+    async def run(self, *, topics_too: bool = True) -> None:
         """Keep a started producer; retried with backoff while the broker is away."""
         backoff = 0.2
         while True:
             try:
-                await ensure_topics(self.settings)
+                if topics_too:
+                    await ensure_topics(self.settings)
                 producer = AIOKafkaProducer(
                     bootstrap_servers=self.settings.kafka_bootstrap_servers,
                     acks="all",
@@ -96,7 +97,7 @@ class Bus:
         try:
             if old is not None:
                 await _close_producer(old, close_timeout)
-            await self.run()
+            await self.run(topics_too=False)
         finally:
             self.recovering = False
 
