@@ -39,7 +39,12 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("value", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("published_at", DateTime(timezone=True)),
+        # Set when the broker refused the event for good (too large, invalid); `error`
+        # says why. The key's later rows wait until it is retried or discarded.
+        Column("parked_at", DateTime(timezone=True)),
+        Column("error", String(500)),
         Index("ix_outbox_unpublished", "published_at", "id"),
+        Index("ix_outbox_parked", "parked_at"),
     )
     inbox = Table(
         "inbox",

@@ -4,6 +4,12 @@ from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_PUBLISHED = Counter("events_published_total", "Outbox rows published", ["relay"])
 RELAY_ERRORS = Counter("outbox_relay_errors_total", "Relay publish failures", ["relay"])
+PRODUCER_RESTARTS = Counter(
+    "outbox_producer_restarts_total", "Fresh producers started after a fatal error", ["relay"]
+)
+OUTBOX_PARKED = Counter(
+    "outbox_parked_total", "Outbox events the broker refused for good (parked)", ["relay"]
+)
 EVENTS_CONSUMED = Counter(
     "events_consumed_total", "Events handled by a consumer", ["consumer", "outcome"]
 )

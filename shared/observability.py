@@ -20,11 +20,19 @@ class Health(BaseModel):
     service: str
 
 
+class RelayHealth(BaseModel):
+    ok: bool
+    recovering: bool
+    waiting: int
+    seconds_since_progress: float
+
+
 class Readiness(BaseModel):
     ready: bool
     database: bool
     broker: bool
     consumers: bool
+    relay: RelayHealth
     retrying: list[str] | None = None
 
 
@@ -43,14 +51,22 @@ async def healthz(request: Request) -> dict:
 )
 async def readyz(request: Request) -> JSONResponse:
     """Ready: the database and the broker are reachable, every consumer has joined and
-    none is stuck retrying an event (`retrying` then names each and why)."""
+    none is stuck retrying an event (`retrying` then names each and why), and the relay
+    publishes (its producer is not recovering, no rows wait without progress)."""
     runtime = request.app.state.runtime
     db_ok = await runtime.db.ping()
     broker_ok = await runtime.bus.ping()
     consumers_ok = all(c.assigned for c in runtime.consumers)
     retrying = consumers_retrying(runtime)
-    ready = db_ok and broker_ok and consumers_ok and not retrying
-    body = {"ready": ready, "database": db_ok, "broker": broker_ok, "consumers": consumers_ok}
+    relay = runtime.relay.health()
+    ready = db_ok and broker_ok and consumers_ok and relay["ok"] and not retrying
+    body = {
+        "ready": ready,
+        "database": db_ok,
+        "broker": broker_ok,
+        "consumers": consumers_ok,
+        "relay": relay,
+    }
     if retrying:
         body["retrying"] = retrying
     return JSONResponse(body, 200 if ready else 503)

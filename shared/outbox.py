@@ -1,23 +1,46 @@
 """Transactional outbox: rows written with the state change, published by a relay.
 
-The relay publishes unpublished rows in id order, waits for the broker's
-acknowledgement, and only then marks them published. A crash between commit
-and publish leaves the rows unpublished; the next relay sends them (consumers
-de-duplicate by event id). With several instances of a service only the
-holder of the relay lease publishes, so per-order order survives.
+The relay publishes unpublished rows in id order and marks each row published
+once the broker acknowledged it. A crash between commit and publish leaves the
+rows unpublished; the next relay sends them (consumers de-duplicate by event
+id). With several instances of a service only the holder of the relay lease
+publishes, so per-order order survives.
+
+Per-key order: at most one row per key is in flight at a time, and a key's
+next row is sent only once the one before is acknowledged, so no producer
+failure can reorder an order's events. Rows are marked per acknowledgement:
+a partition whose leader is away holds back only its own keys.
+
+Producer errors (see `refused_for_good`):
+- refused for good (too large): the row is parked (`parked_at`, `error`, a
+  log, `outbox_parked_total`) and the key's later rows are held back, not
+  sent, until an operator retries or discards it (`retry_parked`,
+  `discard_parked`); other keys carry on.
+- anything else (OutOfOrderSequenceNumber, UnknownProducerId, fenced, a
+  send timeout...): the producer is replaced by a fresh one (a new producer
+  id) and every unacknowledged row is sent again, from the first unmarked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, insert, select, update
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
+from aiokafka.partitioner import DefaultPartitioner
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +54,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 60.0
+_PARTITIONER = DefaultPartitioner()  # the producer's own: grouping only, not placement
+_REFUSED = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
+
+
+def refused_for_good(exc: BaseException) -> bool:
+    """The broker (or the client, checking its limits) will never take this record."""
+    return isinstance(exc, _REFUSED)
 
 
 def _now() -> datetime:
@@ -63,8 +93,33 @@ class Outbox:
         self.pending.set()
 
 
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    topic: str
+    key: str
+    value: bytes
+
+
+@dataclass(frozen=True)
+class _Flight:
+    row: _Row
+    deadline: float  # monotonic; unacknowledged by then counts as a producer failure
+
+
+def _copy_outcome(target: asyncio.Future, source: asyncio.Future) -> None:
+    if target.done():
+        return
+    if source.cancelled():
+        target.set_exception(KafkaError("send cancelled by the producer"))
+    elif source.exception() is not None:
+        target.set_exception(source.exception())
+    else:
+        target.set_result(source.result())
+
+
 class OutboxRelay:
-    """Publishes the outbox in order while holding the relay lease."""
+    """Publishes the outbox in per-key order while holding the relay lease."""
 
     def __init__(
         self,
@@ -78,19 +133,30 @@ class OutboxRelay:
         idle_seconds: float = 0.2,
         lease_seconds: float = 10.0,
         send_timeout: float = 15.0,
+        stale_seconds: float = 30.0,
     ):
         self.db, self.outbox, self.bus = db, outbox, bus
         self.name, self.owner = name, owner
         self.batch, self.idle, self.lease_seconds = batch, idle_seconds, lease_seconds
-        self.send_timeout = send_timeout
+        self.send_timeout, self.stale_seconds = send_timeout, stale_seconds
         self._lease_until = datetime(1970, 1, 1, tzinfo=UTC)
+        self._sending: dict[asyncio.Future, _Flight] = {}  # a row's acknowledgement
+        self._senders: set[asyncio.Task] = set()  # one per partition and fill
+        self._changed = asyncio.Event()  # a send or a mark settled
+        self._acked: list[_Row] = []  # acknowledged, not yet marked
         self._marking: asyncio.Task | None = None
-        self._in_flight: set[int] = set()
+        self._marking_ids: set[int] = set()
+        self._first_try: dict[int, float] = {}  # row id → first send (until acked)
+        self._failures = 0  # consecutive fatal producer errors
+        self._recovering = False
+        self._waiting = 0
+        self._progress_at = time.monotonic()
 
     async def run(self) -> None:
         try:
             await self._run()
         finally:
+            await self._abandon()
             if self._marking is not None:
                 self._marking.cancel()
 
@@ -99,13 +165,16 @@ class OutboxRelay:
         while True:
             try:
                 self.outbox.pending.clear()
-                sent = await self.publish_once()
-                backoff = 0.1
-                if not sent:
+                sent = await self._fill()
+                if self._sending or self._marking is not None:
+                    await self._wait_any()
+                elif not sent:
                     if time.monotonic() >= next_prune and self.bus.connected:
                         await self.prune()
                         next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
                     await self._idle()
+                await self._settle()
+                backoff = 0.1
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -121,37 +190,194 @@ class OutboxRelay:
             async with asyncio.timeout(self.idle):
                 await self.outbox.pending.wait()
 
-    async def publish_once(self) -> int:
-        """Publish one batch; returns how many rows were sent (0: all sent and marked).
+    async def _wait_any(self) -> None:
+        """Until a send or the mark settles, or the idle time; new commits wake it only
+        when nothing is in flight (under load, acknowledgements pace the reads)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.idle):
+                if self._sending or self._marking is not None:
+                    await self._changed.wait()
+                else:
+                    await self.outbox.pending.wait()
+        self._changed.clear()
 
-        Marking a batch published runs in the background while the next batch is read
-        and sent (at most one mark in flight); rows sent but not yet marked are skipped.
-        A failed mark only means those rows are sent again, which consumers absorb.
+    async def publish_once(self) -> int:
+        """Send what may go now and wait for its acknowledgements; returns how many were sent.
+
+        0 means nothing is left to send (and every mark has been written).
         """
-        if not self.bus.connected or not await self._hold_lease():
+        sent = await self._fill()
+        while self._sending:
+            await self._wait_any()
+            await self._settle()
+        if not sent:
+            while self._marking is not None or self._acked:
+                await self._mark_done()
+                await self._settle()
+        return sent
+
+    async def _fill(self) -> int:
+        """Start sending the next rows: per key only its first unmarked row, none in flight."""
+        if not self.bus.connected:
             return 0
+        if not await self._hold_lease():
+            self._waiting, self._progress_at = 0, time.monotonic()
+            self._first_try.clear()
+            return 0
+        room = self.batch - len(self._sending)
+        if room <= 0:
+            return 0
+        busy = {flight.row.key for flight in self._sending.values()}
+        skip = self._marking_ids | {row.id for row in self._acked}
+        fresh: list[_Row] = []
+        for row in await self._unsent(busy, room + len(skip)):
+            if row.id in skip:  # acknowledged: the key's next row may go
+                continue
+            if row.key not in busy:
+                busy.add(row.key)
+                fresh.append(row)
+                if len(fresh) == room:
+                    break
+        await self._start_sending(fresh)
+        self._waiting = len(self._sending)
+        if not self._sending:
+            self._progress_at, self._recovering = time.monotonic(), False
+            self._first_try.clear()
+        return len(fresh)
+
+    async def _start_sending(self, rows: list[_Row]) -> None:
+        """One sender per partition, each sending its rows in order: a partition whose
+        batches wait for an absent leader holds up only its own sender."""
+        groups: dict[tuple[str, int], list[_Row]] = {}
+        partitions: dict[str, list[int]] = {}
+        for row in rows:
+            if row.topic not in partitions:
+                partitions[row.topic] = await self.bus.partitions(row.topic)
+            part = _PARTITIONER(row.key.encode(), partitions[row.topic], partitions[row.topic])
+            groups.setdefault((row.topic, part), []).append(row)
+        loop, now = asyncio.get_running_loop(), time.monotonic()
+        for group in groups.values():
+            futures = []
+            for row in group:
+                future = loop.create_future()
+                future.add_done_callback(lambda _: self._changed.set())
+                self._sending[future] = _Flight(row, now + self.send_timeout)
+                self._first_try.setdefault(row.id, now)
+                futures.append(future)
+            sender = asyncio.create_task(self._send_rows(group, futures))
+            self._senders.add(sender)
+            sender.add_done_callback(self._senders.discard)
+
+    async def _send_rows(self, rows: list[_Row], futures: list[asyncio.Future]) -> None:
+        for row, future in zip(rows, futures, strict=True):
+            if future.done():  # abandoned
+                continue
+            try:
+                ack = await self.bus.send(row.topic, row.key, row.value)
+            except Exception as exc:
+                if not future.done():
+                    future.set_exception(exc)
+                continue
+            ack.add_done_callback(functools.partial(_copy_outcome, future))
+
+    async def _unsent(self, busy: set[str], limit: int) -> list[_Row]:
+        """Unmarked rows in id order, leaving out keys in flight and keys with a parked row."""
         t = self.outbox.tables.outbox
+        parked_keys = select(t.c.key).where(t.c.parked_at.is_not(None), t.c.published_at.is_(None))
+        query = (
+            select(t.c.id, t.c.topic, t.c.key, t.c.value)
+            .where(t.c.published_at.is_(None), t.c.parked_at.is_(None))
+            .where(t.c.key.not_in(parked_keys))
+            .order_by(t.c.id)
+            .limit(limit)
+        )
+        if busy:
+            query = query.where(t.c.key.not_in(busy))
         async with self.db.reader() as session:
-            rows = (
-                await session.execute(
-                    select(t.c.id, t.c.topic, t.c.key, t.c.value)
-                    .where(t.c.published_at.is_(None))
-                    .order_by(t.c.id)
-                    .limit(self.batch + len(self._in_flight))
-                )
-            ).all()
-        rows = [r for r in rows if r.id not in self._in_flight][: self.batch]
-        if not rows:
+            return [_Row(*r) for r in (await session.execute(query)).all()]
+
+    async def _settle(self) -> None:
+        """Collect finished sends: mark the acknowledged, park the refused, recover on the rest."""
+        fatal: BaseException | None = None
+        acked = 0
+        now = time.monotonic()
+        for future, flight in list(self._sending.items()):
+            if not future.done():
+                if now < flight.deadline:
+                    continue
+                future.set_exception(TimeoutError(f"no acknowledgement in {self.send_timeout}s"))
+            del self._sending[future]
+            exc = future.exception()
+            if exc is None:
+                self._acked.append(flight.row)
+                self._first_try.pop(flight.row.id, None)
+                acked += 1
+            elif refused_for_good(exc):
+                await self._park(flight.row, exc)
+            else:
+                fatal = fatal or exc
+        if acked:
+            metrics.EVENTS_PUBLISHED.labels(self.name).inc(acked)
+            self._progress_at, self._failures = time.monotonic(), 0
+            if fatal is None:
+                self._recovering = False
+        if self._marking is not None and self._marking.done():
             await self._mark_done()
-            return 0
-        async with asyncio.timeout(self.send_timeout):
-            await self.bus.send_all([(r.topic, r.key, r.value) for r in rows])
-        metrics.EVENTS_PUBLISHED.labels(self.name).inc(len(rows))
-        await self._mark_done()
-        ids = [r.id for r in rows]
-        self._in_flight = set(ids)
-        self._marking = asyncio.create_task(self._mark(ids))
-        return len(rows)
+        if self._acked and self._marking is None:
+            rows, self._acked = self._acked, []
+            self._marking_ids = {row.id for row in rows}
+            self._marking = asyncio.create_task(self._mark([row.id for row in rows]))
+            self._marking.add_done_callback(lambda _: self._changed.set())
+        if fatal is not None:
+            await self._recover(fatal)
+
+    async def _recover(self, exc: BaseException) -> None:
+        """Abandon what is in flight, start a fresh producer; the rows go again in order."""
+        self._recovering = True
+        self._failures += 1
+        metrics.RELAY_ERRORS.labels(self.name).inc()
+        metrics.PRODUCER_RESTARTS.labels(self.name).inc()
+        await self._abandon()
+        log.warning(
+            "outbox relay %s: producer failed (%s: %s); resending with a fresh producer",
+            self.name,
+            type(exc).__name__,
+            exc,
+        )
+        await self.bus.restart_producer(f"{type(exc).__name__}: {exc}")
+        await asyncio.sleep(min(0.1 * 2 ** (self._failures - 1), 5.0))
+
+    async def _abandon(self) -> None:
+        """Stop waiting for the sends in flight; those acknowledged meanwhile still count."""
+        senders, self._senders = self._senders, set()
+        for sender in senders:
+            sender.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        sending, self._sending = self._sending, {}
+        for future, flight in sending.items():
+            if not future.done():
+                future.cancel()
+            elif future.exception() is None:
+                self._acked.append(flight.row)
+
+    async def _park(self, row: _Row, exc: BaseException) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        t = self.outbox.tables.outbox
+        async with self.db.session() as session, session.begin():
+            await session.execute(
+                update(t).where(t.c.id == row.id).values(parked_at=_now(), error=error)
+            )
+        self._first_try.pop(row.id, None)
+        metrics.OUTBOX_PARKED.labels(self.name).inc()
+        log.error(
+            "outbox relay %s: event %d (key %s, %d bytes) refused for good, parked: %s; "
+            "the key's later events wait until it is retried or discarded",
+            self.name,
+            row.id,
+            row.key,
+            len(row.value),
+            error,
+        )
 
     async def _mark(self, ids: list[int]) -> None:
         t = self.outbox.tables.outbox
@@ -159,13 +385,74 @@ class OutboxRelay:
             await session.execute(update(t).where(t.c.id.in_(ids)).values(published_at=_now()))
 
     async def _mark_done(self) -> None:
-        """Wait for the mark in flight; only then may its rows be read as unsent again."""
+        """Wait for the mark in flight; a failed mark only means its rows are sent again."""
         task, self._marking = self._marking, None
         try:
             if task is not None:
                 await task
         finally:
-            self._in_flight = set()
+            self._marking_ids = set()
+
+    def health(self) -> dict:
+        """For /readyz: not ok while the producer recovers, or rows wait without progress."""
+        now = time.monotonic()
+        oldest = now - min(self._first_try.values(), default=now)
+        since = now - self._progress_at
+        stale = oldest > self.stale_seconds or (self._waiting > 0 and since > self.stale_seconds)
+        recovering = self._recovering or self.bus.recovering
+        return {
+            "ok": not (stale or recovering),
+            "recovering": recovering,
+            "waiting": self._waiting,
+            "seconds_since_progress": round(since, 1),
+        }
+
+    async def parked(self) -> list[dict]:
+        """Parked events (an anomaly for operators), each with how many rows wait behind it."""
+        t = self.outbox.tables.outbox
+        async with self.db.reader() as session:
+            rows = (
+                await session.execute(
+                    select(t.c.id, t.c.event_id, t.c.topic, t.c.key, t.c.error, t.c.parked_at)
+                    .where(t.c.parked_at.is_not(None), t.c.published_at.is_(None))
+                    .order_by(t.c.id)
+                )
+            ).all()
+            held = (
+                dict(
+                    (
+                        await session.execute(
+                            select(t.c.key, func.count())
+                            .where(t.c.key.in_(sorted({r.key for r in rows})))
+                            .where(t.c.published_at.is_(None), t.c.parked_at.is_(None))
+                            .group_by(t.c.key)
+                        )
+                    ).all()
+                )
+                if rows
+                else {}
+            )
+        return [{**r._asdict(), "held_back": held.get(r.key, 0)} for r in rows]
+
+    async def retry_parked(self, row_id: int) -> bool:
+        """Send a parked event again (say, after raising the broker's limit)."""
+        return await self._resolve(row_id, parked_at=None, error=None)
+
+    async def discard_parked(self, row_id: int) -> bool:
+        """Give a parked event up (recorded as published, error kept); its key carries on."""
+        log.warning("outbox relay %s: parked event %d discarded", self.name, row_id)
+        return await self._resolve(row_id, published_at=_now())
+
+    async def _resolve(self, row_id: int, **values) -> bool:
+        t = self.outbox.tables.outbox
+        async with self.db.session() as session, session.begin():
+            result = await session.execute(
+                update(t)
+                .where(t.c.id == row_id, t.c.parked_at.is_not(None), t.c.published_at.is_(None))
+                .values(**values)
+            )
+        self.outbox.notify()
+        return result.rowcount == 1
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease; renewals happen at a third of its length."""

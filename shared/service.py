@@ -64,6 +64,8 @@ def build_runtime(
         owner=instance_id,
         batch=settings.relay_batch,
         idle_seconds=settings.relay_idle_ms / 1000,
+        send_timeout=settings.relay_send_timeout_ms / 1000,
+        stale_seconds=settings.relay_stale_seconds,
     )
     return Runtime(settings, db, bus, outbox, Inbox(tables), relay, clock or Clock(), instance_id)
 

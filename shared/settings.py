@@ -55,7 +55,14 @@ class Settings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(50, alias="KAFKA_FETCH_MAX_WAIT_MS")
     kafka_session_timeout_ms: int = Field(10000, alias="KAFKA_SESSION_TIMEOUT_MS")
     kafka_topic_partitions: int = Field(3, alias="KAFKA_TOPIC_PARTITIONS")
-    kafka_replication: int = Field(1, alias="KAFKA_REPLICATION")
+    # Unset: the cluster's own default.replication.factor (min(3, brokers) if the broker
+    # does not say). min.insync.replicas: unset gives 2 when the replication is >= 3.
+    kafka_replication: int | None = Field(None, ge=1, alias="KAFKA_REPLICATION")
+    kafka_min_insync_replicas: int | None = Field(None, ge=1, alias="KAFKA_MIN_INSYNC_REPLICAS")
+    # Apache Kafka's message.max.bytes default is 1 MiB + 12: larger events are refused
+    # by the client before they reach the broker, and parked by the relay.
+    kafka_max_request_bytes: int = Field(1024 * 1024, ge=1024, alias="KAFKA_MAX_REQUEST_BYTES")
+    kafka_request_timeout_ms: int = Field(10000, ge=100, alias="KAFKA_REQUEST_TIMEOUT_MS")
     topic_prefix: str = Field("", alias="FULFIL_TOPIC_PREFIX")
     order_database_url: str = Field("", alias="ORDER_DATABASE_URL")
     warehouse_database_url: str = Field("", alias="WAREHOUSE_DATABASE_URL")
@@ -66,6 +73,10 @@ class Settings(BaseSettings):
     warehouses: str = Field("", alias="FULFIL_WAREHOUSES")
     relay_batch: int = Field(1000, alias="FULFIL_RELAY_BATCH")
     relay_idle_ms: int = Field(200, alias="FULFIL_RELAY_IDLE_MS")
+    # An event not acknowledged in this time counts as a producer failure (fresh producer).
+    relay_send_timeout_ms: int = Field(15000, ge=100, alias="FULFIL_RELAY_SEND_TIMEOUT_MS")
+    # /readyz reports a relay with rows waiting and nothing published for this long.
+    relay_stale_seconds: float = Field(30.0, gt=0, alias="FULFIL_RELAY_STALE_SECONDS")
     webhook_max_bytes: int = Field(256 * 1024, alias="FULFIL_WEBHOOK_MAX_BYTES")
     api_max_bytes: int = Field(API_BODY_MAX_BYTES, alias="FULFIL_API_MAX_BYTES")
 

@@ -47,7 +47,7 @@ async def test_services_start_without_a_broker_and_catch_up_when_it_appears(make
         assert (await client.get("/healthz")).status_code == 200
         ready = await client.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json() == {
+        assert {k: v for k, v in ready.json().items() if k != "relay"} == {
             "ready": False,
             "database": True,
             "broker": False,
