@@ -17,9 +17,7 @@ goes to the dead-letter topic (`shared.dead_letters`); the consumer carries on.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -146,27 +144,6 @@ class Bus:
         except Exception:
             return False
 
-    async def dead_letter(self, consumer: str, msg: ConsumerRecord, error: str) -> None:
-        body = {
-            "consumer": consumer,
-            "error": error,
-            "topic": msg.topic,
-            "partition": msg.partition,
-            "offset": msg.offset,
-            "key": msg.key.decode(errors="replace") if msg.key else None,
-            "original_b64": base64.b64encode(msg.value or b"").decode(),
-        }
-        await self.send_all(
-            [
-                (
-                    self.settings.topic(topics.DEAD_LETTER),
-                    body["key"] or consumer,
-                    json.dumps(body).encode(),
-                )
-            ]
-        )
-        metrics.DEAD_LETTERS.labels(consumer).inc()
-
     async def stop(self) -> None:
         if self._producer is not None:
             await self._producer.stop()
@@ -251,6 +228,8 @@ class Retrying:
     def __str__(self) -> str:
         seconds = time.monotonic() - self.since
         return f"{self.event} failing for {seconds:.1f}s ({self.attempts} attempts): {self.error}"
+
+
 async def _broker_default_replication(admin: AIOKafkaAdminClient, cluster: dict) -> int | None:
     """The cluster's `default.replication.factor`, or None if the broker will not say."""
     try:
