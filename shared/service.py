@@ -28,6 +28,7 @@ from shared.observability import LatencyMiddleware
 from shared.observability import router as ops_router
 from shared.openapi import install_openapi
 from shared.outbox import Outbox, OutboxRelay
+from shared.parked import router as parked_router
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -116,5 +117,7 @@ def create_service_app(
     # include-time prefix or dependencies). With `include_router`, each router is matched
     # twice per request, once to pick it and once to pick its route (FastAPI 0.16x), which
     # was a tenth of a capabilities read.
-    app.router.routes.extend(route for r in (ops_router, *routers) for route in r.routes)
+    app.router.routes.extend(
+        route for r in (ops_router, parked_router, *routers) for route in r.routes
+    )
     return app

@@ -17,11 +17,13 @@ from sqlalchemy import func, select
 
 from shared import topics
 from shared.envelope import new_event
+from shared.errors import install_error_handlers
 from shared.events.orders import OrderStageChanged
 from shared.observability import router as ops_router
+from shared.parked import router as parked_router
 from tests.integration.platform import toy
 from tests.integration.platform.fake_producer import HANG, Wire
-from tests.support import wait_until
+from tests.support import bearer, wait_until
 
 
 async def started(rt):
@@ -46,6 +48,15 @@ async def unpublished(rt, key: str | None = None) -> int:
         query = query.where(t.c.key == key)
     async with rt.db.reader() as s:
         return (await s.execute(query)).scalar_one()
+
+
+def parked_api(rt) -> httpx.AsyncClient:
+    """The operators' routes for parked events, on the toy runtime."""
+    app = FastAPI()
+    app.state.runtime, app.state.settings = rt, rt.settings
+    install_error_handlers(app)
+    app.router.routes.extend(parked_router.routes)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
 def sample(name: str, relay: str) -> float:
@@ -152,8 +163,16 @@ async def test_an_event_too_large_is_parked_and_holds_back_only_its_order(make_s
         assert await unpublished(rt, "big") == 3  # the parked one and the two behind it
         assert sample("outbox_parked_total", rt.relay.name) == parked_before + 1
         assert rt.relay.health()["ok"]  # held-back rows are an anomaly, not a stuck relay
-        # An operator gives it up: the order's later events follow, in order.
-        assert await rt.relay.discard_parked(parked["id"])
+        # An operator sees it and gives it up: the order's later events follow, in order.
+        async with parked_api(rt) as api:
+            ops, clerk = bearer("dev-ops"), bearer("dev-clerk")
+            listed = (await api.get("/outbox/parked", headers=ops)).json()
+            assert [(p["id"], p["held_back"]) for p in listed] == [(parked["id"], 2)]
+            discard = f"/outbox/parked/{parked['id']}/discard"
+            assert (await api.post(discard, headers=clerk)).status_code == 403
+            assert (await api.post(discard, headers=ops)).json()["outcome"] == "discarded"
+            again = await api.post(discard, headers=ops)
+            assert again.status_code == 404 and again.json()["error"]["code"] == "not_parked"
         await wait_until(lambda: unpublished(rt, "big"), expect=0, message="big order resumed")
         assert await rt.relay.parked() == []
     finally:
