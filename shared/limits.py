@@ -19,7 +19,8 @@ from shared.errors import error_body
 
 MONEY_MAX = Decimal("1000000000")  # 10^9 in the currency's major unit, 2 decimal places
 QTY_MAX = 10_000  # units of one SKU on one line
-ID_MAX = 128  # ids, SKUs, platform ids, warehouse and supplier ids
+ID_MAX = 128  # ids, platform ids, warehouse and supplier ids
+SKU_MAX = 64  # SKUs: what every service stores for a line
 CODE_MAX = 64  # reason codes, carriers, filters
 NAME_MAX = 200  # names, subjects, addresses' parts
 TEXT_MAX = 2_000  # notes, reasons, messages: and any other string in a request body
@@ -41,6 +42,7 @@ Money = Annotated[Decimal, Field(ge=0, le=MONEY_MAX, decimal_places=2)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, le=MONEY_MAX, decimal_places=2)]
 Qty = Annotated[int, Field(ge=1, le=QTY_MAX)]
 Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
+Sku = Annotated[str, Field(min_length=1, max_length=SKU_MAX)]
 Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX)]
 Name = Annotated[str, Field(max_length=NAME_MAX)]
 Text = Annotated[str, Field(max_length=TEXT_MAX)]

@@ -16,6 +16,7 @@ from shared.limits import (
     Name,
     PositiveMoney,
     Qty,
+    Sku,
     Text,
 )
 from shared.settings import ROLES
@@ -44,7 +45,7 @@ class RefundIn(Body):
 
 
 class ReturnLineIn(Body):
-    sku: Id
+    sku: Sku
     qty: Qty = 1
 
 
@@ -69,7 +70,7 @@ class DecisionIn(Body):
 
 
 class GradeIn(Body):
-    sku: Id
+    sku: Sku
     qty: Qty | None = None
     grade: Literal["new", "minor_flaw", "severe_flaw", "damaged"]
     flaw_note: Text = ""

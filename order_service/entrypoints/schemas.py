@@ -27,6 +27,7 @@ from shared.limits import (
     Id,
     Money,
     Qty,
+    Sku,
     Text,
 )
 
@@ -209,7 +210,7 @@ class EditLine(LineIn):
 
     model_config = ConfigDict(str_max_length=NAME_MAX)
 
-    sku: Id
+    sku: Sku
     qty: Qty
     unit_price: Money = Decimal("0")
     attributes: dict[str, str] = Field(default_factory=dict, max_length=ATTRIBUTES_MAX)

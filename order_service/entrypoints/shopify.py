@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.limits import SKU_MAX
+
 MAX_ID = 2**63 - 1
 Str = Annotated[str, Field(max_length=1000)]
 Amount = Annotated[Decimal, Field(ge=0, lt=Decimal("10000000000"))]
@@ -122,8 +124,12 @@ class ShopifyOrder(_Open):
             attributes = {"variant": li.variant_title} if li.variant_title else {}
             if li.title:
                 attributes["title"] = li.title
+            sku = li.sku or ""
+            if len(sku) > SKU_MAX:  # no catalog SKU is that long: a mapping must name it
+                attributes["platform_sku"] = sku
+                sku = ""
             line: dict[str, Any] = {
-                "sku": li.sku or "",
+                "sku": sku,
                 "qty": li.quantity,
                 "unit_price": str(li.price),
                 "attributes": attributes,

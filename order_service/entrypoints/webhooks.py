@@ -101,10 +101,15 @@ def _signed(headers: list[dict], body: type[BaseModel]) -> dict:
     }
 
 
+def _digits(text: str | None, most: int = 18) -> bool:
+    """Plain ASCII digits that fit an integer (`"²".isdigit()` is true, `int("²")` fails)."""
+    return bool(text) and text.isascii() and text.isdigit() and len(text) <= most
+
+
 async def _body(request: Request, factor: int = 1) -> bytes:
     limit = request.app.state.settings.webhook_max_bytes * factor
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if _digits(declared) and int(declared) > limit:
         raise AppError(413, "payload_too_large", f"webhook bodies are limited to {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -130,7 +135,7 @@ async def _verified_generic(request: Request) -> tuple[str, bytes]:
     signature = request.headers.get("x-signature", "")
     if not (shop_id and stamp and signature):
         raise AppError(401, "bad_signature", "send X-Shop-Id, X-Timestamp and X-Signature")
-    if not stamp.isdigit():
+    if not _digits(stamp, 12):
         raise AppError(401, "bad_signature", "X-Timestamp must be Unix seconds")
     now = request.app.state.runtime.clock.now().timestamp()
     if abs(now - int(stamp)) > REPLAY_WINDOW_SECONDS:

@@ -15,6 +15,7 @@ from shared.limits import (
     Id,
     Instant,
     Name,
+    Sku,
     Text,
 )
 
@@ -60,7 +61,7 @@ class PackRequest(Body):
 
 
 class OutOfStockRequest(Body):
-    skus: list[Id] = Field(min_length=1, max_length=LINES_MAX)
+    skus: list[Sku] = Field(min_length=1, max_length=LINES_MAX)
     note: Text = ""
 
 
@@ -74,7 +75,7 @@ class HoldRequest(Body):
 
 
 class ScopeBody(Body):
-    skus: list[Id] = Field(default_factory=list, max_length=IDS_MAX)
+    skus: list[Sku] = Field(default_factory=list, max_length=IDS_MAX)
     suppliers: list[Id] = Field(default_factory=list, max_length=IDS_MAX)
     campaigns: list[Id] = Field(default_factory=list, max_length=IDS_MAX)
     warehouses: list[Id] = Field(default_factory=list, max_length=IDS_MAX)

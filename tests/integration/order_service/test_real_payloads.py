@@ -71,6 +71,19 @@ async def test_shopify_order_without_sku_lands_flagged_and_waits_for_review(clie
     assert refused.json()["error"]["code"] == "unknown_sku"
 
 
+async def test_shopify_sku_longer_than_any_catalog_sku_lands_flagged(client):
+    """Shopify allows 255-character SKUs; ours are at most 64, so a longer one can only be
+    matched by a mapping: the order lands flagged, keeping what the platform sent."""
+    body = fixture("shopify/orders_create.json")
+    body["line_items"][1]["sku"] = "X" * 255
+    r = await _shopify(client, body)
+    assert r.status_code == 202, r.text
+    order = await _order(client, r.json()["order_id"])
+    assert _codes(order) == ["unknown_sku"]
+    assert order["lines"][1]["sku"] == ""
+    assert order["lines"][1]["attributes"]["platform_sku"] == "X" * 255
+
+
 async def test_auto_review_never_takes_an_order_with_an_unknown_sku(client):
     r = await client.put("/review-policy", json={"auto_review": True}, headers=ADMIN)
     assert r.status_code == 200

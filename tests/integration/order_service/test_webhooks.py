@@ -64,6 +64,15 @@ async def test_bad_signature_401_and_nothing_stored(app, client):
     assert await _count(app, t.messaging.outbox) == 0
 
 
+@pytest.mark.parametrize("stamp", ["9" * 5000, "²".encode(), "-1", "1e9"])
+async def test_a_timestamp_that_is_no_unix_seconds_is_401(app, client, stamp):
+    raw, headers = signed(generic_order())
+    headers["X-Timestamp"] = stamp  # int() fails on 5,000 digits and on "²" (isdigit is true)
+    r = await client.post("/webhooks/generic/orders", content=raw, headers=headers)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "bad_signature"
+    assert await _count(app, t.orders) == 0
+
+
 async def test_malformed_body_422_names_the_field(client):
     body = generic_order()
     body["lines"][0]["qty"] = 0
