@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import Caller
+from shared.auth import Principal, allow
 from shared.envelope import Envelope
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -124,7 +124,7 @@ def anomalies_router(table: Table, *roles: str) -> APIRouter:
     @router.get("/anomalies", response_model=list[Anomaly])
     async def list_anomalies(
         request: Request,
-        _: Caller(*roles),
+        _: Annotated[Principal, allow(*roles)],
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         kind: Annotated[str | None, Query(max_length=60)] = None,
         order_id: Annotated[str | None, Query(max_length=100)] = None,

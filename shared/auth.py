@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Any
 
 from fastapi import Depends, Request
 
@@ -74,6 +74,6 @@ def require(*roles: str):
     return dependency
 
 
-def Caller(*roles: str):
-    """`principal: Caller("clerk")` in a route signature."""
-    return Annotated[Principal, Depends(require(*roles))]
+def allow(*roles: str) -> Any:
+    """`principal: Annotated[Principal, allow("clerk")]` in a route signature."""
+    return Depends(require(*roles))

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 
-from shared.auth import Caller
+from shared.auth import Principal, allow
 from shared.errors import AppError
 from shared.openapi import documented, errors
 
-Ops = Caller("ops")
+Ops = Annotated[Principal, allow("ops")]
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 

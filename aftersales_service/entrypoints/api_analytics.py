@@ -12,11 +12,10 @@ from aftersales_service.adapters.repositories import PolicyRepository
 from aftersales_service.domain.analytics import delisting_flags
 from aftersales_service.entrypoints import charts
 from aftersales_service.entrypoints import responses as r
-from aftersales_service.entrypoints.deps import ANALYSTS, Db, Uow
+from aftersales_service.entrypoints.deps import Analyst, Db, OpsOnly, Uow
 from aftersales_service.entrypoints.schemas import ReviewsIn
 from aftersales_service.entrypoints.views import plain
 from aftersales_service.handlers import care
-from shared.auth import Caller
 from shared.limits import ID_MAX
 from shared.openapi import documented
 
@@ -28,7 +27,7 @@ SVG_BODY = {200: {"content": {SVG: {"schema": {"type": "string"}}}}}
 @router.get("/returns", responses=documented(r.ReturnsBy))
 async def returns_by(
     db: Db,
-    _: Caller(*ANALYSTS),
+    _: Analyst,
     by: Literal["sku", "category", "reason", "warehouse", "supplier"] = Query("sku"),
 ) -> dict:
     """Return rate by sku/category/warehouse/supplier (units returned / sold), or the
@@ -47,20 +46,20 @@ async def returns_by(
 
 
 @router.get("/return-times", responses=documented(r.ReturnTimes))
-async def return_times(db: Db, _: Caller(*ANALYSTS)) -> dict:
+async def return_times(db: Db, _: Analyst) -> dict:
     """Delivery → return opened, bucketed in days."""
     async with db.reader() as s:
         return {"buckets": plain(await analytics.return_times(s))}
 
 
 @router.get("/complaints", responses=documented(r.ComplaintRate))
-async def complaints(db: Db, _: Caller(*ANALYSTS)) -> dict:
+async def complaints(db: Db, _: Analyst) -> dict:
     async with db.reader() as s:
         return plain(await analytics.complaints_per_10k(s))
 
 
 @router.get("/warehouses", responses=documented(r.WarehouseFigures))
-async def warehouses(db: Db, _: Caller(*ANALYSTS)) -> dict:
+async def warehouses(db: Db, _: Analyst) -> dict:
     """Per warehouse (dropship especially): submit-to-ship time, loss rate from the
     liability ledger, returns and return handling time."""
     async with db.reader() as s:
@@ -71,7 +70,7 @@ async def warehouses(db: Db, _: Caller(*ANALYSTS)) -> dict:
 
 
 @router.get("/delisting", responses=documented(r.Delisting))
-async def delisting(db: Db, _: Caller(*ANALYSTS)) -> dict:
+async def delisting(db: Db, _: Analyst) -> dict:
     """SKUs over the return-rate (or bad-review-rate) threshold."""
     async with db.reader() as s:
         rows = await analytics.return_rates(s, "sku")
@@ -82,7 +81,10 @@ async def delisting(db: Db, _: Caller(*ANALYSTS)) -> dict:
 
 @router.put("/reviews/{sku}", responses=documented(r.Reviews))
 async def put_reviews(
-    body: ReviewsIn, uow: Uow, _: Caller("ops"), sku: str = Path(max_length=ID_MAX)
+    body: ReviewsIn,
+    uow: Uow,
+    _: OpsOnly,
+    sku: str = Path(max_length=ID_MAX),
 ) -> dict:
     """Import review counts for a SKU (feeds the bad-review delisting rule)."""
     await care.put_reviews(uow, sku, body.reviews, body.bad_reviews)
@@ -90,7 +92,7 @@ async def put_reviews(
 
 
 @router.get("/charts/reasons.svg", response_class=Response, responses=SVG_BODY)
-async def reasons_chart(db: Db, _: Caller(*ANALYSTS)) -> Response:
+async def reasons_chart(db: Db, _: Analyst) -> Response:
     async with db.reader() as s:
         rows = await analytics.reasons(s)
     svg = charts.pie("Return reasons", [(r["reason"], float(r["returns"])) for r in rows])
@@ -98,7 +100,7 @@ async def reasons_chart(db: Db, _: Caller(*ANALYSTS)) -> Response:
 
 
 @router.get("/charts/sku-return-rate.svg", response_class=Response, responses=SVG_BODY)
-async def sku_chart(db: Db, _: Caller(*ANALYSTS), top: int = Query(20, ge=1, le=100)) -> Response:
+async def sku_chart(db: Db, _: Analyst, top: int = Query(20, ge=1, le=100)) -> Response:
     async with db.reader() as s:
         rows = (await analytics.return_rates(s, "sku"))[:top]
         policy = await PolicyRepository(s).get()
@@ -111,7 +113,7 @@ async def sku_chart(db: Db, _: Caller(*ANALYSTS), top: int = Query(20, ge=1, le=
 
 
 @router.get("/charts/returns-timeline.svg", response_class=Response, responses=SVG_BODY)
-async def timeline_chart(db: Db, _: Caller(*ANALYSTS)) -> Response:
+async def timeline_chart(db: Db, _: Analyst) -> Response:
     async with db.reader() as s:
         points = await analytics.timeline(s)
     svg = charts.timeline("Returns opened per day", [(p["day"], p["returns"]) for p in points])

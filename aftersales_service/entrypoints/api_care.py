@@ -6,11 +6,10 @@ from fastapi import APIRouter, Query
 
 from aftersales_service.adapters import queries
 from aftersales_service.entrypoints import responses as r
-from aftersales_service.entrypoints.deps import CS, SUPERVISOR, Db, Now, Uow
+from aftersales_service.entrypoints.deps import CSAgent, CSOrOps, Db, Now, Supervisor, Uow
 from aftersales_service.entrypoints.schemas import ComplaintIn, OverrideIn, ResolveIn, RespondIn
 from aftersales_service.entrypoints.views import plain
 from aftersales_service.handlers import care
-from shared.auth import Caller
 from shared.limits import CODE_MAX, ID_MAX
 from shared.openapi import documented, errors
 
@@ -23,7 +22,7 @@ Limit = Query(100, ge=1, le=1000)
     status_code=201,
     responses={**documented(r.ComplaintView, 201), **errors(404, 409)},
 )
-async def file_complaint(body: ComplaintIn, uow: Uow, now: Now, _: Caller(*CS)) -> dict:
+async def file_complaint(body: ComplaintIn, uow: Uow, now: Now, _: CSAgent) -> dict:
     """SLA by tier: L1 first response 1 h, L2 specialist 4 h, L3 supervisor 2 h."""
     c = await care.file_complaint(
         uow,
@@ -41,7 +40,7 @@ async def file_complaint(body: ComplaintIn, uow: Uow, now: Now, _: Caller(*CS)) 
 async def list_complaints(
     db: Db,
     now: Now,
-    _: Caller(*CS),
+    _: CSAgent,
     overdue: bool | None = None,
     status: str | None = Query(None, max_length=CODE_MAX),
     limit: int = Limit,
@@ -54,7 +53,7 @@ async def list_complaints(
     "/complaints/{complaint_id}/respond",
     responses={**documented(r.ComplaintView), **errors(404, 409)},
 )
-async def respond(complaint_id: str, body: RespondIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
+async def respond(complaint_id: str, body: RespondIn, uow: Uow, now: Now, who: CSAgent) -> dict:
     c = await care.respond_complaint(uow, complaint_id, who.actor, body.message, now)
     return plain(c) | {"id": c.complaint_id}
 
@@ -63,7 +62,7 @@ async def respond(complaint_id: str, body: RespondIn, uow: Uow, now: Now, who: C
 async def list_tasks(
     db: Db,
     now: Now,
-    _: Caller(*CS),
+    _: CSAgent,
     status: str | None = Query(None, max_length=CODE_MAX),
     overdue: bool | None = None,
     limit: int = Limit,
@@ -77,7 +76,7 @@ async def list_tasks(
     "/tasks/{task_id}/resolve",
     responses={**documented(r.ResolvedTask), **errors(404, 409)},
 )
-async def resolve_task(task_id: str, body: ResolveIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
+async def resolve_task(task_id: str, body: ResolveIn, uow: Uow, now: Now, who: CSAgent) -> dict:
     task, refund_id = await care.resolve_task(uow, task_id, body.option, who.actor, body.note, now)
     return plain(task) | {"id": task.task_id, "refund_id": refund_id}
 
@@ -85,7 +84,7 @@ async def resolve_task(task_id: str, body: ResolveIn, uow: Uow, now: Now, who: C
 @router.get("/liabilities", responses=documented(list[r.LiabilityRow]))
 async def list_liabilities(
     db: Db,
-    _: Caller(*CS, "ops"),
+    _: CSOrOps,
     order_id: str | None = Query(None, max_length=ID_MAX),
     party: str | None = Query(None, max_length=CODE_MAX),
     return_id: str | None = Query(None, max_length=ID_MAX),
@@ -100,7 +99,11 @@ async def list_liabilities(
     responses={**documented(r.LiabilityRow), **errors(404, 409)},
 )
 async def override_liability(
-    liability_id: str, body: OverrideIn, uow: Uow, now: Now, who: Caller(*SUPERVISOR)
+    liability_id: str,
+    body: OverrideIn,
+    uow: Uow,
+    now: Now,
+    who: Supervisor,
 ) -> dict:
     """A supervisor reassigns a loss with a reason (the original is kept)."""
     await care.override_liability(
@@ -113,7 +116,7 @@ async def override_liability(
 @router.get("/returned-inventory", responses=documented(list[r.ReturnedGood]))
 async def returned_inventory(
     db: Db,
-    _: Caller(*CS, "ops"),
+    _: CSOrOps,
     disposition: str | None = Query(None, max_length=CODE_MAX),
     sku: str | None = Query(None, max_length=ID_MAX),
     limit: int = Limit,

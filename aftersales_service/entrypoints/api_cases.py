@@ -11,7 +11,7 @@ from aftersales_service.adapters.repositories import (
     ReturnRepository,
 )
 from aftersales_service.entrypoints import responses as r
-from aftersales_service.entrypoints.deps import CS, Db, Now, Uow
+from aftersales_service.entrypoints.deps import AdminOnly, CSAgent, CSOrOps, Db, Now, Uow
 from aftersales_service.entrypoints.schemas import (
     DecisionIn,
     InspectIn,
@@ -21,7 +21,6 @@ from aftersales_service.entrypoints.schemas import (
 )
 from aftersales_service.entrypoints.views import plain, refund_view, return_view
 from aftersales_service.handlers import care, refunds, returns
-from shared.auth import Caller
 from shared.limits import CODE_MAX, ID_MAX
 from shared.openapi import documented, errors
 
@@ -33,7 +32,7 @@ router = APIRouter(tags=["refunds and returns"])
     status_code=202,
     responses={**documented(r.RefundView, 202), **errors(403, 404, 409)},
 )
-async def request_refund(body: RefundIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
+async def request_refund(body: RefundIn, uow: Uow, now: Now, who: CSAgent) -> dict:
     """Refund by stage: before shipping the order is cancelled first (202, pending
     `order.cancelled`); after shipping 409 names the path (refuse delivery or return).
     Over the caller role's approval limit: 403 `approval_limit_exceeded`."""
@@ -54,15 +53,13 @@ async def request_refund(body: RefundIn, uow: Uow, now: Now, who: Caller(*CS)) -
 
 
 @router.get("/refunds/{refund_id}", responses={**documented(r.RefundView), **errors(404)})
-async def get_refund(refund_id: str, db: Db, _: Caller(*CS)) -> dict:
+async def get_refund(refund_id: str, db: Db, _: CSAgent) -> dict:
     async with db.reader() as s:
         return refund_view(await RefundRepository(s).get(refund_id))
 
 
 @router.get("/refunds", responses=documented(list[r.RefundView]))
-async def list_refunds(
-    db: Db, _: Caller(*CS), order_id: str = Query(max_length=ID_MAX)
-) -> list[dict]:
+async def list_refunds(db: Db, _: CSAgent, order_id: str = Query(max_length=ID_MAX)) -> list[dict]:
     async with db.reader() as s:
         return [refund_view(r) for r in await RefundRepository(s).for_order(order_id)]
 
@@ -72,7 +69,7 @@ async def list_refunds(
     status_code=201,
     responses={**documented(r.ReturnView, 201), **errors(404, 409)},
 )
-async def open_return(body: ReturnIn, uow: Uow, now: Now, who: Caller(*CS)) -> dict:
+async def open_return(body: ReturnIn, uow: Uow, now: Now, who: CSAgent) -> dict:
     """Open a return under the policy; the return address is issued at once."""
     case = await returns.open_return(
         uow,
@@ -93,7 +90,7 @@ async def open_return(body: ReturnIn, uow: Uow, now: Now, who: Caller(*CS)) -> d
 @router.get("/returns", responses=documented(list[r.ReturnView]))
 async def list_returns(
     db: Db,
-    _: Caller(*CS),
+    _: CSAgent,
     status: str | None = Query(None, max_length=CODE_MAX),
     order_id: str | None = Query(None, max_length=ID_MAX),
     limit: int = Query(100, ge=1, le=1000),
@@ -104,7 +101,7 @@ async def list_returns(
 
 
 @router.get("/returns/{return_id}", responses={**documented(r.ReturnView), **errors(404)})
-async def get_return(return_id: str, db: Db, _: Caller(*CS)) -> dict:
+async def get_return(return_id: str, db: Db, _: CSAgent) -> dict:
     async with db.reader() as s:
         return return_view(await ReturnRepository(s).get(return_id))
 
@@ -113,9 +110,7 @@ async def get_return(return_id: str, db: Db, _: Caller(*CS)) -> dict:
     "/returns/{return_id}/approve",
     responses={**documented(r.ReturnView), **errors(404, 409)},
 )
-async def decide_return(
-    return_id: str, body: DecisionIn, uow: Uow, now: Now, who: Caller(*CS)
-) -> dict:
+async def decide_return(return_id: str, body: DecisionIn, uow: Uow, now: Now, who: CSAgent) -> dict:
     """Approve (within the caller role's limit, else 403 `approval_limit_exceeded`) or
     reject with a note."""
     case = await returns.decide_return(
@@ -128,7 +123,7 @@ async def decide_return(
     "/returns/{return_id}/receive",
     responses={**documented(r.ReturnView), **errors(404, 409)},
 )
-async def receive_return(return_id: str, uow: Uow, now: Now, _: Caller(*CS)) -> dict:
+async def receive_return(return_id: str, uow: Uow, now: Now, _: CSAgent) -> dict:
     return return_view(await returns.receive_return(uow, return_id, now))
 
 
@@ -136,9 +131,7 @@ async def receive_return(return_id: str, uow: Uow, now: Now, _: Caller(*CS)) -> 
     "/returns/{return_id}/inspect",
     responses={**documented(r.InspectedReturn), **errors(404, 409)},
 )
-async def inspect_return(
-    return_id: str, body: InspectIn, uow: Uow, now: Now, _: Caller(*CS)
-) -> dict:
+async def inspect_return(return_id: str, body: InspectIn, uow: Uow, now: Now, _: CSAgent) -> dict:
     """Grade each returned unit; answers with dispositions and liabilities."""
     case, gradings, _owed = await returns.inspect_return(
         uow, return_id, [ln.model_dump(exclude_none=True) for ln in body.lines], now
@@ -151,14 +144,14 @@ async def inspect_return(
 
 
 @router.get("/policies", responses=documented(r.PolicyRead))
-async def get_policy(db: Db, _: Caller(*CS, "ops")) -> dict:
+async def get_policy(db: Db, _: CSOrOps) -> dict:
     async with db.reader() as s:
         repo = PolicyRepository(s)
         return {"policy": (await repo.get()).to_dict(), **plain(await repo.meta())}
 
 
 @router.put("/policies", responses=documented(r.PolicyWritten))
-async def put_policy(body: PolicyIn, uow: Uow, now: Now, who: Caller()) -> dict:
+async def put_policy(body: PolicyIn, uow: Uow, now: Now, who: AdminOnly) -> dict:
     """Replace the policy, approval limits included: admin only (no role raises its own)."""
     policy, version = await care.put_policy(uow, body.model_dump(mode="json"), who.actor, now)
     return {"policy": policy.to_dict(), "version": version}

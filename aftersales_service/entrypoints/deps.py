@@ -17,12 +17,21 @@ from aftersales_service.domain.errors import (
     NotFound,
     Refused,
 )
+from shared.auth import Principal, allow
 from shared.db import Database
 from shared.errors import error_body
 
 CS = ("cs_agent", "cs_supervisor")
 SUPERVISOR = ("cs_supervisor",)
 ANALYSTS = ("ops", "cs_supervisor")
+
+# The caller's principal, if its role may do this (admin always may).
+CSAgent = Annotated[Principal, allow(*CS)]
+CSOrOps = Annotated[Principal, allow(*CS, "ops")]
+Supervisor = Annotated[Principal, allow(*SUPERVISOR)]
+Analyst = Annotated[Principal, allow(*ANALYSTS)]
+OpsOnly = Annotated[Principal, allow("ops")]
+AdminOnly = Annotated[Principal, allow()]
 
 
 async def get_uow(request: Request) -> AftersalesUnitOfWork:

@@ -23,16 +23,16 @@ from order_service.entrypoints.schemas import (
     SubmitBody,
 )
 from order_service.handlers import orders as uc
-from shared.auth import Caller
+from shared.auth import Principal, allow
 from shared.errors import AppError
 from shared.limits import CODE_MAX, ID_MAX, OFFSET_MAX
 from shared.openapi import documented, errors
 
 router = APIRouter(tags=["orders"])
-Reader = Caller("clerk", "cs_agent", "cs_supervisor", "ops")
-Clerk = Caller("clerk")
-CS = Caller("cs_agent", "cs_supervisor")
-Admin = Caller()  # limits and policies: admin only
+Reader = Annotated[Principal, allow("clerk", "cs_agent", "cs_supervisor", "ops")]
+Clerk = Annotated[Principal, allow("clerk")]
+CS = Annotated[Principal, allow("cs_agent", "cs_supervisor")]
+Admin = Annotated[Principal, allow()]  # limits and policies: admin only
 VERSION_DIGITS_MAX = 18  # an If-Match version fits a 64-bit integer
 ETAG = {"ETag": {"description": "the order's version", "schema": {"type": "string"}}}
 IF_MATCH = {

@@ -65,20 +65,22 @@ def _blank(value: Any) -> Any:
     return "" if value is None else value
 
 
-def Chars(max_length: int) -> Any:
-    """An optional string (null → "") of at most `max_length` characters, without NUL."""
-    return Annotated[
-        str, BeforeValidator(_blank), Field(max_length=max_length, pattern=r"^[^\x00]*$")
-    ]
-
-
-def Key(max_length: int) -> Any:
-    """An identifier: 1..`max_length` characters, no control characters (PostgreSQL text
-    refuses NUL; an id with one would fail at the database, not here)."""
-    return Annotated[str, Field(min_length=1, max_length=max_length, pattern=KEY_PATTERN)]
-
-
 KEY_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+_CHARS = r"^[^\x00]*$"
+
+# An optional string (null → "") of at most N characters, without NUL.
+Chars20 = Annotated[str, BeforeValidator(_blank), Field(max_length=20, pattern=_CHARS)]
+Chars40 = Annotated[str, BeforeValidator(_blank), Field(max_length=40, pattern=_CHARS)]
+Chars100 = Annotated[str, BeforeValidator(_blank), Field(max_length=100, pattern=_CHARS)]
+Chars200 = Annotated[str, BeforeValidator(_blank), Field(max_length=200, pattern=_CHARS)]
+Chars500 = Annotated[str, BeforeValidator(_blank), Field(max_length=500, pattern=_CHARS)]
+Chars2000 = Annotated[str, BeforeValidator(_blank), Field(max_length=2000, pattern=_CHARS)]
+# An identifier: 1..N characters, no control characters (PostgreSQL text refuses NUL; an
+# id with one would fail at the database, not here).
+Key40 = Annotated[str, Field(min_length=1, max_length=40, pattern=KEY_PATTERN)]
+Key64 = Annotated[str, Field(min_length=1, max_length=64, pattern=KEY_PATTERN)]
+Key100 = Annotated[str, Field(min_length=1, max_length=100, pattern=KEY_PATTERN)]
+Key200 = Annotated[str, Field(min_length=1, max_length=200, pattern=KEY_PATTERN)]
 Attributes = Annotated[
     dict[Annotated[str, Field(max_length=50)], Annotated[str, Field(max_length=200)]],
     BeforeValidator(lambda v: {} if v is None else v),
@@ -87,22 +89,22 @@ Attributes = Annotated[
 
 
 class WebhookBuyer(Body):
-    id: Key(100)
-    name: Chars(200) = ""
-    phone: Chars(40) = ""
+    id: Key100
+    name: Chars200 = ""
+    phone: Chars40 = ""
 
 
 class WebhookAddress(Body):
     """The canonical address; `country` / `country_code` (ISO 3166-1 alpha-2) optional."""
 
-    name: Chars(200)
-    phone: Chars(40) = ""
-    province: Chars(100) = ""
-    city: Chars(100) = ""
-    district: Chars(100) = ""
-    line1: Chars(500) = ""
-    postcode: Chars(20) = ""
-    country: Chars(100) = ""
+    name: Chars200
+    phone: Chars40 = ""
+    province: Chars100 = ""
+    city: Chars100 = ""
+    district: Chars100 = ""
+    line1: Chars500 = ""
+    postcode: Chars20 = ""
+    country: Chars100 = ""
     country_code: Annotated[str, BeforeValidator(_blank), Field(pattern=r"^([A-Za-z]{2})?$")] = ""
 
 
@@ -112,11 +114,11 @@ class WebhookLine(Body):
     sku: Annotated[
         str, BeforeValidator(_blank), Field(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")
     ] = ""
-    variant_id: Key(100) | None = None
+    variant_id: Key100 | None = None
     qty: int = Field(ge=1, le=QTY_MAX)
     unit_price: Money = Decimal("0")
     attributes: Attributes = Field(default_factory=dict)
-    campaign_id: Key(100) | None = None
+    campaign_id: Key100 | None = None
 
     def as_line(self) -> dict:
         line = {
@@ -137,9 +139,9 @@ class GenericOrder(Body):
     `total` must equal the sum of qty * unit_price over the lines, plus `shipping`, less
     `discount` (both optional, default 0), to the cent."""
 
-    event_id: Key(200)
-    platform: Key(40)
-    platform_order_id: Key(100)
+    event_id: Key200
+    platform: Key40
+    platform_order_id: Key100
     buyer: WebhookBuyer
     address: WebhookAddress
     lines: list[WebhookLine] = Field(min_length=1, max_length=LINES_MAX)
@@ -148,7 +150,7 @@ class GenericOrder(Body):
     total: Money
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     paid_at: AwareDatetime
-    note: Chars(2000) = ""
+    note: Chars2000 = ""
     updated_at: AwareDatetime | None = None
 
     @field_validator("total")
@@ -170,21 +172,21 @@ class GenericOrder(Body):
 class GenericRefund(Body):
     """A refund request pushed by the platform."""
 
-    event_id: Key(200)
-    platform: Key(40)
-    platform_order_id: Key(100)
-    platform_refund_id: Key(200)
+    event_id: Key200
+    platform: Key40
+    platform_order_id: Key100
+    platform_refund_id: Key200
     amount: Money
-    reason: Chars(500) = ""
-    skus: list[Key(64)] = Field(default_factory=list, max_length=LINES_MAX)
+    reason: Chars500 = ""
+    skus: list[Key64] = Field(default_factory=list, max_length=LINES_MAX)
 
 
 class GenericDelivery(Body):
     """A delivery confirmation pushed by the platform or carrier."""
 
-    event_id: Key(200)
-    platform: Key(40)
-    platform_order_id: Key(100)
+    event_id: Key200
+    platform: Key40
+    platform_order_id: Key100
     delivered_at: AwareDatetime
     source: str = Field("platform", min_length=1, max_length=40)
 
@@ -192,10 +194,10 @@ class GenericDelivery(Body):
 class GenericCancellation(Body):
     """An order cancelled on the platform: takes the CS cancel's stage path."""
 
-    event_id: Key(200)
-    platform: Key(40)
-    platform_order_id: Key(100)
-    reason: Chars(500) = ""
+    event_id: Key200
+    platform: Key40
+    platform_order_id: Key100
+    reason: Chars500 = ""
     cancelled_at: AwareDatetime | None = None
 
 

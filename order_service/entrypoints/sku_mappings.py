@@ -9,20 +9,20 @@ from fastapi import APIRouter, Query, Request
 
 from order_service.adapters import sku_mappings as skumap
 from order_service.entrypoints import responses as r
-from order_service.entrypoints.schemas import KEY_PATTERN, Body, Key
+from order_service.entrypoints.schemas import KEY_PATTERN, Body, Key40, Key64, Key100
 from order_service.handlers.sku_mappings import SkuMapping, set_mapping
-from shared.auth import Caller
+from shared.auth import Principal, allow
 from shared.openapi import documented, errors
 
 router = APIRouter(tags=["sku-mappings"])
-Reader = Caller("clerk", "cs_agent", "cs_supervisor", "ops")
-Clerk = Caller("clerk")
+Reader = Annotated[Principal, allow("clerk", "cs_agent", "cs_supervisor", "ops")]
+Clerk = Annotated[Principal, allow("clerk")]
 
 
 class SkuMappingBody(Body):
-    platform: Key(40)
-    variant_id: Key(100)
-    sku: Key(64)
+    platform: Key40
+    variant_id: Key100
+    sku: Key64
 
 
 @router.get(

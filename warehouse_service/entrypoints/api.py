@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from shared.auth import Caller
+from shared.auth import Principal, allow
 from shared.limits import CODE_MAX
 from shared.openapi import documented, errors
 from warehouse_service import views
@@ -23,10 +23,10 @@ from warehouse_service.handlers import holds as hold_handlers
 
 router = APIRouter()
 
-Scanner = Caller("scanner", "clerk", "ops")
-Reader = Caller("scanner", "clerk", "ops", "cs_agent", "cs_supervisor")
-Holder = Caller("clerk", "ops")
-Ops = Caller("ops")
+Scanner = Annotated[Principal, allow("scanner", "clerk", "ops")]
+Reader = Annotated[Principal, allow("scanner", "clerk", "ops", "cs_agent", "cs_supervisor")]
+Holder = Annotated[Principal, allow("clerk", "ops")]
+Ops = Annotated[Principal, allow("ops")]
 
 
 async def _deps(request: Request) -> Deps:
