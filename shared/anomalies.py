@@ -5,7 +5,7 @@ event is acknowledged, never raised. The table is added to each service's own me
 """
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -90,7 +90,7 @@ class AnomalyLog:
             recorded_at=at,
         )
 
-    async def add(self, session: AsyncSession, *, reason: str, **row) -> None:
+    async def add(self, session: AsyncSession, *, reason: str, **row: Any) -> None:
         """One row, columns named (`record` fills them from the envelope)."""
         await session.execute(insert(self.table).values(reason=reason[:REASON_MAX], **row))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,7 @@ def principal_for(keys: dict[str, str], authorization: str | None) -> Principal:
     return Principal(role, None, hint)
 
 
-def require(*roles: str):
+def require(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     """Dependency: the caller's principal, if its role is one of `roles` (admin always is)."""
 
     async def dependency(request: Request) -> Principal:  # async: no threadpool hop

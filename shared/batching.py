@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -29,7 +29,7 @@ class Batcher(Generic[T, R]):
         self._run, self._max = run, max_items
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._batch: list[tuple[T, asyncio.Future[R]]] = []
-        self._worker: asyncio.Task | None = None
+        self._worker: asyncio.Task[None] | None = None
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
@@ -44,7 +44,7 @@ class Batcher(Generic[T, R]):
             batch, self._queue = self._queue[: self._max], self._queue[self._max :]
             self._batch = batch
             try:
-                results: list = await self._run([item for item, _ in batch])
+                results: list[Any] = await self._run([item for item, _ in batch])
             except Exception as exc:  # the batch as a whole failed: every caller hears why
                 results = [exc] * len(batch)
             for (_, future), result in zip(batch, results, strict=True):
@@ -55,7 +55,7 @@ class Batcher(Generic[T, R]):
                 else:
                     future.set_result(result)
 
-    def _release_waiting(self, worker: asyncio.Task) -> None:
+    def _release_waiting(self, worker: asyncio.Task[None]) -> None:
         """A worker cancelled at shutdown leaves no caller waiting for ever."""
         if worker.cancelled():
             for _, future in self._batch + self._queue:

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -107,9 +108,10 @@ class Bus:
         finally:
             self.recovering = False
 
-    async def send(self, topic: str, key: str, value: bytes) -> asyncio.Future:
+    async def send(self, topic: str, key: str, value: bytes) -> asyncio.Future[Any]:
         """Queue one record; the future resolves with its acknowledgement (RecordMetadata)."""
-        return await self._started().send(topic, value, key=key.encode())
+        sent: asyncio.Future[Any] = await self._started().send(topic, value, key=key.encode())
+        return sent
 
     async def partitions(self, topic: str) -> list[int]:
         """The topic's partitions (one, if the broker does not say yet)."""
@@ -230,7 +232,9 @@ class Retrying:
         return f"{self.event} failing for {seconds:.1f}s ({self.attempts} attempts): {self.error}"
 
 
-async def _broker_default_replication(admin: AIOKafkaAdminClient, cluster: dict) -> int | None:
+async def _broker_default_replication(
+    admin: AIOKafkaAdminClient, cluster: dict[str, Any]
+) -> int | None:
     """The cluster's `default.replication.factor`, or None if the broker will not say."""
     try:
         broker = str(cluster.get("controller_id") or cluster["brokers"][0]["node_id"])
@@ -250,7 +254,7 @@ async def _broker_default_replication(admin: AIOKafkaAdminClient, cluster: dict)
 _DEFAULT_RF = "default.replication.factor"
 
 
-def _check_replication(topic: dict, wanted: int) -> None:
+def _check_replication(topic: dict[str, Any], wanted: int) -> None:
     """Log an existing topic's replication; warn when it is below what new topics get."""
     replicas = min((len(p["replicas"]) for p in topic["partitions"]), default=0)
     if replicas < wanted:

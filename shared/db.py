@@ -22,12 +22,15 @@ import json
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import Engine, Executable, Insert, MetaData, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 
 def is_sqlite(url: str) -> bool:
@@ -40,9 +43,15 @@ def insert_ignoring_conflicts(table: Table, dialect: str) -> Insert:
     return dialect_insert(table).on_conflict_do_nothing()
 
 
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (`session.execute` is typed `Result`; for DML it is
+    a `CursorResult`)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 def _sqlite_pragmas(engine: Engine, *, begin: str | None, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # pragma: no cover - driver callback
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - driver callback
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         # FULL: a committed outbox/inbox row survives power loss (NORMAL may not).
@@ -58,7 +67,7 @@ def _sqlite_pragmas(engine: Engine, *, begin: str | None, busy_ms: int) -> None:
     if begin:
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn):  # pragma: no cover - driver callback
+        def _on_begin(conn: Any) -> None:  # pragma: no cover - driver callback
             conn.exec_driver_sql(begin)
 
 
@@ -146,19 +155,24 @@ class Database:
         if self._point is not None:
             with self._point.connect() as conn:
                 return conn.execute(statement, params).first()
-        return await self._on_driver("fetchrow", statement, params)
+        row: Sequence[Any] | None = await self._on_driver("fetchrow", statement, params)
+        return row
 
     async def all(self, statement: Executable, **params: Any) -> Sequence[Sequence[Any]]:
         """Every row of one read statement (tuple-like rows, as `first`)."""
         if self._point is not None:
             with self._point.connect() as conn:
                 return conn.execute(statement, params).all()
-        return await self._on_driver("fetch", statement, params)
+        rows: Sequence[Sequence[Any]] = await self._on_driver("fetch", statement, params)
+        return rows
 
-    async def _on_driver(self, method: str, statement: Executable, params: dict) -> Any:
+    async def _on_driver(self, method: str, statement: Executable, params: dict[str, Any]) -> Any:
         """Run `statement` with asyncpg's `method` ("fetchrow" | "fetch") on the read pool."""
         if statement not in self._compiled:
-            compiled = statement.compile(dialect=self.engine.dialect)
+            # A read statement (a Select: Executable and ClauseElement) compiles to SQL.
+            compiled = cast(
+                SQLCompiler, cast(ClauseElement, statement).compile(dialect=self.engine.dialect)
+            )
             self._compiled[statement] = (str(compiled), tuple(compiled.positiontup or ()))
         sql, names = self._compiled[statement]
         pool = self._reads or await self._read_pool()

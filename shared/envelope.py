@@ -26,7 +26,8 @@ class Payload(BaseModel):
 
 P = TypeVar("P", bound=type[Payload])
 _REGISTRY: dict[str, type[Payload]] = {}
-_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+_UPCASTERS: dict[tuple[str, int], Upcaster] = {}
 
 
 def event(type_name: str, version: int = 1) -> Callable[[P], P]:
@@ -42,10 +43,10 @@ def event(type_name: str, version: int = 1) -> Callable[[P], P]:
     return register
 
 
-def upcaster(type_name: str, from_version: int):
+def upcaster(type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
     """Register a function lifting a payload dict from `from_version` to the next."""
 
-    def register(fn: Callable[[dict[str, Any]], dict[str, Any]]):
+    def register(fn: Upcaster) -> Upcaster:
         _UPCASTERS[(type_name, from_version)] = fn
         return fn
 

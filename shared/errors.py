@@ -23,11 +23,11 @@ class AppError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
-def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict:
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-def _field_path(loc: tuple) -> str:
+def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if p not in ("body",)) or "body"
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import error_body
 
@@ -58,6 +60,7 @@ def unstorable_at(value: object, path: str = "") -> str | None:
     """The path of the first string (key or value) no database can store, if any."""
     if isinstance(value, str):
         return (path or "body") if UNSTORABLE.search(value) else None
+    items: Iterable[tuple[object, object]]
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, list):
@@ -92,10 +95,12 @@ class RequestLimits:
     `max_bytes` is 413. Paths under `skip` (the webhooks, which enforce their own body
     limit) have only the NUL check."""
 
-    def __init__(self, app, max_bytes: int, skip: tuple[str, ...] = ("/webhooks/",)):
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, skip: tuple[str, ...] = ("/webhooks/",)
+    ) -> None:
         self.app, self.max_bytes, self.skip = app, max_bytes, skip
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
@@ -108,7 +113,8 @@ class RequestLimits:
         if declared:
             return await self.app(scope, receive, send)
         # No declared length (chunked): read up to the limit, then replay what was read.
-        messages, size = [], 0
+        messages: list[Message] = []
+        size = 0
         while True:
             message = await receive()
             messages.append(message)
@@ -118,17 +124,17 @@ class RequestLimits:
             if message["type"] != "http.request" or not message.get("more_body"):
                 break
 
-        async def replay():
+        async def replay() -> Message:
             return messages.pop(0) if messages else await receive()
 
         return await self.app(scope, replay, send)
 
-    async def _refuse(self, send) -> None:
+    async def _refuse(self, send: Send) -> None:
         message = f"request bodies are limited to {self.max_bytes} bytes"
         await _answer(send, 413, "payload_too_large", message, max_bytes=self.max_bytes)
 
 
-async def _answer(send, status: int, code: str, message: str, **details) -> None:
+async def _answer(send: Send, status: int, code: str, message: str, **details: Any) -> None:
     body = json.dumps(error_body(code, message, details)).encode()
     headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
 from shared.openapi import documented
@@ -37,7 +39,7 @@ class Readiness(BaseModel):
 
 
 @router.get("/healthz", responses=documented(Health))
-async def healthz(request: Request) -> dict:
+async def healthz(request: Request) -> dict[str, Any]:
     """Alive: the process answers."""
     return {"status": "ok", "service": request.app.state.settings.service}
 
@@ -72,7 +74,7 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, 200 if ready else 503)
 
 
-def consumers_retrying(runtime) -> list[str]:
+def consumers_retrying(runtime: Any) -> list[str]:
     """One reason per consumer holding a partition on an event that fails transiently."""
     return [f"consumer {c.name}: {c.retrying}" for c in runtime.consumers if c.retrying]
 
@@ -89,15 +91,15 @@ async def prometheus_metrics() -> Response:
 class LatencyMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware overhead): observes every HTTP request."""
 
-    def __init__(self, app, service: str):
+    def __init__(self, app: ASGIApp, service: str) -> None:
         self.app, self.service = app, service
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start, status = time.perf_counter(), [500]
 
-        async def capture(message):
+        async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
             await send(message)

@@ -12,7 +12,7 @@ body without validating it at run time.
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -56,8 +56,8 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def documented(
-    model: Any, status: int = 200, description: str = "", headers: dict | None = None
-) -> dict:
+    model: Any, status: int = 200, description: str = "", headers: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
     """A documentation-only response body (a model, or e.g. `list[Model]`): the route
     keeps serialising its own value, nothing is validated at run time."""
     entry: dict[str, Any] = {"model": model}
@@ -83,7 +83,8 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
             return [resolve(v) for v in node]
         return node
 
-    return resolve(schema)
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
 
 
 def _roles(route: APIRoute) -> tuple[str, ...] | None:
@@ -92,7 +93,7 @@ def _roles(route: APIRoute) -> tuple[str, ...] | None:
     while pending:
         dep = pending.pop()
         call = dep.call
-        if getattr(call, "__qualname__", "") == "require.<locals>.dependency":
+        if call is not None and getattr(call, "__qualname__", "") == "require.<locals>.dependency":
             return tuple(inspect.getclosurevars(call).nonlocals.get("roles", ()))
         pending.extend(dep.dependencies)
     return None
@@ -130,7 +131,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
-    schema = _swap_refs(schema)
+    schema = cast(dict[str, Any], _swap_refs(schema))
     components = schema.setdefault("components", {})
     defs = components.setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
@@ -158,7 +159,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         roles = _roles(route)
         if roles is None:
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             operation = schema["paths"][route.path_format][method.lower()]
             operation["security"] = [{"bearer": []}]
             allowed = ", ".join(sorted({*roles, "admin"}))
@@ -178,4 +179,4 @@ def install_openapi(app: FastAPI) -> None:
             app.openapi_schema = build_openapi(app)
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

@@ -28,10 +28,10 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiokafka.errors import (
     KafkaError,
@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics
+from shared.db import rowcount
 from shared.envelope import Envelope
 from shared.messaging import MessagingTables
 
@@ -70,7 +71,9 @@ def _now() -> datetime:
 class Outbox:
     """Stages events in the caller's transaction and wakes the relay after commit."""
 
-    def __init__(self, tables: MessagingTables, topic_of=lambda name: name):
+    def __init__(
+        self, tables: MessagingTables, topic_of: Callable[[str], str] = lambda name: name
+    ) -> None:
         self.tables = tables
         self.topic_of = topic_of
         self.pending = asyncio.Event()
@@ -107,13 +110,13 @@ class _Flight:
     deadline: float  # monotonic; unacknowledged by then counts as a producer failure
 
 
-def _copy_outcome(target: asyncio.Future, source: asyncio.Future) -> None:
+def _copy_outcome(target: asyncio.Future[Any], source: asyncio.Future[Any]) -> None:
     if target.done():
         return
     if source.cancelled():
         target.set_exception(KafkaError("send cancelled by the producer"))
-    elif source.exception() is not None:
-        target.set_exception(source.exception())
+    elif (error := source.exception()) is not None:
+        target.set_exception(error)
     else:
         target.set_result(source.result())
 
@@ -140,11 +143,11 @@ class OutboxRelay:
         self.batch, self.idle, self.lease_seconds = batch, idle_seconds, lease_seconds
         self.send_timeout, self.stale_seconds = send_timeout, stale_seconds
         self._lease_until = datetime(1970, 1, 1, tzinfo=UTC)
-        self._sending: dict[asyncio.Future, _Flight] = {}  # a row's acknowledgement
-        self._senders: set[asyncio.Task] = set()  # one per partition and fill
+        self._sending: dict[asyncio.Future[Any], _Flight] = {}  # a row's acknowledgement
+        self._senders: set[asyncio.Task[None]] = set()  # one per partition and fill
         self._changed = asyncio.Event()  # a send or a mark settled
         self._acked: list[_Row] = []  # acknowledged, not yet marked
-        self._marking: asyncio.Task | None = None
+        self._marking: asyncio.Task[None] | None = None
         self._marking_ids: set[int] = set()
         self._first_try: dict[int, float] = {}  # row id → first send (until acked)
         self._failures = 0  # consecutive fatal producer errors
@@ -268,7 +271,7 @@ class OutboxRelay:
             self._senders.add(sender)
             sender.add_done_callback(self._senders.discard)
 
-    async def _send_rows(self, rows: list[_Row], futures: list[asyncio.Future]) -> None:
+    async def _send_rows(self, rows: list[_Row], futures: list[asyncio.Future[Any]]) -> None:
         for row, future in zip(rows, futures, strict=True):
             if future.done():  # abandoned
                 continue
@@ -393,7 +396,7 @@ class OutboxRelay:
         finally:
             self._marking_ids = set()
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         """For /readyz: not ok while the producer recovers, or rows wait without progress."""
         now = time.monotonic()
         oldest = now - min(self._first_try.values(), default=now)
@@ -407,7 +410,7 @@ class OutboxRelay:
             "seconds_since_progress": round(since, 1),
         }
 
-    async def parked(self) -> list[dict]:
+    async def parked(self) -> list[dict[str, Any]]:
         """Parked events (an anomaly for operators), each with how many rows wait behind it."""
         t = self.outbox.tables.outbox
         async with self.db.reader() as session:
@@ -418,7 +421,7 @@ class OutboxRelay:
                     .order_by(t.c.id)
                 )
             ).all()
-            held = (
+            held: dict[str, int] = (
                 dict(
                     (
                         await session.execute(
@@ -443,7 +446,7 @@ class OutboxRelay:
         log.warning("outbox relay %s: parked event %d discarded", self.name, row_id)
         return await self._resolve(row_id, published_at=_now())
 
-    async def _resolve(self, row_id: int, **values) -> bool:
+    async def _resolve(self, row_id: int, **values: Any) -> bool:
         t = self.outbox.tables.outbox
         async with self.db.session() as session, session.begin():
             result = await session.execute(
@@ -452,7 +455,7 @@ class OutboxRelay:
                 .values(**values)
             )
         self.outbox.notify()
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease; renewals happen at a third of its length."""
@@ -468,7 +471,7 @@ class OutboxRelay:
                 .where((lease.c.owner == self.owner) | (lease.c.expires_at < now))
                 .values(owner=self.owner, expires_at=until)
             )
-            if result.rowcount == 0:
+            if rowcount(result) == 0:
                 try:
                     async with session.begin_nested():
                         await session.execute(

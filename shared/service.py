@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, FastAPI
@@ -47,7 +48,7 @@ class Runtime:
     clock: Clock
     instance_id: str
     consumers: list[EventConsumer] = field(default_factory=list)
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def build_runtime(
@@ -71,7 +72,7 @@ def build_runtime(
     return Runtime(settings, db, bus, outbox, Inbox(tables), relay, clock or Clock(), instance_id)
 
 
-Task = Callable[[Runtime], Awaitable[None]]
+Task = Callable[[Runtime], Coroutine[Any, Any, None]]  # an async function of the runtime
 
 
 def create_service_app(
@@ -88,12 +89,12 @@ def create_service_app(
     """A FastAPI app whose lifespan runs the relay, consumers and background loops."""
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await prepare_schema(runtime.db, runtime.settings, metadata)
         for hook in on_startup:
             await hook(runtime)
         runtime.consumers = consumers(runtime)
-        coros = [runtime.bus.run(), runtime.relay.run()]
+        coros: list[Coroutine[Any, Any, None]] = [runtime.bus.run(), runtime.relay.run()]
         coros += [c.run() for c in runtime.consumers]
         coros += [task(runtime) for task in background]
         tasks = [asyncio.create_task(c) for c in coros]

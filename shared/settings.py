@@ -7,13 +7,17 @@ refuses to start with any of them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from functools import cached_property
+from typing import TypeVar
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.limits import API_BODY_MAX_BYTES
+
+T = TypeVar("T")
 
 DEV_WAREHOUSES = ("WH-OWN-1", "WH-DS-1", "WH-DS-2")
 DEV_ROLES = ("clerk", "cs_agent", "cs_supervisor", "ops", "admin")
@@ -136,7 +140,7 @@ class Settings(BaseSettings):
         return f"{self.topic_prefix}{name}"
 
 
-def _parsed(name: str, parse, settings: Settings):
+def _parsed(name: str, parse: Callable[[Settings], T], settings: Settings) -> T:
     try:
         return parse(settings)
     except (ValueError, TypeError, AttributeError) as exc:
@@ -146,7 +150,7 @@ def _parsed(name: str, parse, settings: Settings):
 def _api_keys(settings: Settings) -> dict[str, str]:
     if not settings.api_keys_json:
         return dev_api_keys()
-    keys = json.loads(settings.api_keys_json)
+    keys: dict[str, str] = json.loads(settings.api_keys_json)
     if not all(isinstance(k, str) and isinstance(r, str) for k, r in keys.items()):
         raise ValueError("keys and roles must be strings")
     return keys
@@ -155,7 +159,7 @@ def _api_keys(settings: Settings) -> dict[str, str]:
 def _secrets(settings: Settings) -> dict[str, dict[str, str]]:
     if not settings.shop_secrets_json:
         return DEV_SHOP_SECRETS
-    secrets = json.loads(settings.shop_secrets_json)
+    secrets: dict[str, dict[str, str]] = json.loads(settings.shop_secrets_json)
     if not all(isinstance(v, str) for kinds in secrets.values() for v in kinds.values()):
         raise ValueError("secrets must be strings")
     return secrets

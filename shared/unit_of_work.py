@@ -31,7 +31,7 @@ class UnitOfWork:
         self._events = []
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         if self.session.in_transaction():
             await self.session.rollback()
         await self.session.close()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from aftersales_service.domain.policy import ReturnPolicy
 
 
 def delisting_flags(
-    rates: list[dict], reviews: dict[str, tuple[int, int]], policy: ReturnPolicy
+    rates: list[dict[str, Any]], reviews: dict[str, tuple[int, int]], policy: ReturnPolicy
 ) -> dict[str, list[str]]:
     """sku → reasons it is flagged (`return_rate`, `bad_review_rate`)."""
     flags: dict[str, list[str]] = {}

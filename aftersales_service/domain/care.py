@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from aftersales_service.domain.errors import InvalidRequest
 from aftersales_service.domain.lifecycle import COMPLAINTS, TASKS
@@ -25,13 +26,13 @@ class Complaint:
     opened_at: datetime
     due_at: datetime
     description: str = ""
-    evidence: list[dict] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
     status: str = "open"
     escalations: int = 0
     owner: str = "cs_agent"
     breached_at: datetime | None = None
     first_response_at: datetime | None = None
-    responses: list[dict] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
     version: int = 0
 
     def overdue(self, now: datetime) -> bool:
@@ -62,7 +63,7 @@ def open_complaint(
     policy: ReturnPolicy,
     *,
     description: str = "",
-    evidence: list[dict] | None = None,
+    evidence: list[dict[str, Any]] | None = None,
 ) -> Complaint:
     if tier not in TIERS:
         raise InvalidRequest(f"tier must be one of {list(TIERS)}", code="unknown_tier")

@@ -7,6 +7,8 @@ against the declared transitions for the case's current state, so no Machine
 
 from __future__ import annotations
 
+from typing import Any
+
 from transitions import Machine
 
 from aftersales_service.domain.errors import Refused
@@ -15,7 +17,7 @@ from aftersales_service.domain.errors import Refused
 class StateTable:
     """A declared state machine: `fire(case, trigger)` moves `case.status` or refuses."""
 
-    def __init__(self, name: str, states: list[str], transitions: list[dict]):
+    def __init__(self, name: str, states: list[str], transitions: list[dict[str, Any]]):
         self.name = name
         self.machine = Machine(
             model=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from aftersales_service.domain.errors import InvalidRequest, LimitExceeded, PolicyRefused
 
@@ -65,7 +66,7 @@ class ReturnPolicy:
     delist_return_rate: Decimal = Decimal("0.15")
     delist_bad_review_rate: Decimal = Decimal("0.05")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["approval_limits"] = {k: str(v) for k, v in self.approval_limits.items()}
         for key in (
@@ -78,7 +79,7 @@ class ReturnPolicy:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> ReturnPolicy:
+    def from_dict(cls, data: dict[str, Any]) -> ReturnPolicy:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         policy = cls(**known)
         policy.approval_limits = {k: Decimal(str(v)) for k, v in policy.approval_limits.items()}
@@ -101,8 +102,11 @@ class ReturnPolicy:
         category = reason_category(reason_code)
         return "buyer" if category in self.no_reason_categories else "seller"
 
-    def check_window(self, reason_code: str, delivered_at: datetime | None, now: datetime) -> None:
-        """Day N after delivery is allowed while N <= window (day 7 yes, day 8 no)."""
+    def check_window(
+        self, reason_code: str, delivered_at: datetime | None, now: datetime
+    ) -> datetime:
+        """Day N after delivery is allowed while N <= window (day 7 yes, day 8 no); the
+        delivery instant."""
         if delivered_at is None:
             raise PolicyRefused(
                 "the order has not been delivered; before delivery use a refund "
@@ -120,8 +124,9 @@ class ReturnPolicy:
                 window_days=days,
                 closed_at=closes.isoformat(),
             )
+        return delivered_at
 
-    def check_evidence(self, reason_code: str, evidence: dict) -> None:
+    def check_evidence(self, reason_code: str, evidence: dict[str, Any]) -> None:
         if reason_category(reason_code) not in self.evidence_required_categories:
             return
         missing = [f for f in self.evidence_fields if not evidence.get(f)]

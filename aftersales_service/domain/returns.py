@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from aftersales_service.domain.errors import InvalidRequest, Refused
 from aftersales_service.domain.lifecycle import RETURNS
@@ -35,15 +36,15 @@ class ReturnCase:
     kind: str  # return | refused_delivery
     reason_code: str
     lines: list[ReturnLine]
+    opened_at: datetime
     method: str = "self_send"
     opened: bool = False
-    evidence: dict = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
     status: str = "pending_review"
     shipping_payer: str = "buyer"
     return_address: str = ""
     refund_id: str | None = None
     delivered_at: datetime | None = None
-    opened_at: datetime | None = None
     approved_by: str | None = None
     decision_note: str = ""
     received_at: datetime | None = None
@@ -200,7 +201,9 @@ def refund_only_liabilities(case: ReturnCase) -> list[Liability]:
     ]
 
 
-def match_inspection(case: ReturnCase, items: list[dict]) -> list[tuple[ReturnLine, dict]]:
+def match_inspection(
+    case: ReturnCase, items: list[dict[str, Any]]
+) -> list[tuple[ReturnLine, dict]]:
     """Pair inspected items with the case's lines; every returned unit must be graded."""
     lines = {line.sku: line for line in case.lines}
     seen: dict[str, int] = {}

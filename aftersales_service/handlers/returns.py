@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aftersales_service.adapters.uow import AftersalesUnitOfWork
-from aftersales_service.domain.errors import Refused
+from aftersales_service.domain.errors import NotFound, Refused
 from aftersales_service.domain.policy import ReturnPolicy, reason_category
 from aftersales_service.domain.refunds import Refund, check_within_paid, issued
 from aftersales_service.domain.returns import (
@@ -47,7 +47,7 @@ async def open_return(uow: AftersalesUnitOfWork, cmd: OpenReturn, now: datetime)
                 code="return_not_available",
             )
         policy.check_method(cmd.method)
-        policy.check_window(cmd.reason_code, order.delivered_at, now)
+        delivered_at = policy.check_window(cmd.reason_code, order.delivered_at, now)
         policy.check_evidence(cmd.reason_code, cmd.evidence)
         units = order.claim_units(cmd.lines, await uow.refunds.claimed(order.order_id))
         case = ReturnCase(
@@ -81,7 +81,7 @@ async def open_return(uow: AftersalesUnitOfWork, cmd: OpenReturn, now: datetime)
         refund.await_return(case.return_id, "return")
         case.refund_id = refund.refund_id
         await uow.refunds.add(refund)
-        days = int((now - order.delivered_at).total_seconds() // 86400)
+        days = int((now - delivered_at).total_seconds() // 86400)
         if not policy.needs_review(cmd.reason_code, cmd.opened):
             case.approve("auto", "cannot affect resale")
             await _after_approval(uow, case, refund, policy, now)
@@ -141,7 +141,7 @@ async def decide_return(
     """Review queue decision; approval is bounded by the caller role's limit."""
     async with uow:
         case = await uow.returns.get(return_id)
-        refund = await uow.refunds.get(case.refund_id)
+        refund = await _refund(uow, case)
         policy = await uow.policies.get()
         if approve:
             policy.check_approval_limit(role, case.amount)
@@ -167,13 +167,19 @@ async def receive_return(uow: AftersalesUnitOfWork, return_id: str, now: datetim
         emit(uow, ReturnReceived(return_id=case.return_id, kind=case.kind), case.order_id)
         more = {}
         if case.kind == "refused_delivery":
-            refund = await uow.refunds.get(case.refund_id)
+            refund = await _refund(uow, case)
             await _issue_capped(uow, refund, now)
             case.close()
             more["handling_seconds"] = int((now - case.opened_at).total_seconds())
         await uow.returns.save(case, **more)
         await uow.commit()
     return case
+
+
+async def _refund(uow: AftersalesUnitOfWork, case: ReturnCase) -> Refund:
+    if case.refund_id is None:
+        raise NotFound(f"return {case.return_id} has no refund", code="refund_not_found")
+    return await uow.refunds.get(case.refund_id)
 
 
 async def _issue_capped(uow: AftersalesUnitOfWork, refund: Refund, now: datetime) -> None:
@@ -208,7 +214,7 @@ async def inspect_return(
         await uow.ledger.add_goods(case, gradings, warehouse, now)
         owed = liabilities_for(case, gradings, policy)
         await uow.ledger.add_liabilities(_liability_ids(case, owed), case, owed, now)
-        refund = await uow.refunds.get(case.refund_id)
+        refund = await _refund(uow, case)
         if refund.open:
             await _issue_capped(uow, refund, now)
         await uow.returns.save(case, handling_seconds=int((now - case.opened_at).total_seconds()))

@@ -72,7 +72,7 @@ def test_out_of_stock_task():
 
 
 def test_return_case_lifecycle_is_declared():
-    c = ReturnCase("RT-1", "O-1", "return", "defect", [])
+    c = ReturnCase("RT-1", "O-1", "return", "defect", [], NOW)
     assert not RETURNS.can(c.status, "receive")
     with pytest.raises(Refused):
         c.receive(NOW)

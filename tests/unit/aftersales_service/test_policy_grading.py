@@ -134,7 +134,7 @@ def test_grading_needs_its_facts():
 
 
 def case(reason, payer):
-    return ReturnCase("RT-1", "O-1", "return", reason, [LINE], shipping_payer=payer)
+    return ReturnCase("RT-1", "O-1", "return", reason, [LINE], DELIVERED, shipping_payer=payer)
 
 
 @pytest.mark.parametrize(
