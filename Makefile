@@ -48,9 +48,11 @@ test-production: install postgres-up kafka-up
 	KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 KAFKA_IDEMPOTENCE=true \
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## make lint: ruff, then mypy (configured in pyproject.toml: strict for shared/ and domain/)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
 
 format: install
 	$(BIN)/ruff format .

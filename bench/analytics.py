@@ -86,8 +86,10 @@ async def _copy(db: Database, table, rows: list[dict]) -> None:
     json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
     records = [tuple(json.dumps(r[c]) if c in json_cols else r[c] for c in cols) for r in rows]
     async with db.engine.connect() as conn:
-        raw = await conn.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=cols)
+        driver = (await conn.get_raw_connection()).driver_connection
+        if driver is None:
+            raise RuntimeError("no asyncpg connection under the pool")
+        await driver.copy_records_to_table(table.name, records=records, columns=cols)
         await conn.commit()
 
 
@@ -121,17 +123,18 @@ async def seed(db: Database, orders: int, returns: int, seed_: int = 7) -> None:
             total = Decimal(0)
             for ln in range(1 + (n % 3 == 0)):
                 sku, cat, sup, price = _sku(rng)
+                qty = 1 + (n % 7 == 0)
                 line = {
                     "order_id": oid,
                     "line_no": ln,
                     "sku": sku,
-                    "qty": 1 + (n % 7 == 0),
+                    "qty": qty,
                     "unit_price": price,
                     "category": cat,
                     "supplier_id": sup,
                     "warehouse_id": wh,
                 }
-                total += price * line["qty"]
+                total += price * qty
                 l_rows.append(line)
             ship_s = rng.randint(3600, 72 * 3600)
             o_rows.append(
@@ -348,7 +351,7 @@ def _has_database(url: str, sqlite_file: str) -> bool:
 
 def _settings(url: str) -> Settings:
     return Settings(
-        service="aftersales", AFTERSALES_DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1"
+        service="aftersales", aftersales_database_url=url, kafka_bootstrap_servers="127.0.0.1:1"
     )
 
 

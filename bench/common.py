@@ -66,4 +66,6 @@ def command() -> str:
         for k in ("KAFKA_BOOTSTRAP_SERVERS", "BENCH_DATABASE_URL", "KAFKA_IDEMPOTENCE")
         if k in os.environ
     )
-    return f"{env} .venv/bin/python -m {sys.modules['__main__'].__spec__.name}".strip()
+    spec = sys.modules["__main__"].__spec__  # None when run as a file, not with -m
+    target = f"-m {spec.name}" if spec else sys.argv[0]
+    return f"{env} .venv/bin/python {target}".strip()

@@ -152,10 +152,10 @@ async def main() -> None:
         prefix = f"bench{uuid.uuid4().hex[:6]}."
         settings = Settings(
             service="order",
-            KAFKA_BOOTSTRAP_SERVERS=bootstrap,
-            ORDER_DATABASE_URL=url,
-            FULFIL_TOPIC_PREFIX=prefix,
-            KAFKA_IDEMPOTENCE=idempotent,
+            kafka_bootstrap_servers=bootstrap,
+            order_database_url=url,
+            topic_prefix=prefix,
+            kafka_idempotence=idempotent,
         )
         metadata = MetaData()
         tables = messaging_tables(metadata)

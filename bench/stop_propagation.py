@@ -103,15 +103,17 @@ async def main() -> None:
                 p.wait()
 
 
-def spawn(instance: int, url: str, servers: str, prefix: str) -> subprocess.Popen:
+def spawn(instance: int, url: str, servers: str, prefix: str) -> subprocess.Popen[str]:
     """One instance in its own process (`serve_instance` below)."""
     args = [sys.executable, "-m", "bench.stop_propagation", "serve", str(instance), url]
     args += [servers, prefix]
     return subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
 
 
-async def ready(proc: subprocess.Popen) -> int:
+async def ready(proc: subprocess.Popen[str]) -> int:
     """Wait for the instance's `ready <port>` line (it is seeded and serving)."""
+    if proc.stdout is None:
+        raise RuntimeError("instance spawned without a stdout pipe")
     line = await asyncio.to_thread(proc.stdout.readline)
     assert line.startswith("ready "), f"instance failed to start: {line!r}"
     return int(line.split()[1])
@@ -121,13 +123,13 @@ async def serve_instance(instance: int, url: str, servers: str, prefix: str) -> 
     """The child: start the app, seed it, listen, say `ready <port>`, serve until SIGTERM."""
     settings = Settings(
         service="warehouse",
-        KAFKA_BOOTSTRAP_SERVERS=servers,
-        FULFIL_TOPIC_PREFIX=prefix,
-        FULFIL_VAR_DIR=tempfile.mkdtemp(),
-        WAREHOUSE_DATABASE_URL=url,
-        FULFIL_WAREHOUSES=",".join(warehouse_ids(instance)),
-        FULFIL_INSTANCE_ID=f"bench-{instance}",
-        FULFIL_RELAY_IDLE_MS=50,
+        kafka_bootstrap_servers=servers,
+        topic_prefix=prefix,
+        var_dir=tempfile.mkdtemp(),
+        warehouse_database_url=url,
+        warehouses=",".join(warehouse_ids(instance)),
+        instance_id=f"bench-{instance}",
+        relay_idle_ms=50,
     )
     app = create_app(settings, clock=Clock())
     async with app.router.lifespan_context(app):

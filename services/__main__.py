@@ -127,7 +127,7 @@ def wait_for_signal(children: list[subprocess.Popen]) -> None:
     while not stopping:
         for proc in children:
             if proc.poll() is not None:
-                print(f"process {proc.args} exited with {proc.returncode}", file=sys.stderr)
+                print(f"process {proc.args!s} exited with {proc.returncode}", file=sys.stderr)
                 return
         time.sleep(0.2)
 

@@ -92,7 +92,7 @@ async def return_times(s: AsyncSession) -> list[dict]:
         .where(days.is_not(None), t.returns.c.kind == "return", t.returns.c.status != "rejected")
         .group_by(bucket)
     )
-    counts = dict((await s.execute(q)).all())
+    counts: dict[str, int] = dict((await s.execute(q)).all())
     total = sum(counts.values())
     return [
         {

@@ -5,17 +5,25 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_service.domain.errors import Conflict
+from shared.db import rowcount
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")
 CENT = Decimal("0.01")
 
 
+@overload
+def utc(value: datetime) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
 def utc(value: datetime | None) -> datetime | None:
     """Every timestamp here is aware UTC (SQLite hands back naive ones, which are UTC)."""
     if value is None:
@@ -29,7 +37,7 @@ def money(value: Any) -> Decimal:
     return Decimal(str(value)).quantize(CENT)
 
 
-def from_row(cls: type[T], row: Any, **extra: Any) -> T:
+def from_row(cls: type[D], row: Any, **extra: Any) -> D:
     data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
     values = {}
     for f in dataclasses.fields(cls):
@@ -65,7 +73,7 @@ async def save_versioned(
         .where(table.c[key] == getattr(obj, key), table.c.version == current)
         .values(**values, **more, version=current + 1)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(
             f"{table.name} {getattr(obj, key)} changed concurrently; retry",
             id=getattr(obj, key),

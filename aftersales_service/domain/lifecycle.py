@@ -7,17 +7,23 @@ against the declared transitions for the case's current state, so no Machine
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from transitions import Machine
 
 from aftersales_service.domain.errors import Refused
 
 
+class Case(Protocol):
+    """Anything with a status a table moves (refunds, returns, complaints, ...)."""
+
+    status: str
+
+
 class StateTable:
     """A declared state machine: `fire(case, trigger)` moves `case.status` or refuses."""
 
-    def __init__(self, name: str, states: list[str], transitions: list[dict[str, Any]]):
+    def __init__(self, name: str, states: list[str], transitions: list[dict[str, Any]]) -> None:
         self.name = name
         self.machine = Machine(
             model=None,
@@ -30,16 +36,17 @@ class StateTable:
     def can(self, status: str, trigger: str) -> bool:
         return bool(self.machine.get_transitions(trigger=trigger, source=status))
 
-    def fire(self, case, trigger: str) -> None:
+    def fire(self, case: Case, trigger: str) -> None:
         found = self.machine.get_transitions(trigger=trigger, source=case.status)
-        if not found:
+        dest = found[0].dest if found else None  # every declared transition has a dest
+        if dest is None:
             raise Refused(
                 f"{self.name} in status {case.status!r} cannot {trigger}",
                 code="illegal_transition",
                 status=case.status,
                 trigger=trigger,
             )
-        case.status = found[0].dest
+        case.status = dest
 
 
 REFUNDS = StateTable(

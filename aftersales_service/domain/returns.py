@@ -203,7 +203,7 @@ def refund_only_liabilities(case: ReturnCase) -> list[Liability]:
 
 def match_inspection(
     case: ReturnCase, items: list[dict[str, Any]]
-) -> list[tuple[ReturnLine, dict]]:
+) -> list[tuple[ReturnLine, dict[str, Any]]]:
     """Pair inspected items with the case's lines; every returned unit must be graded."""
     lines = {line.sku: line for line in case.lines}
     seen: dict[str, int] = {}

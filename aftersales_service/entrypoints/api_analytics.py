@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
@@ -21,7 +21,9 @@ from shared.openapi import documented
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 SVG = "image/svg+xml"
-SVG_BODY = {200: {"content": {SVG: {"schema": {"type": "string"}}}}}
+SVG_BODY: dict[int | str, dict[str, Any]] = {
+    200: {"content": {SVG: {"schema": {"type": "string"}}}}
+}
 
 
 @router.get("/returns", responses=documented(r.ReturnsBy))

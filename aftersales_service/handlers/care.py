@@ -74,7 +74,7 @@ async def escalate_overdue(uow: AftersalesUnitOfWork, now: datetime) -> list[Com
                     to_tier=tier,
                     owner=c.owner,
                     due_at=c.due_at,
-                    breached_at=c.breached_at,
+                    breached_at=c.breached_at or now,  # escalate() recorded it
                     escalations=c.escalations,
                 ),
                 c.order_id or c.complaint_id,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from order_service.adapters import tables as t
 from order_service.domain.order import Order, Shipment
+from shared.db import rowcount
 
 _TRANSIENT = ("events", "timeline", "tracking_sync")
 _DATES = ("paid_at", "platform_updated_at", "delivered_at", "delivery_reported_at")
@@ -117,6 +118,6 @@ class OrderRepository:
                 updated_at=now,
             )
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             raise VersionConflict(order.id, order.version)
         order.version += 1

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order_service.adapters import tables as t
-from shared.db import Database, insert_ignoring_conflicts
+from shared.db import Database, insert_ignoring_conflicts, rowcount
 
 
 async def lookup(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> dict[str, dict]:
@@ -39,7 +39,7 @@ async def put(
     result = await session.execute(
         update(m).where(m.c.platform == platform, m.c.variant_id == variant_id).values(**values)
     )
-    if result.rowcount == 0:
+    if rowcount(result) == 0:
         await session.execute(m.insert().values(platform=platform, variant_id=variant_id, **values))
 
 

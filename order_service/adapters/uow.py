@@ -4,6 +4,7 @@ aggregate together with its events (outbox), timeline rows and pending platform 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from sqlalchemy import func, insert, select, tuple_
 
@@ -141,7 +142,7 @@ class OrderUnitOfWork(UnitOfWork):
         ).first()
         return ReviewPolicy(**row.value) if row else ReviewPolicy()
 
-    async def receipt(self, source: str, webhook_id: str) -> str | bool | None:
+    async def receipt(self, source: str, webhook_id: str) -> str | Literal[False] | None:
         """The order id a webhook id already produced; False if never seen."""
         row = (
             await self.session.execute(

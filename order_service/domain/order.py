@@ -36,9 +36,9 @@ class Shipment:
 
     shipment_id: str
     warehouse_id: str
-    lines: list[dict]
+    lines: list[dict[str, Any]]
     status: str = "submitted"
-    holds: list[dict] = field(default_factory=list)
+    holds: list[dict[str, Any]] = field(default_factory=list)
     carrier: str | None = None
     tracking_number: str | None = None
     interception_missed: bool = False
@@ -59,9 +59,9 @@ class Order(Reactions):
     shop_id: str
     platform: str
     platform_order_id: str
-    buyer: dict
-    address: dict
-    lines: list[dict]
+    buyer: dict[str, Any]
+    address: dict[str, Any]
+    lines: list[dict[str, Any]]
     total: Decimal
     currency: str
     paid_at: datetime
@@ -69,23 +69,23 @@ class Order(Reactions):
     platform_updated_at: datetime | None = None
     stage: str = "synced"
     version: int = 0
-    review: dict = field(default_factory=lambda: {"status": "pending"})
-    flags: list[dict] = field(default_factory=list)
+    review: dict[str, Any] = field(default_factory=lambda: {"status": "pending"})
+    flags: list[dict[str, Any]] = field(default_factory=list)
     shipments: list[Shipment] = field(default_factory=list)
-    pending_edit: dict | None = None
-    pending_cancel: dict | None = None
-    last_edit: dict | None = None
-    last_cancel: dict | None = None
+    pending_edit: dict[str, Any] | None = None
+    pending_cancel: dict[str, Any] | None = None
+    last_edit: dict[str, Any] | None = None
+    last_cancel: dict[str, Any] | None = None
     resume_stage: str | None = None
-    instructions: list[dict] = field(default_factory=list)
-    anomalies: list[dict] = field(default_factory=list)
+    instructions: list[dict[str, Any]] = field(default_factory=list)
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
     delivered_at: datetime | None = None
     delivery_reported_at: datetime | None = None
     merge_group: str | None = None
     # Collected during one use case; written by the unit of work, never persisted here.
-    events: list[tuple[str, dict]] = field(default_factory=list, repr=False)
-    timeline: list[dict] = field(default_factory=list, repr=False)
-    tracking_sync: list[dict] = field(default_factory=list, repr=False)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list, repr=False)
+    timeline: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    tracking_sync: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     # ---- facts -------------------------------------------------------------------------
     @property
@@ -168,7 +168,7 @@ class Order(Reactions):
         unknown = unknown_lines(self.lines)
         if unknown:
             raise NotAllowed(
-                "lines without a SKU: set a SKU mapping for their variant (PUT /sku-mappings) "
+                "lines without a SKU: set[Any] a SKU mapping for their variant (PUT /sku-mappings) "
                 "or edit the lines first",
                 code=UNKNOWN_SKU,
                 lines=unknown,
@@ -176,7 +176,9 @@ class Order(Reactions):
         self.fire("approve", actor, auto=auto)
         self.review = {"status": "approved", "by": actor, "auto": auto, "reason": ""}
 
-    def map_skus(self, lines: list[dict], mapped: list[dict], actor: str) -> None:
+    def map_skus(
+        self, lines: list[dict[str, Any]], mapped: list[dict[str, Any]], actor: str
+    ) -> None:
         """A SKU mapping filled in lines that had none (`lines` already enriched); the
         `unknown_sku` flag goes once no line is unknown, and the order stays in review."""
         self.lines = lines
@@ -195,7 +197,7 @@ class Order(Reactions):
         self.review = {"status": "rejected", "by": actor, "reason": reason, "auto": False}
         self.record("review_rejected", actor, reason=reason)
 
-    def submit(self, plan: list[tuple[str, str, list[dict]]], actor: str) -> None:
+    def submit(self, plan: list[tuple[str, str, list[dict[str, Any]]]], actor: str) -> None:
         """Send to warehouses: one `order.submitted` per shipment of the plan."""
         if not lifecycle.can_fire(self.stage, "submit"):
             raise IllegalTransition(
@@ -232,7 +234,7 @@ class Order(Reactions):
             )
         return cap
 
-    def edit(self, changes: dict, actor: str, request_id: str) -> Capability:
+    def edit(self, changes: dict[str, Any], actor: str, request_id: str) -> Capability:
         """Edit address / note / lines (lines already enriched from the catalog)."""
         cap = self._allowed("edit")
         if cap.mode == "apply":
@@ -268,7 +270,7 @@ class Order(Reactions):
         )
         return cap
 
-    def _apply_changes(self, changes: dict, actor: str) -> None:
+    def _apply_changes(self, changes: dict[str, Any], actor: str) -> None:
         if "address" in changes:
             self.address = changes["address"]
         if "note" in changes:
@@ -348,7 +350,9 @@ class Order(Reactions):
             )
             self.record("instruction", actor, kind="refuse_delivery", shipment_id=s.shipment_id)
 
-    def platform_update(self, changes: dict, updated_at: datetime | None, actor: str) -> str:
+    def platform_update(
+        self, changes: dict[str, Any], updated_at: datetime | None, actor: str
+    ) -> str:
         """A platform `orders/updated`: stale ones are ignored; others follow the edit rule."""
         if updated_at and self.platform_updated_at and updated_at <= self.platform_updated_at:
             self.record("stale_platform_update_ignored", actor, updated_at=updated_at.isoformat())

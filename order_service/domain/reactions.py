@@ -28,6 +28,16 @@ CLOSED = ("cancelled", "completed", "returned")
 class Reactions:
     """Warehouse / after-sales event handling for the Order aggregate."""
 
+    # The `Order` fields these methods assign (declared here, or mypy infers them from
+    # the assignments below); the methods take `self: Order`.
+    pending_edit: dict[str, Any] | None
+    pending_cancel: dict[str, Any] | None
+    last_edit: dict[str, Any] | None
+    last_cancel: dict[str, Any] | None
+    resume_stage: str | None
+    delivered_at: datetime | None
+    delivery_reported_at: datetime | None
+
     def on_shipment_event(self: Order, kind: str, data: dict[str, Any], actor: str) -> None:
         """Apply one `shipment.*` event (kind without the prefix)."""
         ship = self.shipment(data.get("shipment_id", ""))
@@ -50,7 +60,7 @@ class Reactions:
             handler(ship, data, actor)
 
     # ---- progress ----------------------------------------------------------------------
-    def _progress(self: Order, ship: Shipment, kind: str, data: dict, actor: str) -> None:
+    def _progress(self: Order, ship: Shipment, kind: str, data: dict[str, Any], actor: str) -> None:
         from order_service.domain.order import SHIPMENT_RANK
 
         if not ship.live:
@@ -108,7 +118,7 @@ class Reactions:
             self.fire("requeue", actor, shipment_id=ship.shipment_id)
         self.advance(actor)
 
-    def _add_queued_holds(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+    def _add_queued_holds(self: Order, ship: Shipment, data: dict[str, Any], actor: str) -> None:
         for stop_id in data.get("held_by") or []:
             if not any(h["hold_id"] == stop_id for h in ship.holds):
                 ship.holds.append({"hold_id": stop_id, "stop_id": stop_id, "reason": "stop"})
@@ -139,7 +149,7 @@ class Reactions:
             self._deliver(self.delivery_reported_at, "platform", actor)
 
     # ---- holds, stock ------------------------------------------------------------------
-    def _on_held(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+    def _on_held(self: Order, ship: Shipment, data: dict[str, Any], actor: str) -> None:
         if not ship.live or ship.left_warehouse:
             self.anomaly(
                 "hold_after_close",
@@ -166,7 +176,7 @@ class Reactions:
             reason=data.get("reason", ""),
         )
 
-    def _on_released(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+    def _on_released(self: Order, ship: Shipment, data: dict[str, Any], actor: str) -> None:
         ship.holds = [h for h in ship.holds if h["hold_id"] != data["hold_id"]]
         if not data.get("still_held"):
             ship.holds = []
@@ -179,7 +189,7 @@ class Reactions:
         )
         self.advance(actor)
 
-    def _on_out_of_stock(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+    def _on_out_of_stock(self: Order, ship: Shipment, data: dict[str, Any], actor: str) -> None:
         if not ship.live or ship.left_warehouse:
             self.anomaly(
                 "out_of_stock_late",
@@ -200,10 +210,10 @@ class Reactions:
             self.fire("out_of_stock", actor, skus=data.get("skus", []))
 
     # ---- edits ---------------------------------------------------------------------------
-    def _on_edit_applied(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+    def _on_edit_applied(self: Order, ship: Shipment, data: dict[str, Any], actor: str) -> None:
         self._edit_answer(ship, data["request_id"], None, actor)
 
-    def _on_edit_rejected(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+    def _on_edit_rejected(self: Order, ship: Shipment, data: dict[str, Any], actor: str) -> None:
         self._edit_answer(ship, data["request_id"], data.get("reason", "rejected"), actor)
 
     def _edit_answer(
@@ -274,14 +284,16 @@ class Reactions:
         )
         return True
 
-    def _on_withdrawn(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+    def _on_withdrawn(self: Order, ship: Shipment, data: dict[str, Any], actor: str) -> None:
         if self._left_already(ship, "withdrawn", actor):
             return
         ship.status = "withdrawn"
         self.record("shipment_withdrawn", actor, shipment_id=ship.shipment_id)
         self._cancel_answer(ship, actor)
 
-    def _on_interception_pending(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+    def _on_interception_pending(
+        self: Order, ship: Shipment, data: dict[str, Any], actor: str
+    ) -> None:
         if self._unasked(ship, "interception_pending", actor):
             return
         self.record("interception_pending", actor, shipment_id=ship.shipment_id)
@@ -292,14 +304,16 @@ class Reactions:
             self.resume_stage = self.stage
             self.fire("intercept", actor, reason="withdrawal arrived after import")
 
-    def _on_intercepted(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+    def _on_intercepted(self: Order, ship: Shipment, data: dict[str, Any], actor: str) -> None:
         if self._left_already(ship, "intercepted", actor):
             return
         ship.status = "intercepted"
         self.record("shipment_intercepted", actor, shipment_id=ship.shipment_id)
         self._cancel_answer(ship, actor)
 
-    def _on_interception_missed(self: Order, ship: Shipment, data: dict, actor: str) -> None:
+    def _on_interception_missed(
+        self: Order, ship: Shipment, data: dict[str, Any], actor: str
+    ) -> None:
         if self._unasked(ship, "interception_missed", actor):
             return
         ship.interception_missed = True
@@ -394,7 +408,7 @@ class Reactions:
         self.fire("complete", actor)
 
 
-def _facts(data: dict) -> dict:
+def _facts(data: dict[str, Any]) -> dict[str, Any]:
     return {
         k: v for k, v in data.items() if k not in ("shipment_id", "warehouse_id") and v is not None
     }

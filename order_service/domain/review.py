@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from order_service.domain.errors import CampaignLimit
 
@@ -27,7 +28,7 @@ class ReviewPolicy:
         return self.campaign_limits.get(campaign_id, self.default_campaign_limit)
 
 
-def buyer_keys(buyer: dict, address: dict) -> list[tuple[str, str]]:
+def buyer_keys(buyer: dict[str, Any], address: dict[str, Any]) -> list[tuple[str, str]]:
     """The identities a per-buyer limit counts across: buyer id, phone, normalised address."""
     keys = [("buyer", buyer.get("id", ""))]
     for phone in {buyer.get("phone", ""), address.get("phone", "")}:
@@ -48,7 +49,7 @@ def holds_campaign_quantity(stage: str) -> bool:
     return stage != "cancelled"
 
 
-def campaign_quantities(lines: list[dict]) -> dict[str, int]:
+def campaign_quantities(lines: list[dict[str, Any]]) -> dict[str, int]:
     qty: dict[str, int] = {}
     for line in lines:
         if line.get("campaign_id"):
@@ -57,11 +58,11 @@ def campaign_quantities(lines: list[dict]) -> dict[str, int]:
 
 
 def campaign_breaches(
-    lines: list[dict],
+    lines: list[dict[str, Any]],
     prior: dict[tuple[str, str, str], int],
     keys: list[tuple[str, str]],
     policy: ReviewPolicy,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Breaches for this order's campaign lines given `prior[(campaign, kind, value)]` quantities
     bought by the same identities in other live orders."""
     flags = []
@@ -83,7 +84,11 @@ def campaign_breaches(
 
 
 def clean_problems(
-    address: dict, lines: list[dict], known_skus: set[str], note: str, flags: list[dict]
+    address: dict[str, Any],
+    lines: list[dict[str, Any]],
+    known_skus: set[str],
+    note: str,
+    flags: list[dict[str, Any]],
 ) -> list[str]:
     """Why an order is not clean for auto-review (empty list = clean)."""
     problems = [
@@ -99,7 +104,7 @@ def clean_problems(
     return problems
 
 
-def check_merge(orders: list[dict], policy: ReviewPolicy) -> None:
+def check_merge(orders: list[dict[str, Any]], policy: ReviewPolicy) -> None:
     """Refuse merging shipments that would get round a per-buyer campaign limit.
 
     `orders`: [{"order_id", "buyer_id", "lines"}]. Merging campaign orders of

@@ -9,6 +9,7 @@ warehouses is split into one shipment per warehouse, ids `<order_id>-S1`, `-S2`â
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from order_service.domain.errors import InvalidRequest
 
@@ -48,7 +49,7 @@ DEV_WAREHOUSES = [
 ]
 
 
-def enrich(lines: list[dict], catalog: dict[str, CatalogItem]) -> list[dict]:
+def enrich(lines: list[dict[str, Any]], catalog: dict[str, CatalogItem]) -> list[dict[str, Any]]:
     """Lines with `supplier_id` and `category` from the catalog (unknown SKUs left blank)."""
     out = []
     for line in lines:
@@ -63,7 +64,7 @@ def enrich(lines: list[dict], catalog: dict[str, CatalogItem]) -> list[dict]:
     return out
 
 
-def _warehouse_for(line: dict, warehouses: list[Warehouse]) -> str:
+def _warehouse_for(line: dict[str, Any], warehouses: list[Warehouse]) -> str:
     supplier = line.get("supplier_id")
     for wh in sorted(warehouses, key=lambda w: w.warehouse_id):
         if supplier and wh.kind == "dropship" and wh.supplier_id == supplier:
@@ -79,13 +80,13 @@ def _warehouse_for(line: dict, warehouses: list[Warehouse]) -> str:
 
 def plan_shipments(
     order_id: str,
-    lines: list[dict],
+    lines: list[dict[str, Any]],
     warehouses: list[Warehouse],
     warehouse_id: str | None = None,
-) -> list[tuple[str, str, list[dict]]]:
+) -> list[tuple[str, str, list[dict[str, Any]]]]:
     """[(shipment_id, warehouse_id, lines)] for an order's (enriched) lines."""
     by_id = {w.warehouse_id: w for w in warehouses}
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     if warehouse_id is not None:
         wh = by_id.get(warehouse_id)
         if wh is None:

@@ -177,11 +177,18 @@ def capability(stage: str, held: bool, action: str) -> Capability:
 
 
 class OrderFacts(Protocol):
-    stage: str
-    held: bool
-    fully_held: bool
-    pending_cancel: dict | None
-    pending_edit: dict | None
+    """What the rules read of an order (read-only: a field or a property satisfies it)."""
+
+    @property
+    def stage(self) -> str: ...
+    @property
+    def held(self) -> bool: ...
+    @property
+    def fully_held(self) -> bool: ...
+    @property
+    def pending_cancel(self) -> dict[str, Any] | None: ...
+    @property
+    def pending_edit(self) -> dict[str, Any] | None: ...
 
 
 def decide(order: OrderFacts, action: str) -> Capability:

@@ -13,7 +13,7 @@ from typing import Any
 UNKNOWN_SKU = "unknown_sku"
 
 
-def unknown_lines(lines: list[dict]) -> list[dict[str, Any]]:
+def unknown_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Which lines have no SKU: position, variant id and a title for the clerk."""
     return [
         {
@@ -26,7 +26,7 @@ def unknown_lines(lines: list[dict]) -> list[dict[str, Any]]:
     ]
 
 
-def with_sku_flag(flags: list[dict], lines: list[dict]) -> list[dict]:
+def with_sku_flag(flags: list[dict[str, Any]], lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`flags` with the `unknown_sku` flag as `lines` warrant (added, updated or dropped)."""
     kept = [f for f in flags if f.get("code") != UNKNOWN_SKU]
     unknown = unknown_lines(lines)
@@ -35,12 +35,14 @@ def with_sku_flag(flags: list[dict], lines: list[dict]) -> list[dict]:
     return [*kept, {"code": UNKNOWN_SKU, "lines": unknown}]
 
 
-def waiting_variants(lines: list[dict]) -> set[str]:
+def waiting_variants(lines: list[dict[str, Any]]) -> set[str]:
     """Variant ids a mapping could resolve (unknown lines that name their variant)."""
     return {ln["variant_id"] for ln in lines if not ln.get("sku") and ln.get("variant_id")}
 
 
-def map_lines(lines: list[dict], mappings: dict[str, str]) -> tuple[list[dict], list[dict]]:
+def map_lines(
+    lines: list[dict[str, Any]], mappings: dict[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Lines with SKUs filled in from `mappings` (variant id → SKU), and what was mapped."""
     out, mapped = [], []
     for i, ln in enumerate(lines):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
@@ -101,9 +101,9 @@ def _signed(headers: list[dict], body: type[BaseModel]) -> dict:
     }
 
 
-def _digits(text: str | None, most: int = 18) -> bool:
+def _digits(text: str | None, most: int = 18) -> TypeGuard[str]:
     """Plain ASCII digits that fit an integer (`"²".isdigit()` is true, `int("²")` fails)."""
-    return bool(text) and text.isascii() and text.isdigit() and len(text) <= most
+    return text is not None and text.isascii() and text.isdigit() and 0 < len(text) <= most
 
 
 async def _body(request: Request, factor: int = 1) -> bytes:

@@ -89,7 +89,7 @@ async def ingest_orders(rt: Runtime, cmds: list[IncomingOrder]) -> list[WebhookR
         if first[(c.platform, c.platform_order_id)] == i == first[(c.source, c.webhook_id)]
     }
     try:
-        results: dict[int, WebhookResult | Exception] = await _create_new(rt, batch)
+        results: dict[int, WebhookResult | Exception] = {**await _create_new(rt, batch)}
     except Exception as exc:
         log.info("order batch of %d retried one by one: %s", len(batch), exc)
         results = {}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import rowcount
 from warehouse_service.adapters import tables as t
 from warehouse_service.domain.errors import Conflict
 from warehouse_service.domain.shipment import Hold, Shipment
@@ -53,6 +54,10 @@ def _versioned_update():
 _SAVE = _versioned_update()
 
 
+@overload
+def utc(value: datetime) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
 def utc(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     if value is not None and value.tzinfo is None:
@@ -173,7 +178,7 @@ class ShipmentRepository:
     async def save(self, shipment: Shipment, now: datetime) -> None:
         """Versioned update: 0 rows means another writer won → `Conflict`."""
         result = await self.session.execute(_SAVE, self._next_version(shipment, now))
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             raise Conflict(
                 f"shipment {shipment.shipment_id} was changed concurrently; retry",
                 shipment_id=shipment.shipment_id,
@@ -193,7 +198,7 @@ class ShipmentRepository:
             return
         result = await self.session.execute(_SAVE, [params for _, params in staged])
         sane = self.session.get_bind().dialect.supports_sane_multi_rowcount
-        if sane and result.rowcount != len(staged):
+        if sane and rowcount(result) != len(staged):
             raise Conflict("a staged shipment was changed concurrently; retry")
         for shipment in {s.shipment_id: s for s, _ in staged}.values():
             await self._save_keys(shipment)

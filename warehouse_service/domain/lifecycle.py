@@ -9,6 +9,8 @@ machine-bound methods.
 
 from __future__ import annotations
 
+from typing import Any
+
 from transitions import Machine, MachineError
 
 from warehouse_service.domain.errors import WrongStep
@@ -33,7 +35,7 @@ IN_PROGRESS = ("queued", "allocated", "labelled", "packed")
 TERMINAL = ("shipped", "withdrawn", "intercepted")
 HOLDABLE = (*IN_PROGRESS, "exception")
 
-TRANSITIONS = [
+TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "allocate", "source": "queued", "dest": "allocated"},
     {"trigger": "label", "source": "allocated", "dest": "labelled"},
     {"trigger": "pack", "source": "labelled", "dest": "packed"},

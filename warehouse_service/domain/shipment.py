@@ -232,7 +232,12 @@ class Shipment:
     # -- requests from the order service ---------------------------------------------------
 
     def apply_edit(
-        self, request_id: str, *, address: dict | None, note: str | None, lines: list | None
+        self,
+        request_id: str,
+        *,
+        address: dict[str, Any] | None,
+        note: str | None,
+        lines: list[Any] | None,
     ) -> bool:
         """Applied only while queued; otherwise answered with a rejection."""
         if self.status != "queued":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -183,7 +183,7 @@ async def issue_stop(body: s.StopRequest, deps: D, request: Request, principal: 
     """Record the stop (blocking ships here at once) and broadcast it to every instance."""
     scope = Scope.from_dict(body.scope.model_dump())
     stop = await stops.issue_stop(deps, scope, body.reason, principal.actor)
-    return await views.stop_report(request.app.state.runtime.db, stop.stop_id)
+    return await _stop_report(request, stop.stop_id)
 
 
 @router.get("/stop-shipments", tags=["stop-shipments"], responses=documented(list[r.StopSummary]))
@@ -198,10 +198,7 @@ async def list_stops(request: Request, _: Reader, active: bool | None = None) ->
 )
 async def get_stop(stop_id: str, request: Request, _: Reader) -> dict:
     """Per-warehouse acknowledgements, held counts and already-shipped orders."""
-    report = await views.stop_report(request.app.state.runtime.db, stop_id)
-    if report is None:
-        raise to_app_error(NotFound(f"no stop-shipment {stop_id}"))
-    return report
+    return await _stop_report(request, stop_id)
 
 
 @router.post(
@@ -211,7 +208,14 @@ async def get_stop(stop_id: str, request: Request, _: Reader) -> dict:
 )
 async def lift_stop(stop_id: str, deps: D, request: Request, principal: Ops) -> dict:
     await stops.lift_stop(deps, stop_id, principal.actor)
-    return await views.stop_report(request.app.state.runtime.db, stop_id)
+    return await _stop_report(request, stop_id)
+
+
+async def _stop_report(request: Request, stop_id: str) -> dict[str, Any]:
+    report = await views.stop_report(request.app.state.runtime.db, stop_id)
+    if report is None:
+        raise to_app_error(NotFound(f"no stop-shipment {stop_id}"))
+    return report
 
 
 @router.get("/lifecycle", tags=["ops"], responses=documented(r.Lifecycle))

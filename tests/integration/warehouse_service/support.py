@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -25,7 +26,7 @@ ADDRESS = Address(name="Li Lei", phone="13800000000", city="Hangzhou", line1="1 
 
 def submitted(
     warehouse_id: str,
-    skus: list[tuple[str, int]] = (("SKU-1", 1),),
+    skus: Sequence[tuple[str, int]] = (("SKU-1", 1),),
     *,
     order_id: str | None = None,
     supplier_id: str | None = None,
