@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.script import Script
 
 from shared.db import Database
 from shared.migrations import SERVICES, SchemaBehind, Tree
@@ -77,7 +78,9 @@ def revision(service: str, message: str) -> Path | None:
                 "post_write_hooks", f"{name}.options", f"{args} REVISION_SCRIPT_FILENAME"
             )
         script = command.revision(cfg, message=message, autogenerate=True, rev_id=tree.next_id())
-    return Path(script.path)  # type: ignore[union-attr]
+    if not isinstance(script, Script):  # one head, one tree: alembic writes one script
+        raise RuntimeError(f"{service}: alembic wrote no single revision ({script!r})")
+    return Path(script.path)
 
 
 def main(argv: list[str] | None = None) -> int:

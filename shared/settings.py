@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from enum import StrEnum
 from functools import cached_property
-from typing import TypeVar
+from typing import Literal, TypeVar, get_args
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,7 +20,8 @@ from shared.limits import API_BODY_MAX_BYTES
 T = TypeVar("T")
 
 DEV_WAREHOUSES = ("WH-OWN-1", "WH-DS-1", "WH-DS-2")
-DEV_ROLES = ("clerk", "cs_agent", "cs_supervisor", "ops", "admin")
+Role = Literal["clerk", "cs_agent", "cs_supervisor", "ops", "admin"]
+DEV_ROLES: tuple[Role, ...] = get_args(Role)
 ROLES = DEV_ROLES  # plus `scanner:<warehouse_id>`
 SCANNER_PREFIX = "scanner:"
 API_KEY_MIN_LENGTH = 16  # production keys
@@ -33,7 +34,7 @@ class Mode(StrEnum):
 
 def dev_api_keys() -> dict[str, str]:
     """The development keys: `dev-<role>` and `dev-scanner-<warehouse>`."""
-    keys = {f"dev-{role}": role for role in DEV_ROLES}
+    keys: dict[str, str] = {f"dev-{role}": role for role in DEV_ROLES}
     keys.update({f"dev-scanner-{wh}": f"scanner:{wh}" for wh in DEV_WAREHOUSES})
     return keys
 

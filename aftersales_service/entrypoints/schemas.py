@@ -19,7 +19,7 @@ from shared.limits import (
     Sku,
     Text,
 )
-from shared.settings import ROLES
+from shared.settings import Role
 
 EVIDENCE_MAX = 20  # photos or evidence references on one case
 CATEGORIES_MAX = 20  # entries of a policy's reason and category lists
@@ -124,7 +124,7 @@ class PolicyIn(Body):
     ]
     resale_neutral_reasons: Codes = ["missing_item"]
     refund_only_reasons: Codes = ["missing_item"]
-    approval_limits: dict[Literal[ROLES], Money] = {  # type: ignore[valid-type]
+    approval_limits: dict[Role, Money] = {
         "cs_agent": Decimal("200.00"),
         "cs_supervisor": Decimal("2000.00"),
     }
