@@ -45,7 +45,11 @@ async def _count(app, table) -> int:
 
 async def _outbox_types(app) -> list[str]:
     async with app.state.runtime.db.reader() as s:
-        rows = (await s.execute(select(t.messaging.outbox.c.value))).scalars().all()
+        rows = (
+            (await s.execute(select(t.messaging.outbox.c.value).order_by(t.messaging.outbox.c.id)))
+            .scalars()
+            .all()
+        )
     return [json.loads(v)["type"] for v in rows]
 
 
