@@ -12,7 +12,7 @@ All but acknowledged, stored and seconds must be 0; the exit status says whether
     .venv/bin/python -m bench.faults --short               # CI: 300 webhooks, one of each
     .venv/bin/python -m bench.faults --scenario kafka-restart --webhooks 1000
 
-It starts its own PostgreSQL cluster (5433), single Kafka (9292) and, for `cluster-broker`,
+It starts its own PostgreSQL cluster (5433), single Kafka (9392) and, for `cluster-broker`,
 the 3-node cluster (9192-9194); never the shared 5432 / 9092. Logs: /tmp/fulfil-faults/.
 """
 
@@ -249,12 +249,14 @@ async def main(argv: list[str]) -> int:
         for name in opts.scenarios:
             print(f"[faults] {name} ...", file=sys.stderr, flush=True)
             results[name] = Result()
+            began = time.monotonic()
             try:
                 await scenario(name, opts, infra, results[name])
             except Exception as exc:  # a scenario that could not finish is a failure, not a stop
                 traceback.print_exc()
                 results[name].seconds = None
                 results[name].notes[f"error: {exc!r}"[:200]] = 1
+            results[name].notes["took s"] = round(time.monotonic() - began)
             print(row(name, results[name], opts.recover_timeout), file=sys.stderr, flush=True)
     finally:
         infra["cluster"].stop()

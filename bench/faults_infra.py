@@ -1,9 +1,10 @@
 """The fault suite's own infrastructure, started and broken from outside.
 
 Never the shared PostgreSQL (5432) or Kafka (9092): a PostgreSQL cluster of its own
-(`PG_CLUSTER=faults`, port 5433), a single-node Kafka of its own (9292, data under
-/tmp/fulfil-kafka-faults) and the 3-node cluster of `deploy/kafka/start.sh --cluster`
-(9192-9194). Each is driven with the `deploy/` scripts; what this run started, it stops.
+(`PG_CLUSTER=faults`, port 5433), a single-node Kafka of its own (9392, data under
+/tmp/fulfil-kafka-faults; 9292-9294 are the cluster's controller ports) and the 3-node
+cluster of `deploy/kafka/start.sh --cluster` (9192-9194). Each is driven with the
+`deploy/` scripts; what this run started, it stops.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 PG_VERSION = os.environ.get("PG_VERSION", "15")
 PG_CLUSTER = os.environ.get("FAULTS_PG_CLUSTER", "faults")
 PG_PORT = int(os.environ.get("FAULTS_PG_PORT", "5433"))
-KAFKA_PORT = int(os.environ.get("FAULTS_KAFKA_PORT", "9292"))
+KAFKA_PORT = int(os.environ.get("FAULTS_KAFKA_PORT", "9392"))
 KAFKA_DIR = os.environ.get("FAULTS_KAFKA_DIR", "/tmp/fulfil-kafka-faults")
 CLUSTER = "127.0.0.1:9192,127.0.0.1:9193,127.0.0.1:9194"
 
@@ -90,7 +91,7 @@ class Postgres:
 
 
 class Kafka:
-    """The single node (`KAFKA_PORT=9292`), started fresh and thrown away at the end."""
+    """The single node (`KAFKA_PORT=9392`), started fresh and thrown away at the end."""
 
     env = {"KAFKA_PORT": str(KAFKA_PORT), "KAFKA_DATA_DIR": KAFKA_DIR}
     bootstrap = f"127.0.0.1:{KAFKA_PORT}"

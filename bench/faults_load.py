@@ -19,6 +19,7 @@ from tests.support.webhooks import generic_order, sign_generic
 CLERK, CS = bearer("dev-clerk"), bearer("dev-cs_agent")
 # SKU-1 ships from the own warehouse, SKU-7 from dropship WH-DS-1, SKU-9 from WH-DS-2.
 MIXES = (("SKU-7",), ("SKU-1",), ("SKU-1", "SKU-9"))
+FOLLOW_UP_SECONDS = 90
 
 
 async def until_answered(
@@ -107,7 +108,11 @@ class Stream:
             return
         order_id = r.json()["order_id"]
         self.acked[pid] = order_id
-        await self._follow_up(http, i, pid, order_id)
+        try:
+            async with asyncio.timeout(FOLLOW_UP_SECONDS):  # a call never answered gives up
+                await self._follow_up(http, i, pid, order_id)
+        except TimeoutError:
+            self.counts["follow_up_gave_up"] += 1
 
     async def _follow_up(self, http, i: int, pid: str, order_id: str) -> None:
         if i % self.submit_every == 0 and await self._submit(http, order_id):

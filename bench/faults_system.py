@@ -53,14 +53,6 @@ class Service:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
     async def ready(self, timeout: float = 90) -> bool:
         """Wait for `/readyz` 200 (database and broker reachable); False after `timeout`."""
         deadline = time.monotonic() + timeout
@@ -108,8 +100,17 @@ class System:
                 raise RuntimeError(f"{s.name} not ready; see {s.log}")
 
     def stop(self) -> None:
-        for s in self.services.values():
-            s.stop()
+        """SIGTERM to all at once; whatever has not exited 10 s later gets SIGKILL."""
+        live = [s.proc for s in self.services.values() if s.proc and s.proc.poll() is None]
+        for proc in live:
+            proc.terminate()
+        deadline = time.monotonic() + 10
+        for proc in live:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def signs(self) -> dict[str, int]:
         """How often each known failure was logged, over every service."""
