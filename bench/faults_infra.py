@@ -139,6 +139,7 @@ class Cluster:
     def stop(self) -> None:
         if self.started:
             sh("bash", str(DEPLOY / "kafka/stop.sh"), "--cluster", check=False)
+            self.started = False
 
 
 async def off_thread(fn, *args) -> None:
