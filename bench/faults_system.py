@@ -99,18 +99,9 @@ class System:
             if not await s.ready():
                 raise RuntimeError(f"{s.name} not ready; see {s.log}")
 
-    def stop(self) -> None:
-        """SIGTERM to all at once; whatever has not exited 10 s later gets SIGKILL."""
-        live = [s.proc for s in self.services.values() if s.proc and s.proc.poll() is None]
-        for proc in live:
-            proc.terminate()
-        deadline = time.monotonic() + 10
-        for proc in live:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    def kill(self) -> None:
+        for s in self.services.values():
+            s.kill()
 
     def signs(self) -> dict[str, int]:
         """How often each known failure was logged, over every service."""
