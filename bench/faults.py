@@ -29,6 +29,7 @@ import time
 import traceback
 import uuid
 from pathlib import Path
+from typing import Any
 
 from bench.faults_check import Result, check, final
 from bench.faults_infra import Cluster, Kafka, Postgres, off_thread
@@ -157,13 +158,8 @@ async def in_system(name: str, opts, infra: dict, result: Result, bootstrap: str
         race = name == "stop-race"
         n = opts.parcels if race else opts.webhooks
         deadline = time.monotonic() + n / opts.rate + 240
-        stream = Stream(
-            urls,
-            n,
-            opts.rate,
-            deadline,
-            **({"mixes": (("SKU-7",),), "submit_every": 1} if race else {}),
-        )
+        extra: dict[str, Any] = {"mixes": (("SKU-7",),), "submit_every": 1} if race else {}
+        stream = Stream(urls, n, opts.rate, deadline, **extra)
         run = Run(name, opts, system, stream, infra)
         load = asyncio.create_task(stream.run())
         await {**SCENARIOS, **EXTRA}[name](run)
@@ -251,7 +247,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 async def main(argv: list[str]) -> int:
     opts = parse(argv)
-    infra = {"postgres": Postgres(), "kafka": Kafka(), "cluster": Cluster()}
+    infra: dict[str, Any] = {"postgres": Postgres(), "kafka": Kafka(), "cluster": Cluster()}
     results: dict[str, Result] = {}
     started = time.monotonic()
     try:

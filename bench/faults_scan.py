@@ -121,7 +121,7 @@ class ScanRace:
 
     async def acknowledged(self) -> bool:
         report = await self.report()
-        return bool(report) and self.warehouse not in report["unacknowledged_warehouses"]
+        return report is not None and self.warehouse not in report["unacknowledged_warehouses"]
 
     async def judge(self, notes) -> int:
         """Parcels that left after the stop: shipped but missing from the stop's
@@ -130,6 +130,9 @@ class ScanRace:
             notes["stop_not_recorded"] += 1
             return 1
         report = await self.report()
+        if report is None:
+            notes["stop_report_missing"] += 1
+            return 1
         listed = set(report["already_shipped"])
         async with httpx.AsyncClient(timeout=30) as http:
             left = {t["order_id"] for t in await self.tasks(http, "shipped")}
@@ -137,7 +140,8 @@ class ScanRace:
         if self.warehouse in report["unacknowledged_warehouses"]:
             notes["stop_unacknowledged"] = 1  # no already-shipped list to judge against
             unlisted = set()
-        late = {o for o, sent in self.shipped if sent > self.stop_recorded}
+        recorded = self.stop_recorded if self.stop_recorded is not None else float("inf")
+        late = {o for o, sent in self.shipped if sent > recorded}
         notes["shipped_before_stop_listed"] = len(listed)
         notes["shipped_unlisted"] = len(unlisted)
         notes["shipped_by_scan_sent_after_stop"] = len(late)
