@@ -6,9 +6,10 @@ every send bounded by a timeout (aiokafka sends never time out on their own).
 
 Consumers: manual offsets, committed as `{tp: last + 1}` only after the
 handler's transaction committed, so delivery is at-least-once and the inbox
-makes the effect exactly-once. A message that cannot be decoded, or whose
-handler keeps failing, goes to the dead-letter topic with its error and
-original bytes; the consumer carries on.
+makes the effect exactly-once. A handler failing for a transient cause
+(database or broker away) is retried until it passes, holding its partition;
+a message that cannot be decoded, or whose handler keeps failing otherwise,
+goes to the dead-letter topic (`shared.dead_letters`); the consumer carries on.
 """
 
 from __future__ import annotations
@@ -18,19 +19,26 @@ import base64
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
 from shared import metrics, topics
+from shared.dead_letters import DeadLetter
 from shared.envelope import Envelope, EventRejected, decode
+from shared.failures import is_transient
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
+BATCH = 100  # records per fetch, across partitions
+RETRY_CAP_SECONDS = 2.0  # the longest wait between two tries of a transiently failing event
 
 
 class Bus:
@@ -139,8 +147,34 @@ async def ensure_topics(settings: Settings) -> None:
         await admin.close()
 
 
+@dataclass
+class Retrying:
+    """An event a consumer keeps retrying (transient cause), for `/readyz`."""
+
+    event: str
+    since: float
+    attempts: int
+    error: str
+
+    def __str__(self) -> str:
+        seconds = time.monotonic() - self.since
+        return f"{self.event} failing for {seconds:.1f}s ({self.attempts} attempts): {self.error}"
+
+
 class EventConsumer:
-    """Runs one handler over some topics in one consumer group."""
+    """Runs one handler over some topics in one consumer group.
+
+    A fetched batch is applied partition by partition, in offset order. With a
+    `batch_handler`, a partition's events go through it as one transaction first;
+    if that fails, they are applied one by one with `handler`. One event that
+    fails for a transient cause (`shared.failures`) is retried with capped
+    backoff for as long as it takes: nothing after it in its partition is applied
+    and no offset passes it, and since a consumer applies its partitions in turn,
+    its other partitions wait too (it says so on `/readyz` and in
+    `consumer_retrying`). It gives up only if the partition is taken away (the
+    group rebalanced, e.g. after `max_poll_interval`); the new owner redelivers.
+    An event that fails otherwise is tried `attempts` times, then dead-lettered.
+    """
 
     def __init__(
         self,
@@ -150,14 +184,17 @@ class EventConsumer:
         name: str,
         topics: Sequence[str],
         handler: Handler,
+        batch_handler: BatchHandler | None = None,
         group_id: str | None = None,
         attempts: int = 3,
     ):
         self.settings, self.bus, self.name, self.handler = settings, bus, name, handler
+        self.batch_handler = batch_handler
         self.topics = [settings.topic(t) for t in topics]
         self.group_id = group_id or f"{settings.topic_prefix}{name}"
         self.attempts = attempts
         self.consumer: AIOKafkaConsumer | None = None
+        self.retrying: Retrying | None = None
         self._joined = False
 
     async def run(self) -> None:
@@ -177,6 +214,7 @@ class EventConsumer:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 3.0)
         finally:
+            self._clear_retrying()
             await self._stop()
 
     @property
@@ -202,43 +240,121 @@ class EventConsumer:
     async def _loop(self) -> None:
         assert self.consumer is not None
         while True:
-            batches = await self.consumer.getmany(timeout_ms=200, max_records=100)
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=BATCH)
             for tp, messages in batches.items():
-                for msg in messages:
-                    await self._process(msg)
+                if not await self._apply(tp, messages):
+                    continue  # the partition was taken away: its new owner redelivers
                 try:
                     await self.consumer.commit({tp: messages[-1].offset + 1})
                 except CommitFailedError as exc:
                     # Rebalanced mid-batch: the new owner redelivers; the inbox de-duplicates.
                     log.info("consumer %s: commit after rebalance refused: %s", self.name, exc)
 
-    async def _process(self, msg: ConsumerRecord) -> None:
+    async def _apply(self, tp: TopicPartition, messages: list[ConsumerRecord]) -> bool:
+        """Apply one partition's messages in order; False if the partition was lost."""
+        decoded: list[tuple[ConsumerRecord, Envelope]] = []
+        for msg in messages:
+            try:
+                decoded.append((msg, decode(msg.value or b"")))
+            except EventRejected as exc:
+                await self._dead_letter(msg, str(exc), 1)
+                metrics.EVENTS_CONSUMED.labels(self.name, "rejected").inc()
+        if len(decoded) > 1 and await self._apply_batch([env for _, env in decoded]):
+            return True
+        for msg, envelope in decoded:
+            if not await self._process(tp, msg, envelope):
+                return False
+        return True
+
+    async def _apply_batch(self, envelopes: list[Envelope]) -> bool:
+        """All in one transaction; False (nothing applied) if there is no batch handler or
+        it failed, and then the events are applied one by one."""
+        if self.batch_handler is None:
+            return False
         try:
-            envelope = decode(msg.value or b"")
-        except EventRejected as exc:
-            await self.bus.dead_letter(self.name, msg, str(exc))
-            metrics.EVENTS_CONSUMED.labels(self.name, "rejected").inc()
-            return
-        for attempt in range(1, self.attempts + 1):
+            await self.batch_handler(envelopes)
+        except (asyncio.CancelledError, KafkaError):
+            raise
+        except Exception as exc:
+            log.info(
+                "consumer %s: batch of %d failed (%r); one by one", self.name, len(envelopes), exc
+            )
+            metrics.CONSUMER_BATCH_FALLBACKS.labels(self.name).inc()
+            return False
+        metrics.EVENTS_CONSUMED.labels(self.name, "ok").inc(len(envelopes))
+        return True
+
+    async def _process(self, tp: TopicPartition, msg: ConsumerRecord, envelope: Envelope) -> bool:
+        """Apply one event: retried while the cause is transient, else dead-lettered after
+        `attempts`. False if the partition was taken away meanwhile."""
+        failures = transient = 0
+        while True:
             try:
                 await self.handler(envelope)
                 metrics.EVENTS_CONSUMED.labels(self.name, "ok").inc()
-                return
+                self._clear_retrying()
+                return True
             except (asyncio.CancelledError, KafkaError):
                 raise
             except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                if is_transient(exc):
+                    transient += 1
+                    self._note_retrying(msg, envelope, transient, error)
+                    if not self._holds(tp):
+                        self._clear_retrying()
+                        return False
+                    await asyncio.sleep(min(0.1 * 2 ** min(transient, 5), RETRY_CAP_SECONDS))
+                    continue
+                failures += 1
                 log.warning(
                     "consumer %s: %s failed (attempt %d): %r",
                     self.name,
                     envelope.type,
-                    attempt,
+                    failures,
                     exc,
                 )
-                if attempt == self.attempts:
-                    await self.bus.dead_letter(self.name, msg, f"{type(exc).__name__}: {exc}")
+                if failures >= self.attempts:
+                    await self._dead_letter(msg, error, failures, envelope)
                     metrics.EVENTS_CONSUMED.labels(self.name, "dead_letter").inc()
-                    return
-                await asyncio.sleep(0.05 * 2**attempt)
+                    self._clear_retrying()
+                    return True
+                await asyncio.sleep(0.05 * 2**failures)
+
+    def _note_retrying(self, msg: ConsumerRecord, env: Envelope, attempts: int, error: str) -> None:
+        metrics.CONSUMER_TRANSIENT_FAILURES.labels(self.name).inc()
+        if self.retrying is None:
+            where = f"{env.type} {env.event_id} ({msg.topic}[{msg.partition}]@{msg.offset})"
+            self.retrying = Retrying(where, time.monotonic(), attempts, error)
+            metrics.CONSUMER_RETRYING.labels(self.name).set(1)
+            log.warning("consumer %s: %s failed, transient, retrying: %s", self.name, where, error)
+        else:
+            self.retrying.attempts, self.retrying.error = attempts, error
+
+    def _clear_retrying(self) -> None:
+        if self.retrying is not None:
+            log.warning("consumer %s: %s passed after retrying", self.name, self.retrying)
+            self.retrying = None
+            metrics.CONSUMER_RETRYING.labels(self.name).set(0)
+
+    def _holds(self, tp: TopicPartition) -> bool:
+        return self.consumer is not None and tp in self.consumer.assignment()
+
+    async def _dead_letter(
+        self, msg: ConsumerRecord, error: str, attempts: int, envelope: Envelope | None = None
+    ) -> None:
+        letter = DeadLetter.of(
+            msg,
+            service=self.settings.service,
+            consumer=self.name,
+            group_id=self.group_id,
+            error=error,
+            attempts=attempts,
+            envelope=envelope,
+        )
+        dlq = self.settings.topic(topics.DEAD_LETTER)
+        await self.bus.send_all([(dlq, letter.key or self.name, letter.encode())])
+        metrics.DEAD_LETTERS.labels(self.name).inc()
 
     async def _stop(self) -> None:
         self._joined = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
@@ -20,6 +21,26 @@ class Inbox:
             select(t.c.event_id).where(t.c.consumer == consumer, t.c.event_id == event_id)
         )
         return row.first() is not None
+
+    async def seen_among(
+        self, session: AsyncSession, consumer: str, event_ids: Sequence[str]
+    ) -> set[str]:
+        """Which of `event_ids` this consumer has processed (one query)."""
+        t = self.table
+        rows = await session.execute(
+            select(t.c.event_id).where(t.c.consumer == consumer, t.c.event_id.in_(event_ids))
+        )
+        return set(rows.scalars())
+
+    async def mark_all(
+        self, session: AsyncSession, consumer: str, event_ids: Sequence[str]
+    ) -> None:
+        if event_ids:
+            now = datetime.now(UTC)
+            await session.execute(
+                insert(self.table),
+                [{"consumer": consumer, "event_id": e, "processed_at": now} for e in event_ids],
+            )
 
     async def mark(self, session: AsyncSession, consumer: str, event_id: str) -> None:
         await session.execute(

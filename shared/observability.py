@@ -25,6 +25,7 @@ class Readiness(BaseModel):
     database: bool
     broker: bool
     consumers: bool
+    retrying: list[str] | None = None
 
 
 @router.get("/healthz", responses=documented(Health))
@@ -41,14 +42,23 @@ async def healthz(request: Request) -> dict:
     },
 )
 async def readyz(request: Request) -> JSONResponse:
-    """Ready: the database and the broker are reachable and every consumer has joined."""
+    """Ready: the database and the broker are reachable, every consumer has joined and
+    none is stuck retrying an event (`retrying` then names each and why)."""
     runtime = request.app.state.runtime
     db_ok = await runtime.db.ping()
     broker_ok = await runtime.bus.ping()
     consumers_ok = all(c.assigned for c in runtime.consumers)
-    ready = db_ok and broker_ok and consumers_ok
+    retrying = consumers_retrying(runtime)
+    ready = db_ok and broker_ok and consumers_ok and not retrying
     body = {"ready": ready, "database": db_ok, "broker": broker_ok, "consumers": consumers_ok}
+    if retrying:
+        body["retrying"] = retrying
     return JSONResponse(body, 200 if ready else 503)
+
+
+def consumers_retrying(runtime) -> list[str]:
+    """One reason per consumer holding a partition on an event that fails transiently."""
+    return [f"consumer {c.name}: {c.retrying}" for c in runtime.consumers if c.retrying]
 
 
 @router.get(

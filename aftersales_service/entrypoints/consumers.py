@@ -12,7 +12,7 @@ from shared import topics
 from shared.bus import EventConsumer
 from shared.envelope import Envelope
 from shared.service import Runtime
-from shared.unit_of_work import idempotent
+from shared.unit_of_work import idempotent, idempotent_batch
 
 log = logging.getLogger(__name__)
 PROJECTION = "aftersales-projection"
@@ -24,7 +24,8 @@ def uow_factory(rt: Runtime):
 
 def consumers(rt: Runtime) -> list[EventConsumer]:
     """One consumer group over orders + warehouse events; effect and inbox row commit
-    together, so a redelivery changes nothing."""
+    together, so a redelivery changes nothing. A fetched batch commits as one
+    transaction (one event at a time if it fails)."""
 
     async def handle(uow: AftersalesUnitOfWork, envelope: Envelope) -> None:
         await apply_event(uow, envelope, rt.clock.now())
@@ -36,6 +37,7 @@ def consumers(rt: Runtime) -> list[EventConsumer]:
             name=PROJECTION,
             topics=[topics.ORDERS, topics.WAREHOUSE],
             handler=idempotent(PROJECTION, uow_factory(rt), handle),
+            batch_handler=idempotent_batch(PROJECTION, uow_factory(rt), handle),
         )
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shared import topics
 from shared.bus import EventConsumer
 from shared.service import Runtime
-from shared.unit_of_work import idempotent
+from shared.unit_of_work import idempotent, idempotent_batch
 from warehouse_service.handlers import Deps
 from warehouse_service.handlers.orders import order_events
 from warehouse_service.handlers.stops import broadcast_events
@@ -27,6 +27,7 @@ def build(deps: Deps, rt: Runtime) -> list[EventConsumer]:
             name=ORDERS_CONSUMER,
             topics=[topics.ORDERS],
             handler=idempotent(ORDERS_CONSUMER, deps.uow, order_events(deps)),
+            batch_handler=idempotent_batch(ORDERS_CONSUMER, deps.uow, order_events(deps)),
         ),
         EventConsumer(
             rt.settings,

@@ -19,7 +19,7 @@ from shared.events.orders import OrderStageChanged
 from shared.messaging import messaging_tables
 from shared.service import Runtime, build_runtime
 from shared.settings import Settings
-from shared.unit_of_work import UnitOfWork, idempotent
+from shared.unit_of_work import UnitOfWork, idempotent, idempotent_batch
 
 metadata = MetaData()
 tables = messaging_tables(metadata)
@@ -92,6 +92,7 @@ def consumer(
         name=name,
         topics=[topics.ORDERS],
         handler=idempotent(name, lambda: uow(rt), handle),
+        batch_handler=idempotent_batch(name, lambda: uow(rt), handle),
         group_id=group_id,
     )
 
