@@ -29,6 +29,21 @@ class _Line(NamedTuple):
     unit_price: Decimal
 
 
+class _Shipment(NamedTuple):
+    warehouse_id: str | None
+    skus: list[str]
+    shipped_at: datetime | None
+    submit_to_ship_seconds: int | None
+
+
+@dataclass
+class _Change:
+    """A shipment change: its row before; the order's (shipments, lines) after, if known."""
+
+    found: Any
+    after: tuple[list, list] | None = None
+
+
 @dataclass
 class _Known:
     """A locked order as this transaction left it; None: not read yet."""
@@ -159,35 +174,44 @@ class OrderProjection:
         await rollup.apply(self.session, _tally(shipments, old), _tally(shipments, new))
 
     @contextlib.asynccontextmanager
-    async def _rollup(self, order_id: str, shipment_id: str) -> AsyncIterator[Any]:
+    async def _rollup(self, order_id: str, shipment_id: str) -> AsyncIterator[_Change]:
         """Around a change to one shipment of the order: lock the order, then add what the
         change did to each warehouse's figures to the rollup (same transaction). Yields the
-        shipment's row before the change (or None)."""
+        shipment's row before the change; the change may tell the order's rows after it."""
         known = await self._ensure(order_id)
-        found = await self._shipment(shipment_id)
-        mine = found is None or found.order_id == order_id
+        change = _Change(await self._shipment(shipment_id))
+        mine = change.found is None or change.found.order_id == order_id
         if mine:
             before = _tally(
                 await self._shipments(order_id, known), await self._lines(order_id, known)
             )
         else:  # a shipment id of another order: its row counts for both
             before = await rollup.footprint(self.session, order_id, shipment_id)
-        yield found
-        for other in self._known.values():  # shipments and line warehouses changed
-            other.shipments = other.lines = None
+        yield change
+        known.shipments, known.lines = change.after or (None, None)
         if mine:
             after = _tally(
                 await self._shipments(order_id, known), await self._lines(order_id, known)
             )
         else:
+            for other in self._known.values():  # the other order's shipment changed
+                other.shipments = other.lines = None
             after = await rollup.footprint(self.session, order_id, shipment_id)
         await rollup.apply(self.session, before, after)
 
     async def add_shipment(
         self, order_id: str, shipment_id: str, warehouse_id: str, skus: list[str], at: datetime
     ) -> None:
-        async with self._rollup(order_id, shipment_id) as found:
-            await self._add_shipment(found, order_id, shipment_id, warehouse_id, skus, at)
+        async with self._rollup(order_id, shipment_id) as change:
+            await self._add_shipment(change.found, order_id, shipment_id, warehouse_id, skus, at)
+            known = self._known[order_id]
+            if change.found is None and known.shipments is not None and known.lines is not None:
+                new = _Shipment(warehouse_id, skus, None, None)
+                lines = [
+                    r if r.sku not in skus else _Line(r.sku, warehouse_id, r.qty, r.unit_price)
+                    for r in known.lines
+                ]
+                change.after = ([*known.shipments, new], lines)
 
     async def _add_shipment(
         self, found, order_id: str, shipment_id: str, warehouse_id: str, skus: list[str], at
@@ -227,9 +251,9 @@ class OrderProjection:
         self, order_id: str, shipment_id: str, warehouse_id: str, status: str, **values
     ) -> None:
         """Record a warehouse outcome; creates the shipment if `order.submitted` is late."""
-        async with self._rollup(order_id, shipment_id) as found:
+        async with self._rollup(order_id, shipment_id) as change:
             await self._shipment_status(
-                found, order_id, shipment_id, warehouse_id, status, **values
+                change.found, order_id, shipment_id, warehouse_id, status, **values
             )
         if status == "shipped":
             await self.update(order_id, shipped=True)
