@@ -22,6 +22,16 @@ from shared.db import insert_ignoring_conflicts
 ANOMALIES = AnomalyLog(t.anomalies)
 
 
+PLACEHOLDER = {
+    "synced": False,
+    "total": 0,
+    "currency": "CNY",
+    "held": False,
+    "shipped": False,
+    "version": 0,
+}
+
+
 class _Line(NamedTuple):
     sku: str
     warehouse_id: str | None
@@ -130,7 +140,14 @@ class OrderProjection:
         await self._update(order_id, known, values)
 
     async def sync(self, order_id: str, lines: list[dict], **values) -> None:
-        """`order.synced`: the order's figures, stage `synced` unless it has one, its lines."""
+        """`order.synced`: the order's figures, stage `synced` unless it has one, its lines.
+        A new order is inserted as it would be updated from a placeholder."""
+        known = self._known.get(order_id)
+        if known is None:
+            known = await self._create(order_id, {**values, "stage": "synced", "version": 2})
+            if known is not None:
+                await self.replace_lines(order_id, lines)
+                return
         known = await self._ensure(order_id)
         if known.stage is None:  # as an update, then one setting the stage
             await self._update(order_id, known, {**values, "stage": "synced"}, versions=2)
@@ -317,22 +334,23 @@ class OrderProjection:
         known = await self._lock(order_id)
         if known is not None:
             return known
+        known = await self._create(order_id, {}) or await self._lock(order_id)
+        assert known is not None  # else another consumer created it first
+        return known
+
+    async def _create(self, order_id: str, values: dict) -> _Known | None:
+        """Insert the placeholder row (with `values`); None if the order exists."""
+        row = {**PLACEHOLDER, **values}
         created = await self.session.execute(
             insert_ignoring_conflicts(t.orders, self.session.bind.dialect.name).values(
-                order_id=order_id,
-                synced=False,
-                total=0,
-                currency="CNY",
-                held=False,
-                shipped=False,
-                version=0,
+                order_id=order_id, **row
             )
         )
-        if created.rowcount:  # new: nothing of it exists anywhere else yet
-            known = self._known[order_id] = _Known(False, None, shipments=[], lines=[])
-            return known
-        known = await self._lock(order_id)  # another consumer created it first
-        assert known is not None
+        if not created.rowcount:
+            return None
+        # New: nothing of it exists anywhere else yet.
+        known = _Known(bool(row["synced"]), row.get("stage"), shipments=[], lines=[])
+        self._known[order_id] = known
         return known
 
     async def _update(self, order_id: str, known: _Known, values: dict, versions: int = 1):
