@@ -9,7 +9,7 @@ Orders arrive as on the orders topic: `order.synced`, two `order.stage_changed`,
       .venv/bin/python -m bench.projection                      # fresh `bench_projection`
 
 BENCH_ORDERS (default 1000: 4,000 events), BENCH_BATCH (default 100), BENCH_PROFILE=1
-prints the top of a cProfile of the replay.
+prints the top of a cProfile of the replay (BENCH_PROFILE=tottime: by own time).
 """
 
 from __future__ import annotations
@@ -147,7 +147,8 @@ async def replay() -> None:
     print(f"  {total / n:.2f} SQL statements per event ({total} in all)")
     print("  by verb: " + ", ".join(f"{k} {v / n:.2f}" for k, v in statements.most_common()))
     if profile:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+        order = os.environ["BENCH_PROFILE"]
+        pstats.Stats(profile).sort_stats("cumulative" if order == "1" else order).print_stats(30)
 
 
 def main() -> None:
