@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_service.adapters import rollup
@@ -15,15 +17,75 @@ from aftersales_service.adapters import tables as t
 from aftersales_service.adapters.rows import money, utc
 from aftersales_service.domain.orders import OrderLine, OrderView
 from shared.anomalies import AnomalyLog
+from shared.db import insert_ignoring_conflicts, rowcount
 
 ANOMALIES = AnomalyLog(t.anomalies)
 
 
+PLACEHOLDER = {
+    "synced": False,
+    "total": 0,
+    "currency": "CNY",
+    "held": False,
+    "shipped": False,
+    "version": 0,
+}
+
+
+class _Line(NamedTuple):
+    sku: str
+    warehouse_id: str | None
+    qty: int
+    unit_price: Decimal
+
+
+class _Shipment(NamedTuple):
+    warehouse_id: str | None
+    skus: list[str]
+    shipped_at: datetime | None
+    submit_to_ship_seconds: int | None
+
+
+@dataclass
+class _Change:
+    """A shipment change: its row before; the order's (shipments, lines) after, if known."""
+
+    found: Any
+    after: tuple[list, list] | None = None
+
+
+@dataclass
+class _Known:
+    """A locked order as this transaction left it; None: not read yet."""
+
+    synced: bool
+    stage: str | None
+    shipments: list | None = None  # (warehouse_id, skus, shipped_at, submit_to_ship_seconds)
+    lines: list | None = None  # _Line rows
+
+
+def _tally(shipments: list, lines: list) -> rollup.Footprint:
+    return rollup.tally(
+        ((r.warehouse_id, r.shipped_at, r.submit_to_ship_seconds) for r in shipments),
+        ((r.warehouse_id, r.qty, r.unit_price) for r in lines),
+    )
+
+
+def _stored_as_given(price) -> bool:
+    """Whether the Money column keeps `price` exactly (at most 2 decimals)."""
+    exponent = price.as_tuple().exponent if isinstance(price, Decimal) else None
+    return isinstance(exponent, int) and exponent >= -2
+
+
 class OrderProjection:
-    """Reads and upserts projected orders; never another service's database."""
+    """Reads and upserts projected orders; never another service's database.
+
+    One instance lives for one transaction (a consumer's batch of events): what it read of
+    an order it has locked is kept, so the events of a batch do not read it again."""
 
     def __init__(self, session: AsyncSession):
         self.session = session
+        self._known: dict[str, _Known] = {}
 
     async def get(self, order_id: str) -> OrderView | None:
         row = (
@@ -63,99 +125,114 @@ class OrderProjection:
             ],
         )
 
+    async def status(self, order_id: str) -> tuple[bool, str | None] | None:
+        """(synced, stage) of a stored order, None if there is none; the order stays
+        locked for the rest of the transaction (it is about to change)."""
+        known = await self._lock(order_id)
+        return None if known is None else (known.synced, known.stage)
+
     async def ensure(self, order_id: str) -> None:
         """Create a placeholder row so events before `order.synced` have somewhere to land."""
-        exists = (
-            await self.session.execute(
-                select(t.orders.c.order_id).where(t.orders.c.order_id == order_id)
-            )
-        ).first()
-        if exists is None:
-            try:
-                async with self.session.begin_nested():
-                    await self.session.execute(
-                        insert(t.orders).values(
-                            order_id=order_id,
-                            synced=False,
-                            total=0,
-                            currency="CNY",
-                            held=False,
-                            shipped=False,
-                            version=0,
-                        )
-                    )
-            except IntegrityError:
-                pass  # another consumer created it first
+        await self._ensure(order_id)
 
     async def update(self, order_id: str, **values) -> None:
-        await self.ensure(order_id)
-        await self.session.execute(
-            update(t.orders)
-            .where(t.orders.c.order_id == order_id)
-            .values(**values, version=t.orders.c.version + 1)
-        )
+        known = await self._ensure(order_id)
+        await self._update(order_id, known, values)
+
+    async def sync(self, order_id: str, lines: list[dict], **values) -> None:
+        """`order.synced`: the order's figures, stage `synced` unless it has one, its lines.
+        A new order is inserted as it would be updated from a placeholder."""
+        known = self._known.get(order_id)
+        if known is None:
+            known = await self._create(order_id, {**values, "stage": "synced", "version": 2})
+            if known is not None:
+                await self.replace_lines(order_id, lines)
+                return
+        known = await self._ensure(order_id)
+        if known.stage is None:  # as an update, then one setting the stage
+            await self._update(order_id, known, {**values, "stage": "synced"}, versions=2)
+        else:
+            await self._update(order_id, known, values)
+        await self.replace_lines(order_id, lines)
 
     async def replace_lines(self, order_id: str, lines: list[dict]) -> None:
-        """Store the synced lines, keeping any warehouse already known from shipments."""
-        async with self._rollup(order_id):
-            await self._replace_lines(order_id, lines)
+        """Store the synced lines, keeping any warehouse already known from shipments;
+        the rollup gets the difference (the order is locked: what is known stays true)."""
+        known = await self._ensure(order_id)
+        shipments = await self._shipments(order_id, known)
+        old = await self._lines(order_id, known)
+        wh_by_sku = {sku: r.warehouse_id for r in shipments for sku in (r.skus or [])}
+        if old:
+            await self.session.execute(
+                delete(t.order_lines).where(t.order_lines.c.order_id == order_id)
+            )
+        rows = [
+            {
+                "order_id": order_id,
+                "line_no": i,
+                "sku": ln["sku"],
+                "qty": ln["qty"],
+                "unit_price": ln["unit_price"],
+                "category": ln.get("category"),
+                "supplier_id": ln.get("supplier_id"),
+                "warehouse_id": wh_by_sku.get(ln["sku"]),
+            }
+            for i, ln in enumerate(lines)
+        ]
+        if rows:
+            await self.session.execute(insert(t.order_lines), rows)
+        if all(_stored_as_given(r["unit_price"]) for r in rows):
+            known.lines = [
+                _Line(r["sku"], r["warehouse_id"], r["qty"], r["unit_price"]) for r in rows
+            ]
+        else:  # the column rounds it: the rollup adds what is stored
+            known.lines = None
+        new = await self._lines(order_id, known)
+        await rollup.apply(self.session, _tally(shipments, old), _tally(shipments, new))
 
     @contextlib.asynccontextmanager
-    async def _rollup(self, order_id: str, shipment_id: str | None = None) -> AsyncIterator[None]:
-        """Around a change to the order's shipments/lines: lock the order, then add what
-        the change did to each warehouse's figures to the rollup (same transaction)."""
-        await self.ensure(order_id)
-        await self.session.execute(
-            select(t.orders.c.order_id).where(t.orders.c.order_id == order_id).with_for_update()
-        )
-        before = await rollup.footprint(self.session, order_id, shipment_id)
-        yield
-        after = await rollup.footprint(self.session, order_id, shipment_id)
+    async def _rollup(self, order_id: str, shipment_id: str) -> AsyncIterator[_Change]:
+        """Around a change to one shipment of the order: lock the order, then add what the
+        change did to each warehouse's figures to the rollup (same transaction). Yields the
+        shipment's row before the change; the change may tell the order's rows after it."""
+        known = await self._ensure(order_id)
+        change = _Change(await self._shipment(shipment_id))
+        mine = change.found is None or change.found.order_id == order_id
+        if mine:
+            before = _tally(
+                await self._shipments(order_id, known), await self._lines(order_id, known)
+            )
+        else:  # a shipment id of another order: its row counts for both
+            before = await rollup.footprint(self.session, order_id, shipment_id)
+        yield change
+        known.shipments, known.lines = change.after or (None, None)
+        if mine:
+            after = _tally(
+                await self._shipments(order_id, known), await self._lines(order_id, known)
+            )
+        else:
+            for other in self._known.values():  # the other order's shipment changed
+                other.shipments = other.lines = None
+            after = await rollup.footprint(self.session, order_id, shipment_id)
         await rollup.apply(self.session, before, after)
-
-    async def _replace_lines(self, order_id: str, lines: list[dict]) -> None:
-        wh_by_sku = await self._warehouse_by_sku(order_id)
-        await self.session.execute(
-            delete(t.order_lines).where(t.order_lines.c.order_id == order_id)
-        )
-        if lines:
-            await self.session.execute(
-                insert(t.order_lines),
-                [
-                    {
-                        "order_id": order_id,
-                        "line_no": i,
-                        "sku": ln["sku"],
-                        "qty": ln["qty"],
-                        "unit_price": ln["unit_price"],
-                        "category": ln.get("category"),
-                        "supplier_id": ln.get("supplier_id"),
-                        "warehouse_id": wh_by_sku.get(ln["sku"]),
-                    }
-                    for i, ln in enumerate(lines)
-                ],
-            )
-
-    async def _warehouse_by_sku(self, order_id: str) -> dict[str, str]:
-        rows = (
-            await self.session.execute(
-                select(t.shipments.c.warehouse_id, t.shipments.c.skus).where(
-                    t.shipments.c.order_id == order_id
-                )
-            )
-        ).all()
-        return {sku: r.warehouse_id for r in rows for sku in (r.skus or [])}
 
     async def add_shipment(
         self, order_id: str, shipment_id: str, warehouse_id: str, skus: list[str], at: datetime
     ) -> None:
-        async with self._rollup(order_id, shipment_id):
-            await self._add_shipment(order_id, shipment_id, warehouse_id, skus, at)
+        async with self._rollup(order_id, shipment_id) as change:
+            await self._add_shipment(change.found, order_id, shipment_id, warehouse_id, skus, at)
+            known = self._known[order_id]
+            if change.found is None and known.shipments is not None and known.lines is not None:
+                new = _Shipment(warehouse_id, skus, None, None)
+                lines = [
+                    r if r.sku not in skus else _Line(r.sku, warehouse_id, r.qty, r.unit_price)
+                    for r in known.lines
+                ]
+                change.after = ([*known.shipments, new], lines)
 
     async def _add_shipment(
-        self, order_id: str, shipment_id: str, warehouse_id: str, skus: list[str], at: datetime
+        self, found, order_id: str, shipment_id: str, warehouse_id: str, skus: list[str], at
     ) -> None:
-        found = await self._shipment(shipment_id)
         if found is None:
             await self.session.execute(
                 insert(t.shipments).values(
@@ -191,15 +268,17 @@ class OrderProjection:
         self, order_id: str, shipment_id: str, warehouse_id: str, status: str, **values
     ) -> None:
         """Record a warehouse outcome; creates the shipment if `order.submitted` is late."""
-        async with self._rollup(order_id, shipment_id):
-            await self._shipment_status(order_id, shipment_id, warehouse_id, status, **values)
+        async with self._rollup(order_id, shipment_id) as change:
+            await self._shipment_status(
+                change.found, order_id, shipment_id, warehouse_id, status, **values
+            )
         if status == "shipped":
             await self.update(order_id, shipped=True)
 
     async def _shipment_status(
-        self, order_id: str, shipment_id: str, warehouse_id: str, status: str, **values
+        self, found, order_id: str, shipment_id: str, warehouse_id: str, status: str, **values
     ) -> None:
-        if await self._shipment(shipment_id) is None:
+        if found is None:
             await self.session.execute(
                 insert(t.shipments).values(
                     shipment_id=shipment_id,
@@ -229,6 +308,76 @@ class OrderProjection:
                 .values(submit_to_ship_seconds=max(seconds, 0))
             )
 
+    # What this transaction knows of the orders it has locked. Only this projection
+    # writes orders, lines and shipments, and a locked order changes only here until
+    # commit; `forget()` after a savepoint rolls back.
+
+    def forget(self) -> None:
+        """Drop what is known (a savepoint rolled back what it was based on)."""
+        self._known.clear()
+
+    async def _lock(self, order_id: str) -> _Known | None:
+        known = self._known.get(order_id)
+        if known is None:
+            o = t.orders.c
+            row = (
+                await self.session.execute(
+                    select(o.synced, o.stage).where(o.order_id == order_id).with_for_update()
+                )
+            ).first()
+            if row is None:
+                return None
+            known = self._known[order_id] = _Known(bool(row.synced), row.stage)
+        return known
+
+    async def _ensure(self, order_id: str) -> _Known:
+        known = await self._lock(order_id)
+        if known is not None:
+            return known
+        known = await self._create(order_id, {}) or await self._lock(order_id)
+        assert known is not None  # else another consumer created it first
+        return known
+
+    async def _create(self, order_id: str, values: dict) -> _Known | None:
+        """Insert the placeholder row (with `values`); None if the order exists."""
+        row = {**PLACEHOLDER, **values}
+        created = await self.session.execute(
+            insert_ignoring_conflicts(t.orders, self.session.get_bind().dialect.name).values(
+                order_id=order_id, **row
+            )
+        )
+        if not rowcount(created):
+            return None
+        # New: nothing of it exists anywhere else yet.
+        known = _Known(bool(row["synced"]), row.get("stage"), shipments=[], lines=[])
+        self._known[order_id] = known
+        return known
+
+    async def _update(self, order_id: str, known: _Known, values: dict, versions: int = 1):
+        await self.session.execute(
+            update(t.orders)
+            .where(t.orders.c.order_id == order_id)
+            .values(**values, version=t.orders.c.version + versions)
+        )
+        known.synced = bool(values.get("synced", known.synced))
+        known.stage = values.get("stage", known.stage)
+
+    async def _shipments(self, order_id: str, known: _Known) -> list:
+        if known.shipments is None:
+            sh = t.shipments.c
+            query = select(sh.warehouse_id, sh.skus, sh.shipped_at, sh.submit_to_ship_seconds)
+            result = await self.session.execute(query.where(sh.order_id == order_id))
+            known.shipments = list(result.all())
+        return known.shipments
+
+    async def _lines(self, order_id: str, known: _Known) -> list:
+        if known.lines is None:
+            ln = t.order_lines.c
+            query = select(ln.sku, ln.warehouse_id, ln.qty, ln.unit_price)
+            result = await self.session.execute(query.where(ln.order_id == order_id))
+            known.lines = list(result.all())
+        return known.lines
+
     async def upsert_warehouse(
         self, warehouse_id: str, kind: str, supplier_id: str | None, name: str
     ) -> None:
@@ -236,7 +385,7 @@ class OrderProjection:
         result = await self.session.execute(
             update(t.warehouses).where(t.warehouses.c.warehouse_id == warehouse_id).values(**values)
         )
-        if result.rowcount == 0:
+        if rowcount(result) == 0:
             await self.session.execute(
                 insert(t.warehouses).values(warehouse_id=warehouse_id, **values)
             )

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_service.adapters import tables as t
+from shared.db import rowcount
 
 FIELDS = ("shipments", "shipped", "ship_seconds_sum", "ship_seconds_n", "value_cents")
 Footprint = dict[str, list[int]]  # warehouse_id -> values in FIELDS order
@@ -30,31 +31,37 @@ def _new() -> Footprint:
     return defaultdict(lambda: [0] * len(FIELDS))
 
 
-async def footprint(s: AsyncSession, order_id: str, shipment_id: str | None = None) -> Footprint:
-    """What this order's shipments (and `shipment_id`) and lines add to each warehouse."""
+def tally(shipments, lines) -> Footprint:
+    """The footprint of shipment rows `(warehouse_id, shipped_at, submit_to_ship_seconds)`
+    and line rows `(warehouse_id, qty, unit_price)`."""
     out = _new()
-    sh = t.shipments
-    where = sh.c.order_id == order_id
-    if shipment_id is not None:
-        where = or_(where, sh.c.shipment_id == shipment_id)
-    rows = await s.execute(
-        select(sh.c.warehouse_id, sh.c.shipped_at, sh.c.submit_to_ship_seconds).where(where)
-    )
-    for wh, shipped_at, seconds in rows:
+    for wh, shipped_at, seconds in shipments:
         if wh is not None:
             acc = out[wh]
             acc[0] += 1
             acc[1] += shipped_at is not None
             acc[2] += seconds or 0
             acc[3] += seconds is not None
-    ln = t.order_lines
-    rows = await s.execute(
-        select(ln.c.warehouse_id, ln.c.qty, ln.c.unit_price).where(ln.c.order_id == order_id)
-    )
-    for wh, qty, price in rows:
+    for wh, qty, price in lines:
         if wh is not None:
             out[wh][4] += cents(qty, price)
     return out
+
+
+async def footprint(s: AsyncSession, order_id: str, shipment_id: str | None = None) -> Footprint:
+    """What this order's shipments (and `shipment_id`) and lines add to each warehouse."""
+    sh = t.shipments
+    where = sh.c.order_id == order_id
+    if shipment_id is not None:
+        where = or_(where, sh.c.shipment_id == shipment_id)
+    shipments = await s.execute(
+        select(sh.c.warehouse_id, sh.c.shipped_at, sh.c.submit_to_ship_seconds).where(where)
+    )
+    ln = t.order_lines
+    lines = await s.execute(
+        select(ln.c.warehouse_id, ln.c.qty, ln.c.unit_price).where(ln.c.order_id == order_id)
+    )
+    return tally(shipments.all(), lines.all())
 
 
 async def apply(s: AsyncSession, before: Footprint, after: Footprint) -> None:
@@ -70,7 +77,7 @@ async def _add(s: AsyncSession, wh: str, delta: dict[str, int]) -> None:
     r = t.warehouse_rollup
     increments = {f: r.c[f] + d for f, d in delta.items() if d}
     stmt = update(r).where(r.c.warehouse_id == wh).values(**increments)
-    if (await s.execute(stmt)).rowcount:
+    if rowcount(await s.execute(stmt)):
         return
     try:
         async with s.begin_nested():

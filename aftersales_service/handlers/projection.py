@@ -23,8 +23,9 @@ Handler = Callable[[AftersalesUnitOfWork, Envelope, object, datetime], Awaitable
 
 
 async def _synced(uow, env, p, now):
-    await uow.orders.update(
+    await uow.orders.sync(
         env.order_id,
+        [ln.model_dump() for ln in p.lines],
         synced=True,
         shop_id=p.shop_id,
         platform=p.platform,
@@ -33,10 +34,6 @@ async def _synced(uow, env, p, now):
         total=p.total,
         paid_at=p.paid_at,
     )
-    order = await uow.orders.get(env.order_id)
-    if order.stage is None:
-        await uow.orders.update(env.order_id, stage="synced")
-    await uow.orders.replace_lines(env.order_id, [ln.model_dump() for ln in p.lines])
 
 
 async def _stage_changed(uow, env, p, now):
@@ -119,6 +116,16 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# Handlers that only project (they raise no DomainError): no savepoint around them.
+PROJECTION_ONLY = (
+    "order.synced",
+    "order.stage_changed",
+    "order.submitted",
+    "shipment.shipped",
+    "shipment.intercepted",
+    "warehouse.registered",
+)
+
 # On the orders topic, keyed by order id, `order.synced` comes before every other event of
 # its order: one of these before it is about an order this service does not know. Warehouse
 # events may overtake it (another topic) and land on a placeholder instead.
@@ -135,10 +142,10 @@ async def _not_applicable(uow: AftersalesUnitOfWork, env: Envelope) -> tuple[str
         return "unknown_order", f"{env.type} without an order id"
     if env.type not in (*AFTER_SYNC, *ANSWERED, *NOT_WHEN_CANCELLED):
         return None
-    order = await uow.orders.get(env.order_id)
-    if env.type in (*AFTER_SYNC, *ANSWERED) and (order is None or not order.synced):
+    status = await uow.orders.status(env.order_id)  # (synced, stage) or None
+    if env.type in (*AFTER_SYNC, *ANSWERED) and (status is None or not status[0]):
         return "unknown_order", f"{env.type} for an order this service has not seen synced"
-    if env.type in NOT_WHEN_CANCELLED and order is not None and order.stage == "cancelled":
+    if env.type in NOT_WHEN_CANCELLED and status is not None and status[1] == "cancelled":
         return "impossible_stage", f"{env.type} for a cancelled order"
     return None
 
@@ -164,12 +171,16 @@ async def apply_event(uow: AftersalesUnitOfWork, env: Envelope, now: datetime) -
             )
             if env.type not in ANSWERED or env.order_id is None:
                 return
+    if env.type in PROJECTION_ONLY:
+        await handler(uow, env, env.typed(), now)
+        return
     try:
         async with uow.savepoint():
             await handler(uow, env, env.typed(), now)
     except Conflict:
         raise  # a concurrent change won: the consumer retries the event
     except DomainError as exc:
+        uow.orders.forget()  # what the projection knew may have been rolled back
         await uow.orders.record_anomaly(
             env.order_id, env.type, env.event_id, f"{exc.code}: {exc.message}", now
         )
