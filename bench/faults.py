@@ -280,7 +280,9 @@ async def main(argv: list[str]) -> int:
     for name, r in results.items():
         print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(r.notes.items())))
     print(f"command: .venv/bin/python -m bench.faults {' '.join(argv)}".strip())
-    return 0 if results and all(r.ok for r in results.values()) else 1
+    passed = sum(r.ok for r in results.values())
+    print(f"faults: {passed} passed, {len(results) - passed} failed")  # a runner's closing line
+    return 0 if results and passed == len(results) else 1
 
 
 if __name__ == "__main__":
