@@ -45,12 +45,16 @@ async def drop_tables(url: str, *metadatas) -> None:
     """Start a PostgreSQL benchmark from empty tables (the services create them again):
     rows left by earlier runs — hundreds of thousands of orders and outbox rows — make
     runs incomparable."""
+    from sqlalchemy import text
+
     from shared.db import Database
 
     db = Database(url)
     async with db.engine.begin() as conn:
         for metadata in metadatas:
             await conn.run_sync(metadata.drop_all)
+        # and the schema's revision, or start-up would take the empty database as migrated
+        await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     await db.dispose()
 
 

@@ -14,6 +14,7 @@ import os
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -35,6 +36,19 @@ def sh(*args: str, env: dict[str, str] | None = None, check: bool = True) -> str
     if check and done.returncode:
         raise RuntimeError(f"{' '.join(args)} exited with {done.returncode}")
     return done.stdout
+
+
+def started(start: Callable[[], object], tries: int = 3) -> None:
+    """Start a broker that was just killed: a node can exit at once while the one before it
+    still lets go of its ports and data lock (seen once in CI), so try again, backing off."""
+    for attempt in range(1, tries + 1):
+        try:
+            start()
+            return
+        except RuntimeError:
+            if attempt == tries:
+                raise
+            time.sleep(2.0 * attempt)
 
 
 # Never the shared servers other sessions test on.
@@ -101,7 +115,7 @@ class Kafka:
         self.up()
 
     def up(self) -> None:
-        sh("bash", str(DEPLOY / "kafka/start.sh"), env=self.env)
+        started(lambda: sh("bash", str(DEPLOY / "kafka/start.sh"), env=self.env))
 
     def kill(self) -> None:
         sh("bash", str(DEPLOY / "kafka/stop.sh"), "--kill", env=self.env)
@@ -134,7 +148,7 @@ class Cluster:
         sh("bash", str(DEPLOY / "kafka/stop.sh"), "--node", str(n), "--kill")
 
     def start_node(self, n: int) -> None:
-        sh("bash", str(DEPLOY / "kafka/start.sh"), "--node", str(n))
+        started(lambda: sh("bash", str(DEPLOY / "kafka/start.sh"), "--node", str(n)))
 
     def stop(self) -> None:
         if self.started:
