@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,18 +50,29 @@ def rowcount(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+def _wal(cur: Any, tries: int = 100) -> None:
+    """Switch the file to WAL. Two connections opening a new file at once can both need the
+    lock this takes, and SQLite answers "database is locked" without its busy handler then:
+    try again for up to ~5 s (the file stays in WAL once one of them has switched it)."""
+    for attempt in range(tries):
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # sqlite3.OperationalError, as the driver adapter raises it
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_pragmas(engine: Engine, *, begin: str | None, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - driver callback
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        _wal(cur)
         # FULL: a committed outbox/inbox row survives power loss (NORMAL may not).
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-            f"busy_timeout={busy_ms}",
-        ):
+        for pragma in ("synchronous=FULL", "foreign_keys=ON"):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
