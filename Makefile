@@ -43,6 +43,7 @@ test-unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 ## make test-production: the same suite on PostgreSQL + Apache Kafka (KRaft), started here
+test-production: KAFKA_ARGS = --fresh
 test-production: install postgres-up kafka-up
 	TEST_POSTGRES_URL=postgresql+asyncpg://fulfil:fulfil@127.0.0.1:5432/postgres \
 	KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 KAFKA_IDEMPOTENCE=true \
@@ -62,7 +63,7 @@ bench: install
 	$(BIN)/python -m bench
 
 kafka-up:
-	bash deploy/kafka/start.sh
+	bash deploy/kafka/start.sh $(KAFKA_ARGS)
 
 kafka-down:
 	bash deploy/kafka/stop.sh

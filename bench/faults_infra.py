@@ -142,7 +142,7 @@ class Cluster:
 
     def start(self) -> None:
         self.started = not self.running()
-        sh("bash", str(DEPLOY / "kafka/start.sh"), "--cluster")
+        sh("bash", str(DEPLOY / "kafka/start.sh"), "--cluster", "--fresh")
 
     def kill_node(self, n: int) -> None:
         sh("bash", str(DEPLOY / "kafka/stop.sh"), "--node", str(n), "--kill")

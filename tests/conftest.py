@@ -31,17 +31,40 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+SESSION = uuid.uuid4().hex[:4]
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory) -> str:
-    """Bootstrap servers of a real broker: the given Kafka, else an embedded Tansu."""
+    """Bootstrap servers of a real broker: the given Kafka, else an embedded Tansu.
+
+    On Kafka the session's topics are deleted at the end: a dev broker would otherwise
+    keep thousands of them, and take minutes to recover its logs after a kill.
+    """
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        _run_in_thread(lambda: _delete_topics(os.environ["KAFKA_BOOTSTRAP_SERVERS"]))
         return
     port = _free_port()
     proc: subprocess.Popen = start_tansu(port, tmp_path_factory.mktemp("broker") / "tansu.log")
     yield f"127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)
+
+
+async def _delete_topics(bootstrap: str) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        ours = [t for t in await admin.list_topics() if t.startswith(f"t{SESSION}")]
+        for i in range(0, len(ours), 200):
+            await admin.delete_topics(ours[i : i + 200])
+    except Exception as exc:  # a left topic is clutter, not a failure
+        warnings.warn(f"could not delete this session's topics: {exc}", stacklevel=1)
+    finally:
+        await admin.close()
 
 
 def kafka_idempotence() -> bool:
@@ -135,7 +158,7 @@ def databases(tmp_path) -> Databases:
 
 @pytest.fixture
 def topic_prefix() -> str:
-    return f"t{uuid.uuid4().hex[:10]}."
+    return f"t{SESSION}{uuid.uuid4().hex[:8]}."
 
 
 @pytest.fixture

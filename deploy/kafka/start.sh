@@ -3,6 +3,9 @@
 #   start.sh                    single node, broker on $KAFKA_HOST:$KAFKA_PORT (127.0.0.1:9092)
 #   start.sh --cluster          three nodes, brokers on 9192,9193,9194 (RF 3, min.insync.replicas 2)
 #   start.sh --node 2           (re)start only node 2 of the cluster (implies --cluster)
+#   start.sh --fresh            discard the data of nodes that are not running (a test broker:
+#                               its topics are throwaway, and a broker killed with thousands of
+#                               them spends minutes recovering its logs before it listens)
 # Jars are fetched once with Maven (pom.xml) into lib/<version>/. Running it again while
 # Kafka is up is a no-op. Returns only once the broker(s) serve metadata. Stop: stop.sh.
 set -euo pipefail
@@ -10,12 +13,13 @@ set +m  # no job control: the broker must keep the pid written to kafka.pid (see
 # shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
-mode=single; nodes=(1)
+mode=single; nodes=(1); fresh=false
 while (($#)); do
   case $1 in
     --cluster) mode=cluster; nodes=(1 2 3) ;;
     --node) mode=cluster; nodes=("${2:?--node needs a number 1-3}"); shift ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    --fresh) fresh=true ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -87,6 +91,10 @@ prepare_node() {
   dir=$(node_dir "$mode" "$id"); port=$(node_port "$mode" "$id")
   if pid=$(node_pid "$dir"); then log "node $id already running (pid $pid, port $port)"; return; fi
   port_open "$port" && die "port $port is already in use by another process"
+  if $fresh && [[ -d $dir/data ]]; then
+    log "discarding the data of node $id ($dir/data, --fresh)"
+    rm -rf "$dir/data"
+  fi
   mkdir -p "$dir/data" "$dir/logs"
   write_config "$id" "$dir" > "$dir/server.properties"
   to_start+=("$id")
@@ -126,7 +134,7 @@ wait_ready() {
     dir=$(node_dir "$mode" "$n")
     until port_open "$(node_port "$mode" "$n")"; do
       node_pid "$dir" >/dev/null || { tail -n 30 "$dir/logs/kafka.out" "$dir/logs/server.log" >&2 || true; die "node $n exited, see $dir/logs"; }
-      ((SECONDS < deadline)) || die "timeout: node $n not listening after ${KAFKA_START_TIMEOUT}s, see $dir/logs"
+      ((SECONDS < deadline)) || { tail -n 30 "$dir/logs/server.log" >&2 || true; die "timeout: node $n not listening after ${KAFKA_START_TIMEOUT}s, see $dir/logs"; }
       sleep 0.2
     done
   done
