@@ -10,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from order_service.adapters.platform import PlatformAdapter, PlatformSync, RecordingPlatformAdapter
+from order_service.adapters.reads import OrderReads
 from order_service.adapters.repository import VersionConflict
 from order_service.adapters.tables import anomalies, messaging, metadata
+from order_service.adapters.uow import OrderUnitOfWork
 from order_service.domain.errors import (
     CampaignLimit,
     DomainError,
@@ -21,6 +23,7 @@ from order_service.domain.errors import (
 )
 from order_service.entrypoints import orders, sku_mappings, webhooks
 from order_service.entrypoints.consumers import consumers
+from order_service.handlers import Deps
 from order_service.handlers.common import OrderNotFound
 from order_service.handlers.orders import StaleVersion, complete_due
 from order_service.handlers.seed import seed_development
@@ -48,23 +51,38 @@ def _status(exc: DomainError) -> int:
     return next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 409)
 
 
-async def _platform_loop(rt: Runtime) -> None:
+async def _platform_loop(sync: PlatformSync) -> None:
     """Retries platform calls that failed or were written by requests (not consumers)."""
     while True:
         try:
-            await rt.extras["platform_sync"].push_pending()
+            await sync.push_pending()
         except Exception as exc:  # keep the loop alive through database hiccups
             log.warning("platform sync: %s", exc)
         await asyncio.sleep(1.0)
 
 
-async def _completion_loop(rt: Runtime) -> None:
+async def _completion_loop(deps: Deps) -> None:
     while True:
         try:
-            await complete_due(rt)
+            await complete_due(deps)
         except Exception as exc:
             log.warning("completion timer: %s", exc)
         await asyncio.sleep(60)
+
+
+def order_deps(rt: Runtime, platform: PlatformAdapter) -> Deps:
+    """The handlers' dependencies on this runtime (the intake batcher included)."""
+    deps = Deps(
+        uow=lambda: OrderUnitOfWork(rt),
+        reads=OrderReads(rt.db),
+        clock=rt.clock,
+        mode=rt.settings.mode,
+        interleaves=rt.db.dialect == "postgresql",
+        platform=platform,
+        platform_sync=PlatformSync(rt.db, platform, rt.clock),
+    )
+    deps.intake = Batcher(partial(ingest_orders, deps))
+    return deps
 
 
 def create_app(
@@ -75,10 +93,9 @@ def create_app(
     """The order_service app; `platform` defaults to a call recorder (dev and tests)."""
     settings = settings or Settings(service="order")
     rt = build_runtime(settings, messaging, clock)
-    adapter = platform or RecordingPlatformAdapter()
-    rt.extras["platform"] = adapter
-    rt.extras["platform_sync"] = PlatformSync(rt.db, adapter, rt.clock)
-    rt.extras["order_intake"] = Batcher(partial(ingest_orders, rt))
+    deps = order_deps(rt, platform or RecordingPlatformAdapter())
+    sync = deps.platform_sync
+    assert sync is not None
     app = create_service_app(
         title="order_service",
         description="Order lifecycle, platform webhooks, review, submission, CS capabilities.",
@@ -90,10 +107,11 @@ def create_app(
             sku_mappings.router,
             anomalies_router(anomalies, "clerk", "ops"),
         ],
-        consumers=consumers,
-        on_startup=[seed_development],
-        background=[_platform_loop, _completion_loop],
+        consumers=lambda rt: consumers(deps, rt),
+        on_startup=[lambda _rt: seed_development(deps)],
+        background=[lambda _rt: _platform_loop(sync), lambda _rt: _completion_loop(deps)],
     )
+    app.state.deps = deps
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
