@@ -35,7 +35,17 @@ TERMINAL = ("cancelled", "completed", "returned")
 # Warehouse progress, in order: the stage an order takes from its shipments.
 WAREHOUSE_STAGES = ("submitted", "allocated", "labelled", "packed", "shipped")
 IN_WAREHOUSE = ("allocated", "labelled", "packed")
-RESUMABLE = ("submitted", "allocated", "labelled", "packed", "shipped")
+RESUMABLE = WAREHOUSE_STAGES  # where an order whose interception was missed resumes
+# A shipment's warehouse status by progress, and the order trigger that follows each stage.
+SHIPMENT_RANK = {
+    "submitted": 0,
+    "queued": 0,
+    "allocated": 1,
+    "labelled": 2,
+    "packed": 3,
+    "shipped": 4,
+}
+NEXT_TRIGGER = {"submitted": "allocate", "allocated": "label", "labelled": "pack", "packed": "ship"}
 
 GUARD_TEXT = {
     "not_held": "a stop-shipment or other hold blocks progress until it is lifted",
