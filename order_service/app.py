@@ -6,49 +6,25 @@ import asyncio
 import logging
 from functools import partial
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from order_service.adapters.platform import PlatformAdapter, PlatformSync, RecordingPlatformAdapter
 from order_service.adapters.reads import OrderReads
-from order_service.adapters.repository import VersionConflict
 from order_service.adapters.tables import anomalies, messaging, metadata
 from order_service.adapters.uow import OrderUnitOfWork
-from order_service.domain.errors import (
-    CampaignLimit,
-    DomainError,
-    IllegalTransition,
-    InvalidRequest,
-    NotAllowed,
-)
-from order_service.entrypoints import orders, sku_mappings, webhooks
+from order_service.entrypoints import errors, orders, sku_mappings, webhooks
 from order_service.entrypoints.consumers import consumers
 from order_service.handlers import Deps
-from order_service.handlers.common import OrderNotFound
-from order_service.handlers.orders import StaleVersion, complete_due
+from order_service.handlers.orders import complete_due
 from order_service.handlers.seed import seed_development
 from order_service.handlers.webhooks import ingest_orders
 from shared.anomalies import anomalies_router
 from shared.batching import Batcher
 from shared.clock import Clock
-from shared.errors import error_body
 from shared.service import Runtime, build_runtime, create_service_app
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
-
-STATUS = {
-    OrderNotFound: 404,
-    StaleVersion: 412,
-    InvalidRequest: 422,
-    CampaignLimit: 409,
-    NotAllowed: 409,
-    IllegalTransition: 409,
-}
-
-
-def _status(exc: DomainError) -> int:
-    return next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 409)
 
 
 async def _platform_loop(sync: PlatformSync) -> None:
@@ -113,13 +89,5 @@ def create_app(
     )
     app.state.deps = deps
 
-    @app.exception_handler(DomainError)
-    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), _status(exc))
-
-    @app.exception_handler(VersionConflict)
-    async def _conflict(request: Request, exc: VersionConflict) -> JSONResponse:
-        status, code = (412, "stale_version") if request.method == "PATCH" else (409, "conflict")
-        return JSONResponse(error_body(code, f"{exc}; reload and retry"), status)
-
+    errors.install(app)
     return app

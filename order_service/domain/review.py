@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -107,12 +108,12 @@ def clean_problems(
     return problems
 
 
-def auto_review(order: Order, policy: ReviewPolicy, known_skus: set[str]) -> None:
+def auto_review(order: Order, policy: ReviewPolicy, catalog: Mapping[str, object]) -> None:
     """With auto-review on, approve a new order that needs no clerk (a clean address,
-    known SKUs, no note, no flag); else note why it waits for one."""
+    SKUs of the catalog, no note, no flag); else note why it waits for one."""
     if not policy.auto_review:
         return
-    problems = clean_problems(order.address, order.lines, known_skus, order.note, order.flags)
+    problems = clean_problems(order.address, order.lines, set(catalog), order.note, order.flags)
     if problems:
         order.record("auto_review_skipped", "auto-review", problems=problems)
     else:

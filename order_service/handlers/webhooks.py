@@ -208,7 +208,6 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
     if not cmds:
         return []
     catalog = await uow.reference.catalog()
-    known_skus = set(catalog)
     policy = await uow.reference.review_policy()
     keys = [buyer_keys(c.buyer, c.address) for c in cmds]
     enriched = [enrich(lines, catalog) for lines in await _mapped(uow, cmds)]
@@ -241,7 +240,7 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
             order.record("sku_mapped", "sku-mappings", lines=mapped, unknown=[])
         if order.flags:
             order.record("review_flagged", "review-rules", flags=order.flags)
-        auto_review(order, policy, known_skus)
+        auto_review(order, policy, catalog)
         await apply_parked(uow, order, parked.get((order.platform, order.platform_order_id), []))
         for row in _purchases(order, order_keys):
             key = (row["campaign_id"], row["key_kind"], row["key_value"])
