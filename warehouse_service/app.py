@@ -17,9 +17,10 @@ from shared.service import Runtime, build_runtime, create_service_app
 from shared.settings import Mode, Settings
 from warehouse_service.adapters import tables
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
-from warehouse_service.entrypoints import api, consumers, errors
+from warehouse_service.entrypoints import api, consumers, errors, inventory
 from warehouse_service.handlers import Deps
 from warehouse_service.handlers.holds import release_due_holds
+from warehouse_service.handlers.inventory import seed_dev_stock
 from warehouse_service.handlers.scanner import run_scans
 from warehouse_service.handlers.warehouses import seed_dev_warehouses
 
@@ -36,7 +37,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or Settings(service="warehouse")
     runtime = build_runtime(settings, tables.messaging, clock)
     deps = Deps(
-        uow=lambda: WarehouseUnitOfWork(runtime.db, runtime.outbox, runtime.inbox),
+        uow=lambda: WarehouseUnitOfWork(runtime.db, runtime.outbox, runtime.inbox, runtime.clock),
         clock=runtime.clock,
         instance=instance_name(settings),
         served=settings.served_warehouses,
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await uow.commit()
         if settings.mode is Mode.development:
             await seed_dev_warehouses(deps)
+            await seed_dev_stock(deps)
 
     async def hold_timer(rt: Runtime) -> None:
         while True:
@@ -71,7 +73,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         description="Shipment tasks, scanner API, holds and the stop-shipment broadcast.",
         runtime=runtime,
         metadata=tables.metadata,
-        routers=[api.router, anomalies_router(tables.anomalies, "clerk", "ops")],
+        routers=[api.router, inventory.router, anomalies_router(tables.anomalies, "clerk", "ops")],
         consumers=lambda rt: consumers.build(deps, rt),
         on_startup=[prepare],
         background=[hold_timer],

@@ -1,0 +1,218 @@
+"""Stock (SPEC §3.2): the dev seed, adjustments and transfers, reservation with the task,
+release on withdrawal and interception, pick on shipping, and the ledger behind it all."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from shared.clock import ManualClock
+from shared.envelope import new_event
+from shared.events.orders import InterceptRequested, WithdrawRequested
+from shared.unit_of_work import idempotent_batch
+from tests.integration.warehouse_service.support import deliver, emitted, submitted
+from tests.support import bearer, running
+from warehouse_service.adapters import tables
+from warehouse_service.adapters.stock import StockRepository
+from warehouse_service.app import create_app
+from warehouse_service.domain.stock import replay
+from warehouse_service.entrypoints.consumers import ORDERS_CONSUMER
+from warehouse_service.handlers.orders import order_events
+
+pytestmark = pytest.mark.broker
+
+OPS = bearer("dev-ops")
+CLERK = bearer("dev-clerk")
+CS = bearer("dev-cs_agent")
+KEY = bearer("dev-scanner-WH-OWN-1")
+
+
+async def stock(http, sku: str, wh: str = "WH-OWN-1") -> dict:
+    r = await http.get(f"/inventory?sku={sku}&warehouse_id={wh}", headers=CLERK)
+    assert r.status_code == 200, r.text
+    [row] = [x for x in r.json() if x["pool"] == "sellable"]
+    return row
+
+
+async def set_stock(http, sku: str, counted: int, wh: str = "WH-OWN-1") -> None:
+    body = {"warehouse_id": wh, "sku": sku, "kind": "count_correction", "counted": counted}
+    r = await http.post("/inventory/adjustments", json=body | {"reason": "stocktake"}, headers=OPS)
+    assert r.status_code == 201, r.text
+
+
+async def check_ledger(app) -> None:
+    """Every row equals its replayed ledger, and `reserved` the sum of live reservations."""
+    async with app.state.runtime.db.reader() as session:
+        repo = StockRepository(session)
+        rows = await repo.find(limit=5000)
+        ledger = replay(reversed(await repo.movements(limit=100_000)))
+        live = await repo.live_reserved()
+    for row in rows:
+        key = (row["warehouse_id"], row["sku"], row["pool"])
+        assert ledger.get(key, (0, 0)) == (row["on_hand"], row["reserved"]), key
+        assert row["available"] >= 0
+        if row["pool"] == "sellable":
+            assert live.get(key[:2], 0) == row["reserved"], key
+
+
+@pytest.fixture
+async def http(make_settings):
+    app = create_app(make_settings("warehouse"), clock=ManualClock())
+    async with running(app) as client:
+        client.app = app
+        yield client
+
+
+async def test_dev_seed_stocks_each_carried_sku_once(http):
+    r = await http.get("/inventory", headers=CS)
+    seeded = {(x["warehouse_id"], x["sku"]): x["on_hand"] for x in r.json()}
+    assert seeded[("WH-OWN-1", "SKU-1")] == 1000 and seeded[("WH-DS-2", "SKU-9")] == 1000
+    assert ("WH-DS-1", "SKU-1") not in seeded and len(seeded) == 9
+    assert {x["available"] for x in r.json()} == {1000}
+    async with running(http.app):  # a restart seeds nothing twice
+        pass
+    moves = (await http.get("/inventory/movements?limit=100", headers=OPS)).json()
+    assert len(moves) == 9 and {m["kind"] for m in moves} == {"receipt"}
+    assert (await http.get("/inventory", headers=KEY)).status_code == 403
+    await check_ledger(http.app)
+
+
+async def test_adjustments_and_transfers(http):
+    body = {"warehouse_id": "WH-OWN-1", "sku": "SKU-2", "kind": "receipt", "qty": 50}
+    r = await http.post("/inventory/adjustments", json=body | {"reason": "PO-1"}, headers=OPS)
+    assert r.status_code == 201, r.text
+    assert r.json()["stock"]["on_hand"] == 1050
+    assert r.json()["movement"]["kind"] == "receipt"
+    assert r.json()["movement"]["actor"].startswith("ops:")
+    r = await http.post("/inventory/adjustments", json=body | {"reason": "x"}, headers=CLERK)
+    assert r.status_code == 403
+    # Bounds: a receipt without qty, qty 0, an unknown kind, a huge reason: 422, nothing stored.
+    for bad in (
+        {"warehouse_id": "WH-OWN-1", "sku": "SKU-2", "kind": "receipt", "reason": "x"},
+        body | {"qty": 0, "reason": "x"},
+        body | {"kind": "theft", "reason": "x"},
+        body | {"reason": "x" * 600},
+        body | {"reason": "x", "counted": 5},
+    ):
+        r = await http.post("/inventory/adjustments", json=bad, headers=OPS)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", bad
+    r = await http.post(
+        "/inventory/adjustments", json=body | {"warehouse_id": "WH-NO", "reason": "x"}, headers=OPS
+    )
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert (await stock(http, "SKU-2"))["on_hand"] == 1050
+
+    await set_stock(http, "SKU-3", 10)
+    await deliver(http.app, submitted("WH-OWN-1", [("SKU-3", 4)]))
+    body = {"warehouse_id": "WH-OWN-1", "sku": "SKU-3", "kind": "count_correction", "counted": 3}
+    r = await http.post("/inventory/adjustments", json=body | {"reason": "count"}, headers=OPS)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "below_reserved"
+    assert (await stock(http, "SKU-3"))["available"] == 6
+
+    move = {"sku": "SKU-3", "from_warehouse_id": "WH-OWN-1", "to_warehouse_id": "WH-DS-1"}
+    r = await http.post("/inventory/transfers", json=move | {"qty": 7, "reason": "x"}, headers=OPS)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "insufficient_stock"
+    assert r.json()["error"]["details"]["available"] == 6
+    r = await http.post("/inventory/transfers", json=move | {"qty": 6, "reason": "x"}, headers=OPS)
+    assert r.status_code == 201, r.text
+    assert r.json()["from"]["available"] == 0 and r.json()["to"]["on_hand"] == 6
+    same = move | {"to_warehouse_id": "WH-OWN-1", "qty": 1, "reason": "x"}
+    assert (await http.post("/inventory/transfers", json=same, headers=OPS)).status_code == 422
+    kinds = Counter(m["kind"] for m in (await http.get("/inventory/movements", headers=OPS)).json())
+    assert kinds["transfer_out"] == kinds["transfer_in"] == 1
+    await check_ledger(http.app)
+
+
+async def test_a_task_reserves_its_lines_or_is_out_of_stock_at_once(http):
+    app = http.app
+    await set_stock(http, "SKU-4", 5)
+    ok = submitted("WH-OWN-1", [("SKU-4", 2), ("SKU-1", 1), ("SKU-4", 1)])
+    short = submitted("WH-OWN-1", [("SKU-4", 3), ("SKU-1", 1)])
+    await deliver(app, ok, short)
+    assert (await stock(http, "SKU-4"))["reserved"] == 3
+    assert (await stock(http, "SKU-1"))["reserved"] == 1  # the short task holds nothing
+    r = await http.get(f"/shipments/{short.payload['shipment_id']}", headers=OPS)
+    assert r.json()["status"] == "exception"
+    [oos] = await emitted(app, "shipment.out_of_stock")
+    assert oos.payload["shipment_id"] == short.payload["shipment_id"]
+    assert oos.payload["skus"] == ["SKU-4"] and oos.causation_id == short.event_id
+    types = [e.type for e in await emitted(app) if e.order_id == short.order_id]
+    assert types == ["shipment.queued", "shipment.out_of_stock"]  # as a scanner report
+    await check_ledger(app)
+
+
+async def test_withdrawal_and_interception_release_shipping_picks(http):
+    app = http.app
+    await set_stock(http, "SKU-5", 10)
+    gone, caught, sent = (submitted("WH-OWN-1", [("SKU-5", 2)]) for _ in range(3))
+    await deliver(app, gone, caught, sent)
+    assert (await stock(http, "SKU-5"))["reserved"] == 6
+    await deliver(
+        app,
+        _request(WithdrawRequested, gone, guaranteed=False),
+        _request(WithdrawRequested, gone, guaranteed=False),  # asked twice: released once
+        _request(InterceptRequested, caught),
+    )
+    row = await stock(http, "SKU-5")
+    assert (row["on_hand"], row["reserved"], row["available"]) == (10, 2, 8)
+    sid = sent.payload["shipment_id"]
+    await http.post("/warehouses/WH-OWN-1/imports", json={"shipment_id": sid}, headers=KEY)
+    await http.post(f"/shipments/{sid}/label", json={"carrier": "SF"}, headers=KEY)
+    r = await http.post(
+        f"/shipments/{sid}/pack", json={"scanned": ["SKU-5"] * 2, "weight_grams": 300}, headers=KEY
+    )
+    assert r.status_code == 200, r.text
+    assert (await http.post(f"/shipments/{sid}/ship", headers=KEY)).status_code == 200
+    row = await stock(http, "SKU-5")
+    assert (row["on_hand"], row["reserved"], row["available"]) == (8, 0, 8)
+    kinds = Counter(
+        m["kind"] for m in (await http.get("/inventory/movements?sku=SKU-5", headers=OPS)).json()
+    )
+    assert (kinds["reservation"], kinds["release"], kinds["pick"]) == (3, 2, 1)
+    await check_ledger(app)
+
+
+def _request(kind, env, **extra):
+    sid = env.payload["shipment_id"]
+    payload = kind(shipment_id=sid, request_id=f"R-{sid}-{kind.__name__}", reason="buyer", **extra)
+    return new_event(payload, producer="order_service", order_id=env.order_id)
+
+
+async def test_a_withdrawal_in_the_same_batch_as_its_submission_releases(http):
+    app = http.app
+    await set_stock(http, "SKU-6", 3)
+    env = submitted("WH-OWN-1", [("SKU-6", 3)])
+    batch = idempotent_batch(ORDERS_CONSUMER, app.state.deps.uow, order_events(app.state.deps))
+    await batch([env, _request(WithdrawRequested, env, guaranteed=False)])
+    row = await stock(http, "SKU-6")
+    assert (row["reserved"], row["available"]) == (0, 3)
+    await check_ledger(app)
+
+
+async def test_two_instances_reserving_one_sku_get_exactly_the_stock(make_settings):
+    """Two warehouse_service instances on one database take batches of orders for one SKU
+    at once: exactly the stock is reserved, the rest is out of stock, nothing oversold."""
+    apps = [create_app(make_settings("warehouse"), clock=ManualClock()) for _ in range(2)]
+    units, per_instance, batch_size = 37, 40, 8
+    async with running(apps[0]) as http, running(apps[1]):
+        await set_stock(http, "SKU-2", units)
+        envs = [[submitted("WH-OWN-1", [("SKU-2", 1)]) for _ in range(per_instance)] for _ in apps]
+
+        async def intake(app, mine):
+            deps = app.state.deps
+            batch = idempotent_batch(ORDERS_CONSUMER, deps.uow, order_events(deps))
+            for i in range(0, len(mine), batch_size):
+                await batch(mine[i : i + batch_size])
+
+        await asyncio.gather(*(intake(app, mine) for app, mine in zip(apps, envs, strict=True)))
+        row = await stock(http, "SKU-2")
+        assert (row["on_hand"], row["reserved"], row["available"]) == (units, units, 0)
+        async with apps[0].state.runtime.db.reader() as session:
+            c = tables.shipments.c
+            rows = await session.execute(select(c.status))
+            statuses = Counter(r.status for r in rows)
+        assert statuses == {"queued": units, "exception": 2 * per_instance - units}
+        await check_ledger(apps[0])
