@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import partial
 
 from shared.envelope import Envelope
+from warehouse_service.adapters.stock import settle
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
 from warehouse_service.domain import stock as rules
 from warehouse_service.domain.shipment import Shipment
@@ -60,6 +61,24 @@ async def flush(deps: Deps, uow: WarehouseUnitOfWork) -> None:
     await uow.stock.record(movements, now)
 
 
+async def reserve_edited(deps: Deps, uow: WarehouseUnitOfWork, shipment: Shipment, env) -> None:
+    """A queued task's lines changed: its old reservation goes back and the new lines are
+    reserved, or the task becomes out of stock like a new one."""
+    if shipment.warehouse_kind is None:
+        return
+    now = deps.clock.now()
+    await settle(uow.stock, [("release", shipment.shipment_id, env)], now)
+    await uow.stock.forget_settled(shipment.shipment_id)
+    need = rules.demand(shipment.lines)
+    short = await reserve(uow, [Demand(shipment.shipment_id, shipment.warehouse_id, need)], now)
+    if short:
+        shipment.report_out_of_stock(short[shipment.shipment_id], rules.OUT_OF_STOCK_NOTE)
+        return
+    rows = [(shipment.shipment_id, shipment.warehouse_id, sku, qty) for sku, qty in need.items()]
+    await uow.stock.add_reservations(rows, now)
+    await uow.stock.record([_reserved(shipment, sku, qty, env) for sku, qty in need.items()], now)
+
+
 async def reserve(uow: WarehouseUnitOfWork, demands: list[Demand], now) -> dict[str, list[str]]:
     """Reserve what fits; returns the tasks left short with the SKUs they lack."""
     need = rules.totals(demands)
@@ -82,7 +101,7 @@ def _reserved(shipment: Shipment, sku: str, qty: int, env: Envelope) -> Movement
         0,
         qty,
         actor=ACTOR,
-        reason=f"order {shipment.order_id} submitted",
+        reason=f"order {shipment.order_id}: {env.type}",
         cause_event_id=env.event_id,
         shipment_id=shipment.shipment_id,
     )

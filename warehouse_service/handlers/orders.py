@@ -79,12 +79,14 @@ async def edit_requested(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) ->
             topics.WAREHOUSE, new_event(reject, producer=PRODUCER, order_id=env.order_id, cause=env)
         )
         return
-    shipment.apply_edit(
+    applied = shipment.apply_edit(
         p.request_id,
         address=p.address.model_dump(mode="json") if p.address else None,
         note=p.note,
         lines=[line.model_dump(mode="json") for line in p.lines] if p.lines else None,
     )
+    if applied and p.lines:
+        await intake.reserve_edited(deps, uow, shipment, env)
     await _save(deps, uow, shipment, env)
 
 
