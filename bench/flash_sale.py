@@ -112,7 +112,9 @@ async def measure(url: str, sent: dict[str, Envelope], stock: dict[str, int], st
     db = Database(url)
     async with db.reader() as s:
         c, r = t.shipments.c, t.reservations.c
-        statuses = dict((await s.execute(select(c.status, func.count()).group_by(c.status))).all())
+        statuses: dict[str, int] = dict(
+            (await s.execute(select(c.status, func.count()).group_by(c.status))).all()
+        )
         last = utc(await s.scalar(select(func.max(c.updated_at))))
         rows = (await s.execute(select(r.shipment_id, r.sku, r.qty, r.created_at))).all()
     await db.dispose()

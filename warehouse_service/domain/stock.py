@@ -36,6 +36,9 @@ SETTLED_BY = {
     "shipment.intercepted": "release",
 }
 OUT_OF_STOCK_NOTE = "no available stock when the task was created"
+# Returned goods by inspection grade (SPEC §4): `new` is sellable again, `minor_flaw` is
+# sold at a discount from its own pool; the other grades never come back to stock.
+RESTOCK_POOL = {"new": SELLABLE, "minor_flaw": DISCOUNTED}
 
 Key = tuple[str, str]  # (warehouse_id, sku) of the sellable pool
 

@@ -10,19 +10,22 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from shared import topics
 from shared.clock import ManualClock
 from shared.envelope import new_event
+from shared.events.aftersales import GoodsGraded, GradedUnit
 from shared.events.common import Line
 from shared.events.orders import EditRequested, InterceptRequested, WithdrawRequested
-from shared.unit_of_work import idempotent_batch
-from tests.integration.warehouse_service.support import deliver, emitted, submitted
-from tests.support import bearer, running
+from shared.unit_of_work import idempotent, idempotent_batch
+from tests.integration.warehouse_service.support import deliver, emitted, publish, submitted
+from tests.support import bearer, running, wait_until
 from warehouse_service.adapters import tables
 from warehouse_service.adapters.stock import StockRepository
 from warehouse_service.app import create_app
 from warehouse_service.domain.stock import replay
-from warehouse_service.entrypoints.consumers import ORDERS_CONSUMER
+from warehouse_service.entrypoints.consumers import AFTERSALES_CONSUMER, ORDERS_CONSUMER
 from warehouse_service.handlers.orders import order_events
+from warehouse_service.handlers.restock import aftersales_events
 
 pytestmark = pytest.mark.broker
 
@@ -290,3 +293,57 @@ async def _ship(http, env) -> None:
     for path, body in steps:
         r = await http.post(path, json=body, headers=KEY)
         assert r.status_code == 200, (path, r.text)
+
+
+async def test_graded_returns_restock_sellable_and_discounted_stock(http):
+    app = http.app
+    deps = app.state.deps
+    handle = idempotent(AFTERSALES_CONSUMER, deps.uow, aftersales_events(deps))
+    units = [
+        GradedUnit(sku="SKU-1", qty=2, grade="new", disposition="restock", warehouse_id="WH-OWN-1"),
+        GradedUnit(
+            sku="SKU-1",
+            qty=1,
+            grade="minor_flaw",
+            disposition="discounted_resale",
+            warehouse_id="WH-OWN-1",
+            flaw_note="scuffed",
+        ),
+        GradedUnit(
+            sku="SKU-1", qty=1, grade="damaged", disposition="scrap", warehouse_id="WH-OWN-1"
+        ),
+        GradedUnit(sku="SKU-2", qty=1, grade="new", disposition="restock", warehouse_id="WH-NO"),
+    ]
+    env = new_event(
+        GoodsGraded(return_id="RT-1", units=units), producer="aftersales_service", order_id="O-1"
+    )
+    await handle(env)
+    await handle(env)  # redelivered: applied once
+    r = await http.get("/inventory?sku=SKU-1&warehouse_id=WH-OWN-1", headers=CLERK)
+    pools = {x["pool"]: x["on_hand"] for x in r.json()}
+    assert pools == {"sellable": 1002, "discounted": 1}
+    moves = (await http.get("/inventory/movements?sku=SKU-1", headers=OPS)).json()
+    restocks = [(m["pool"], m["on_hand_delta"]) for m in moves if m["kind"] == "restock"]
+    assert sorted(restocks) == [("discounted", 1), ("sellable", 2)]
+    assert {m["reference"] for m in moves if m["kind"] == "restock"} == {"RT-1"}
+    r = await http.get("/anomalies", headers=OPS)
+    assert [a["kind"] for a in r.json()] == ["unknown_warehouse"]
+    await check_ledger(app)
+
+
+async def test_graded_goods_arrive_through_the_broker(make_settings):
+    settings = make_settings("warehouse")
+    app = create_app(settings, clock=ManualClock())
+    unit = GradedUnit(
+        sku="SKU-9", qty=3, grade="new", disposition="restock", warehouse_id="WH-DS-2"
+    )
+    env = new_event(
+        GoodsGraded(return_id="RT-9", units=[unit]), producer="aftersales_service", order_id="O-9"
+    )
+    async with running(app) as http:
+        await publish(settings, env, topic=topics.AFTERSALES)
+
+        async def on_hand():
+            return (await stock(http, "SKU-9", "WH-DS-2"))["on_hand"]
+
+        await wait_until(on_hand, expect=1003, message="restocked from the aftersales topic")
