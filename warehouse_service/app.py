@@ -16,6 +16,7 @@ from shared.clock import Clock
 from shared.service import Runtime, build_runtime, create_service_app
 from shared.settings import Mode, Settings
 from warehouse_service.adapters import tables
+from warehouse_service.adapters.listing import ListingAdapter, ListingSync, RecordingListingAdapter
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
 from warehouse_service.entrypoints import api, consumers, errors, inventory
 from warehouse_service.handlers import Deps
@@ -26,6 +27,7 @@ from warehouse_service.handlers.warehouses import seed_dev_warehouses
 
 log = logging.getLogger(__name__)
 HOLD_TIMER_SECONDS = 1.0
+LISTING_TIMER_SECONDS = 0.25  # how soon a stock that reached zero reaches the listing
 
 
 def instance_name(settings: Settings) -> str:
@@ -33,9 +35,14 @@ def instance_name(settings: Settings) -> str:
     return settings.instance_id or "wh-" + "-".join(sorted(settings.served_warehouses)).lower()
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    listing: ListingAdapter | None = None,
+) -> FastAPI:
     settings = settings or Settings(service="warehouse")
     runtime = build_runtime(settings, tables.messaging, clock)
+    listing_sync = ListingSync(runtime.db, listing or RecordingListingAdapter(), runtime.clock)
     deps = Deps(
         uow=lambda: WarehouseUnitOfWork(runtime.db, runtime.outbox, runtime.inbox, runtime.clock),
         clock=runtime.clock,
@@ -68,6 +75,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 log.exception("hold-until timer failed; retrying")
             await asyncio.sleep(HOLD_TIMER_SECONDS)
 
+    async def listing_timer(rt: Runtime) -> None:
+        while True:
+            try:
+                await listing_sync.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("listing sync failed; retrying")
+            await asyncio.sleep(LISTING_TIMER_SECONDS)
+
     app = create_service_app(
         title="warehouse_service",
         description="Shipment tasks, scanner API, holds and the stop-shipment broadcast.",
@@ -76,8 +93,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         routers=[api.router, inventory.router, anomalies_router(tables.anomalies, "clerk", "ops")],
         consumers=lambda rt: consumers.build(deps, rt),
         on_startup=[prepare],
-        background=[hold_timer],
+        background=[hold_timer, listing_timer],
     )
     app.state.deps = deps
+    app.state.listing_sync = listing_sync
     errors.install(app)
     return app

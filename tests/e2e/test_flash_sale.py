@@ -1,5 +1,6 @@
 """A flash sale through the three service processes and the broker (SPEC §3.2, §4): more
-buyers than units; exactly the units are reserved, the rest is out of stock at once."""
+buyers than units; exactly the units are reserved, the rest is out of stock at once, and
+the listing is told of the zero."""
 
 from __future__ import annotations
 
@@ -55,6 +56,12 @@ async def test_30_buyers_for_20_units(system):
     r = await ops.get("/inventory", params={"sku": SKU, "warehouse_id": "WH-OWN-1"})
     [row] = r.json()
     assert (row["on_hand"], row["reserved"], row["available"]) == (UNITS, UNITS, 0)
+
+    async def listed() -> list[int]:
+        r = await ops.get("/inventory/listing", params={"sku": SKU})
+        return [x["available"] for x in r.json()]
+
+    await wait_until(listed, expect=[0], message="the sold-out SKU's zero reaches the listing")
 
     async def in_exception() -> int:
         stages = [(await clerk.get(f"/orders/{o}")).json()["stage"] for o in orders]

@@ -180,5 +180,26 @@ reservations = Table(
     Index("ix_reservations_stock", "warehouse_id", "sku", "status"),
 )
 
+# What the shop listing was last told per SKU (adapters/listing.py).
+listing_state = Table(
+    "listing_state",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("available", Integer, nullable=False),
+    Column("pushed_at", _TS, nullable=False),
+)
+
+# Per-SKU alert settings (domain/alerts.py); a SKU without a row uses the defaults.
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("daily_sales", Integer),  # expected units a day; unset: measured from picks
+    Column("reorder_days", Integer, nullable=False),
+    Column("slow_moving_days", Integer, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", _TS, nullable=False),
+)
+
 # Consumed events that could not be applied (unknown shipment, stop, ...): SPEC §5.
 anomalies = anomalies_table(metadata)

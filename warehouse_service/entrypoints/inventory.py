@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from shared.auth import Principal, allow
 from shared.limits import ID_MAX, QTY_MAX, SKU_MAX, BoundedBody, Id, Sku
 from shared.openapi import documented, errors
+from warehouse_service.adapters.listing import listed
 from warehouse_service.adapters.stock import StockRepository
 from warehouse_service.domain.stock import Movement, Stock
 from warehouse_service.handlers import Deps
@@ -156,6 +157,19 @@ async def list_movements(
         repo = StockRepository(session)
         found = await repo.movements(sku=sku, warehouse_id=warehouse_id, limit=limit)
     return [movement_dict(m) for m in found]
+
+
+class ListedView(BaseModel):
+    sku: str
+    available: int = Field(description="what the shop listing was last told (-1: retrying)")
+    pushed_at: datetime
+
+
+@router.get("/inventory/listing", responses=documented(list[ListedView]))
+async def listing(request: Request, _: Reader, sku: SkuFilter = None) -> list[dict]:
+    """Available stock as last pushed to the shop listing, per SKU (debounced; a zero at
+    once)."""
+    return await listed(request.app.state.runtime.db, sku)
 
 
 @router.post(

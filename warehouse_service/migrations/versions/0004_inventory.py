@@ -1,4 +1,4 @@
-"""Stock per warehouse and SKU, its movement ledger and the tasks' reservations (SPEC §3.2)."""
+"""Inventory (SPEC §3.2): stock, its movement ledger, reservations, listing state, alert rules."""
 
 from __future__ import annotations
 
@@ -12,6 +12,23 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "alert_rules",
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("daily_sales", sa.Integer(), nullable=True),
+        sa.Column("reorder_days", sa.Integer(), nullable=False),
+        sa.Column("slow_moving_days", sa.Integer(), nullable=False),
+        sa.Column("updated_by", sa.String(length=200), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("sku"),
+    )
+    op.create_table(
+        "listing_state",
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("available", sa.Integer(), nullable=False),
+        sa.Column("pushed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("sku"),
+    )
     op.create_table(
         "reservations",
         sa.Column("shipment_id", sa.String(length=100), nullable=False),
@@ -83,3 +100,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_reservations_stock")
 
     op.drop_table("reservations")
+    op.drop_table("listing_state")
+    op.drop_table("alert_rules")
