@@ -118,11 +118,11 @@ async def _claim_one(session, sku: str, available: int, listed: int | None, now)
     ls = t.listing_state.c
     if listed is None:
         upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = upsert(t.listing_state).values(sku=sku, available=available, pushed_at=now)
-        return rowcount(await session.execute(stmt.on_conflict_do_nothing())) == 1
-    stmt = (
+        new = upsert(t.listing_state).values(sku=sku, available=available, pushed_at=now)
+        return rowcount(await session.execute(new.on_conflict_do_nothing())) == 1
+    changed = (
         update(t.listing_state)
         .where(ls.sku == sku, ls.available == listed)
         .values(available=available, pushed_at=now)
     )
-    return rowcount(await session.execute(stmt)) == 1
+    return rowcount(await session.execute(changed)) == 1
