@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import asdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field, model_validator
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from shared.auth import Principal, allow
-from shared.limits import ID_MAX, QTY_MAX, SKU_MAX, BoundedBody, Id, Sku
+from shared.limits import ID_MAX, SKU_MAX
 from shared.openapi import documented, errors
+from warehouse_service.adapters import alerts as alert_store
 from warehouse_service.adapters.listing import listed
 from warehouse_service.adapters.stock import StockRepository
-from warehouse_service.domain.stock import Movement, Stock
+from warehouse_service.domain.alerts import AlertRule
+from warehouse_service.entrypoints.inventory_schemas import (
+    AdjustmentRequest,
+    AdjustmentResult,
+    AlertRuleBody,
+    AlertRuleView,
+    AlertView,
+    ListedView,
+    MovementView,
+    StockView,
+    TransferRequest,
+    TransferResult,
+    movement_dict,
+    stock_dict,
+)
 from warehouse_service.handlers import Deps
 from warehouse_service.handlers import inventory as handlers
 
@@ -21,8 +35,6 @@ router = APIRouter(tags=["inventory"])
 
 Reader = Annotated[Principal, allow("clerk", "ops", "cs_agent", "cs_supervisor")]
 Changer = Annotated[Principal, allow("ops")]
-STOCK_MAX = 1_000_000_000  # units of one SKU at one warehouse
-REASON_MAX = 500
 LIST_MAX = 5_000
 
 
@@ -31,99 +43,6 @@ async def _deps(request: Request) -> Deps:
 
 
 D = Annotated[Deps, Depends(_deps)]
-Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX)]
-Units = Annotated[int, Field(ge=1, le=STOCK_MAX)]
-
-
-class AdjustmentRequest(BoundedBody):
-    """`receipt`: `qty` units arrived. `count_correction`: a stocktake counted `counted`."""
-
-    warehouse_id: Id
-    sku: Sku
-    kind: Literal["receipt", "count_correction"]
-    qty: Units | None = None
-    counted: int | None = Field(None, ge=0, le=STOCK_MAX)
-    reason: Reason
-
-    @model_validator(mode="after")
-    def _amount(self) -> AdjustmentRequest:
-        if self.kind == "receipt" and (self.qty is None or self.counted is not None):
-            raise ValueError('a receipt sends "qty" (units received), not "counted"')
-        if self.kind == "count_correction" and (self.counted is None or self.qty is not None):
-            raise ValueError('a count correction sends "counted" (units on hand), not "qty"')
-        return self
-
-
-class TransferRequest(BoundedBody):
-    """调拨: `qty` available units of `sku` from one warehouse to another."""
-
-    sku: Sku
-    from_warehouse_id: Id
-    to_warehouse_id: Id
-    qty: Annotated[int, Field(ge=1, le=QTY_MAX * 100)]
-    reason: Reason
-
-
-class StockView(BaseModel):
-    warehouse_id: str
-    sku: str
-    pool: str = Field(description="`sellable`, or `discounted` (returned with a minor flaw)")
-    on_hand: int
-    reserved: int = Field(description="the sum of the live reservations of open tasks")
-    available: int = Field(description="on_hand - reserved, never below 0")
-    updated_at: datetime | None = None
-
-
-class MovementView(BaseModel):
-    warehouse_id: str
-    sku: str
-    pool: str
-    kind: str = Field(description="receipt, count_correction, reservation, release, pick, ...")
-    on_hand_delta: int
-    reserved_delta: int
-    actor: str
-    reason: str
-    cause_event_id: str | None
-    shipment_id: str | None
-    reference: str | None
-
-
-class AdjustmentResult(BaseModel):
-    stock: StockView
-    movement: MovementView
-
-
-class TransferResult(BaseModel):
-    transfer_id: str
-    source: StockView = Field(alias="from")
-    target: StockView = Field(alias="to")
-
-
-def stock_dict(s: Stock) -> dict:
-    return {
-        "warehouse_id": s.warehouse_id,
-        "sku": s.sku,
-        "pool": s.pool,
-        "on_hand": s.on_hand,
-        "reserved": s.reserved,
-        "available": s.available,
-    }
-
-
-def movement_dict(m: Movement) -> dict:
-    return {
-        "warehouse_id": m.warehouse_id,
-        "sku": m.sku,
-        "pool": m.pool,
-        "kind": m.kind,
-        "on_hand_delta": m.on_hand_delta,
-        "reserved_delta": m.reserved_delta,
-        "actor": m.actor,
-        "reason": m.reason,
-        "cause_event_id": m.cause_event_id,
-        "shipment_id": m.shipment_id,
-        "reference": m.reference,
-    }
 
 
 SkuFilter = Annotated[str | None, Query(min_length=1, max_length=SKU_MAX)]
@@ -159,17 +78,46 @@ async def list_movements(
     return [movement_dict(m) for m in found]
 
 
-class ListedView(BaseModel):
-    sku: str
-    available: int = Field(description="what the shop listing was last told (-1: retrying)")
-    pushed_at: datetime
-
-
 @router.get("/inventory/listing", responses=documented(list[ListedView]))
 async def listing(request: Request, _: Reader, sku: SkuFilter = None) -> list[dict]:
     """Available stock as last pushed to the shop listing, per SKU (debounced; a zero at
     once)."""
     return await listed(request.app.state.runtime.db, sku)
+
+
+@router.get("/inventory/alerts", responses=documented(list[AlertView]))
+async def list_alerts(
+    request: Request,
+    _: Reader,
+    kind: Literal["reorder", "slow_moving"] | None = None,
+    sku: SkuFilter = None,
+    warehouse_id: WarehouseFilter = None,
+) -> list[dict]:
+    """Rows below their reorder point, and rows slow-moving for 2 consecutive weeks."""
+    rt = request.app.state.runtime
+    found = await handlers.alerts(rt.db, rt.clock.now(), sku, warehouse_id)
+    chosen = [a for a in found if kind in (None, a.kind)]
+    return [asdict(a) | {"weekly_sales": list(a.weekly_sales)} for a in chosen]
+
+
+@router.get("/inventory/alert-rules", responses=documented(list[AlertRuleView]))
+async def list_alert_rules(request: Request, _: Reader) -> list[dict]:
+    async with request.app.state.runtime.db.reader() as session:
+        found = await alert_store.rules(session)
+    return [{"sku": k} | asdict(v) for k, v in sorted(found.items())]
+
+
+@router.put("/inventory/alert-rules/{sku}", responses=documented(AlertRuleView))
+async def put_alert_rule(
+    sku: Annotated[str, Path(min_length=1, max_length=SKU_MAX)],
+    body: AlertRuleBody,
+    deps: D,
+    principal: Changer,
+) -> dict:
+    """Set one SKU's daily sales (or null: measured) and its reorder / slow-moving days."""
+    rule = AlertRule(body.daily_sales, body.reorder_days, body.slow_moving_days)
+    await handlers.set_alert_rule(deps, sku, rule, principal.actor)
+    return {"sku": sku} | asdict(rule)
 
 
 @router.post(

@@ -1,11 +1,15 @@
-"""Stock use cases from the API: receipts, count corrections, transfers; the dev seed."""
+"""Stock use cases from the API: receipts, count corrections, transfers, alerts; the seed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import uuid4
 
+from shared.db import Database
+from warehouse_service.adapters import alerts as alert_store
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
+from warehouse_service.domain.alerts import Alert, AlertRule, alerts_for
 from warehouse_service.domain.errors import InvalidRequest, NotFound
 from warehouse_service.domain.stock import DEV_CARRIED, DEV_UNITS, SELLABLE, Movement, Stock
 from warehouse_service.handlers import Deps
@@ -75,6 +79,22 @@ async def _write(
     await uow.stock.save(stocks, now)
     await uow.stock.record(moves, now)
     await uow.commit()
+
+
+async def alerts(
+    db: Database, now: datetime, sku: str | None, warehouse_id: str | None
+) -> list[Alert]:
+    """Every sellable row's alerts under its SKU's rule (the defaults without one)."""
+    async with db.reader() as session:
+        facts = await alert_store.figures(session, now, sku, warehouse_id)
+        configured = await alert_store.rules(session, sorted({f.sku for f in facts}))
+    return [a for f in facts for a in alerts_for(configured.get(f.sku, AlertRule()), f, now)]
+
+
+async def set_alert_rule(deps: Deps, sku: str, rule: AlertRule, actor: str) -> None:
+    async with deps.uow() as uow:
+        await alert_store.put_rule(uow.session, sku, rule, actor, deps.clock.now())
+        await uow.commit()
 
 
 async def seed_dev_stock(deps: Deps) -> None:
