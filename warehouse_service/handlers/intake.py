@@ -30,8 +30,9 @@ def is_pending(uow: WarehouseUnitOfWork, shipment_id: str) -> bool:
 
 def submit(deps: Deps, uow: WarehouseUnitOfWork, shipment: Shipment, env: Envelope) -> None:
     """Queue a new task for the batch's reservation (stored at the latest at commit)."""
+    if not uow.intake:
+        uow.before_commit(partial(flush, deps, uow))
     uow.intake.append((shipment, env))
-    uow.before_commit(partial(flush, deps, uow))
 
 
 async def flush(deps: Deps, uow: WarehouseUnitOfWork) -> None:
