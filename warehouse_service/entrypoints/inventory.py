@@ -137,6 +137,7 @@ async def adjust(body: AdjustmentRequest, deps: D, principal: Changer) -> dict:
             principal.actor,
             qty=body.qty,
             counted=body.counted,
+            pool=body.pool,
         ),
     )
     return {"stock": stock_dict(stock), "movement": movement_dict(move)}

@@ -23,6 +23,7 @@ class AdjustmentRequest(BoundedBody):
     warehouse_id: Id
     sku: Sku
     kind: Literal["receipt", "count_correction"]
+    pool: Literal["sellable", "discounted"] = "sellable"
     qty: Units | None = None
     counted: int | None = Field(None, ge=0, le=STOCK_MAX)
     reason: Reason

@@ -322,9 +322,15 @@ async def test_graded_returns_restock_sellable_and_discounted_stock(http):
     r = await http.get("/inventory?sku=SKU-1&warehouse_id=WH-OWN-1", headers=CLERK)
     pools = {x["pool"]: x["on_hand"] for x in r.json()}
     assert pools == {"sellable": 1002, "discounted": 1}
+    # Discounted stock is counted like any other (a stocktake of the flawed units).
+    body = {"warehouse_id": "WH-OWN-1", "sku": "SKU-1", "kind": "count_correction"}
+    body |= {"pool": "discounted", "counted": 0, "reason": "sold at the outlet"}
+    r = await http.post("/inventory/adjustments", json=body, headers=OPS)
+    assert r.status_code == 201 and r.json()["stock"]["pool"] == "discounted", r.text
     moves = (await http.get("/inventory/movements?sku=SKU-1", headers=OPS)).json()
     restocks = [(m["pool"], m["on_hand_delta"]) for m in moves if m["kind"] == "restock"]
     assert sorted(restocks) == [("discounted", 1), ("sellable", 2)]
+    assert (await stock(http, "SKU-1"))["on_hand"] == 1002
     assert {m["reference"] for m in moves if m["kind"] == "restock"} == {"RT-1"}
     r = await http.get("/anomalies", headers=OPS)
     assert [a["kind"] for a in r.json()] == ["unknown_warehouse"]
