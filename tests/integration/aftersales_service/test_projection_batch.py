@@ -94,7 +94,6 @@ class Boom(Exception):
 def _batch(app, clock, fail_at: int | None = None):
     """The consumer's batch handler; with `fail_at`, the event at that index raises after
     the ones before it were applied (their writes held back or already flushed)."""
-    rt = app.state.runtime
     calls = 0
 
     async def handle(uow, env):
@@ -104,7 +103,7 @@ def _batch(app, clock, fail_at: int | None = None):
         calls += 1
         await apply_event(uow, env, clock.now())
 
-    return idempotent_batch(PROJECTION, uow_factory(rt), handle)
+    return idempotent_batch(PROJECTION, app.state.deps.uow, handle)
 
 
 async def _inbox(app) -> int:
