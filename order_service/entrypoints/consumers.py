@@ -11,6 +11,7 @@ from order_service.handlers.events import (
     on_shipments_released,
     on_warehouse_event,
 )
+from order_service.handlers.refund_requests import REFUND_REQUESTED, on_refund_requested
 from shared import topics
 from shared.bus import EventConsumer
 from shared.envelope import Envelope
@@ -28,6 +29,8 @@ async def dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
         await on_shipments_released(uow, env)  # a lifted stop's releases, batched
     elif env.type.startswith(("shipment.", "warehouse.")):
         await on_warehouse_event(uow, env)
+    elif env.type == REFUND_REQUESTED:
+        await on_refund_requested(uow, env)  # after-sales asks for the refund path
     elif env.type.startswith(("aftersales.", "refund.", "return.")):
         await on_aftersales_event(uow, env)
     # anything else on these topics is not ours to act on
