@@ -12,6 +12,7 @@ from order_service.app import create_app as create_order_app
 from shared import topics
 from shared.clock import ManualClock
 from shared.events import warehouse as w
+from tests.integration.aftersales_service import events as ev
 from tests.integration.aftersales_service.conftest import AGENT
 from tests.integration.order_service.helpers import (
     CLERK,
@@ -164,3 +165,80 @@ async def test_partial_platform_refund_pays_that_part_and_cancels_nothing(orders
     assert [Decimal(x["amount"]) for x in refunds] == [Decimal("10.00")]
     order = (await orders.get(f"/orders/{order_id}", headers=CLERK)).json()
     assert order["stage"] == "synced"
+
+
+async def test_before_the_warehouse_the_refund_voids_and_is_issued(orders, harness):
+    order_id = await _order(orders, harness, submit=False)
+    assert (await _caps(orders, order_id))["refund"]["mode"] == "void"
+    r = await harness.client.post("/refunds", json={"order_id": order_id}, headers=AGENT)
+    assert (r.status_code, r.json()["status"], r.json()["mode"]) == (202, "requested", None)
+
+    async def issued():
+        got = await _refund(harness, r.json()["id"])
+        return got if got["status"] == "issued" else None
+
+    got = await wait_until(issued, timeout=30, message="refund issued")
+    assert (got["mode"], got["amount"]) == ("void", "59.00")
+    assert got["decision"] == {
+        "allowed": True,
+        "mode": "void",
+        "guaranteed": True,
+        "timing": "at_once",
+        "code": "",
+        "reason": "issued at once",
+        "cancel": "requested",
+    }
+    order = (await orders.get(f"/orders/{order_id}", headers=CLERK)).json()
+    assert order["stage"] == "cancelled"
+
+
+async def test_platform_refund_naming_skus_refunds_those_lines(orders, harness):
+    lines = [
+        {"sku": "SKU-1", "qty": 1, "unit_price": "30.00"},
+        {"sku": "SKU-2", "qty": 1, "unit_price": "29.00"},
+    ]
+    order_id = await _order(orders, harness, submit=False, lines=lines, total="59.00")
+    pid = (await orders.get(f"/orders/{order_id}", headers=CLERK)).json()["platform_order_id"]
+    r = await post_generic(
+        orders,
+        "/webhooks/generic/refunds",
+        {
+            "event_id": "rf-lines",
+            "platform": "taobao",
+            "platform_order_id": pid,
+            "platform_refund_id": "PRF-2",
+            "amount": "30.00",
+            "skus": ["SKU-1"],
+        },
+    )
+    assert r.status_code in (200, 202), r.text
+
+    async def decided():
+        r = await harness.client.get("/refunds", params={"order_id": order_id}, headers=AGENT)
+        found = [x for x in r.json() if x["mode"]]
+        return found[0] if found else None
+
+    refund = await wait_until(decided, timeout=30, message="the order service decided")
+    assert (refund["kind"], refund["lines"], refund["amount"]) == (
+        "lines",
+        [{"sku": "SKU-1", "qty": 1}],
+        "30.00",
+    )
+    assert (refund["mode"], refund["status"], refund["decision"]["cancel"]) == (
+        "void",
+        "awaiting_cancel",
+        "lines_pending",
+    )
+    assert (await orders.get(f"/orders/{order_id}", headers=CLERK)).json()["stage"] == "synced"
+    # the line cancel's `order.cancelled` (with lines) issues exactly that line
+    async with Publisher(orders.settings) as pub:
+        env = ev.cancelled(order_id, "30.00", lines=[("SKU-1", 1)])
+        await pub.producer.send_and_wait(
+            orders.settings.topic(topics.ORDERS), env.encode(), key=order_id.encode()
+        )
+
+    async def issued():
+        return (await _refund(harness, refund["id"]))["status"] == "issued"
+
+    await wait_until(issued, timeout=30, message="line refund issued")
+    assert (await _refund(harness, refund["id"]))["amount"] == "30.00"
