@@ -142,7 +142,8 @@ async def on_interception_missed(
     """The parcel left anyway: the refund waits for the refused parcel to come back."""
     order = await load_order(uow, order_id)
     refunds = await uow.refunds.for_order(order_id)
-    refund = next((r for r in refunds if r.status == "awaiting_cancel"), None)
+    # still `requested` too: the warehouse topic may overtake the order service's decision
+    refund = next(iter(_waiting(refunds, "order")), None)
     if refund is None:
         claimed = await uow.refunds.claimed(order_id)
         if WHOLE_ORDER in claimed:

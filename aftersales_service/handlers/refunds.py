@@ -75,7 +75,12 @@ async def start_refund(
     uow: AftersalesUnitOfWork, cmd: RequestRefund, now: datetime, cause: Envelope | None = None
 ) -> Refund:
     """Inside an open unit of work: the order is locked (refunds of one order are decided
-    one at a time), the money rules are checked, the goods claimed, the refund stored."""
+    one at a time), the money rules are checked, the goods claimed, the refund stored.
+
+    A whole-order or line refund then asks the order service for its path
+    (`aftersales.refund_requested`) and waits. A goodwill or partial refund is issued at
+    once: it cancels nothing, so no stage rule decides it and the order service is not
+    asked (SPEC §4.1: allowed at any stage, within the approval limit and what was paid)."""
     await uow.orders.status(cmd.order_id)  # locks the order row until commit
     order = await load_synced(uow, cmd.order_id)
     refunds = await uow.refunds.for_order(order.order_id)
@@ -110,7 +115,6 @@ async def start_refund(
     )
     await uow.refunds.add(refund)
     if cmd.kind in ("goodwill", "partial"):
-        # No stage rule decides it: it cancels nothing, so the order service is not asked.
         await issue(uow, refund, amount, now, cause)
         return refund
     request = RefundPathRequested(

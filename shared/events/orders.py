@@ -107,7 +107,9 @@ class OrderDelivered(Payload):
 
 @event("order.refund_requested")
 class RefundRequested(Payload):
-    """A refund request that arrived from the platform (webhook)."""
+    """A refund request that arrived from the platform (webhook). `skus` names the units
+    refunded (each entry one unit); none: an amount, the whole order when it is all that
+    is left to refund."""
 
     platform_refund_id: str
     amount: Decimal
