@@ -30,7 +30,16 @@ router = APIRouter(tags=["refunds and returns"])
 @router.post(
     "/refunds",
     status_code=202,
-    responses={**documented(r.RefundView, 202), **errors(403, 404, 409, 422)},
+    responses={
+        **documented(
+            r.RefundView,
+            202,
+            "Accepted. Whole-order and line refunds: `status: requested`, `mode: null` until "
+            "the order service has answered (then see `GET /refunds/{id}`); goodwill: "
+            "`status: issued` at once.",
+        ),
+        **errors(403, 404, 409, 422),
+    },
 )
 async def request_refund(body: RefundIn, uow: Uow, now: Now, who: CSAgent) -> dict:
     """Asynchronous: answers 202 with `status: requested` and `mode: null`. After-sales
@@ -68,6 +77,8 @@ async def request_refund(body: RefundIn, uow: Uow, now: Now, who: CSAgent) -> di
 
 @router.get("/refunds/{refund_id}", responses={**documented(r.RefundView), **errors(404)})
 async def get_refund(refund_id: str, db: Db, _: CSAgent) -> dict:
+    """The refund as it stands: `mode` and `decision` are the order service's answer on the
+    refund path once it has given it (null before, and for goodwill refunds)."""
     async with db.reader() as s:
         return refund_view(await RefundRepository(s).get(refund_id))
 

@@ -3,13 +3,18 @@ capabilities shows, and takes the cancel that path needs (SPEC §4.1)."""
 
 from __future__ import annotations
 
-import pytest
+import contextlib
 
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from order_service.domain.errors import DomainError
 from order_service.domain.order import Order
 from order_service.domain.refund_path import answer_refund_request
 from order_service.domain.routing import DEV_WAREHOUSES, plan_shipments
 from order_service.domain.rules import decide
-from tests.unit.order_service.test_capabilities_property import new_order
+from tests.unit.order_service.test_capabilities_property import Warehouse, new_order
 
 REQUEST = {"refund_id": "RF-1", "amount": "20.00", "reason": "buyer asks", "lines": []}
 
@@ -168,3 +173,79 @@ def test_a_line_refund_is_decided_and_waits_for_the_line_cancel():
         [{"sku": "SKU-1", "qty": 1}],
     )
     assert order.stage == "reviewed"
+
+
+def check_refund(order: Order, wh, n: int) -> bool:
+    """One after-sales refund request: the decision is `decide`'s, and the order did what
+    it said. → True if the refund's path was a guaranteed cancel."""
+    predicted = decide(order, "refund")
+    pending = order.pending_cancel is not None
+    before = len(order.events)
+    answer_refund_request(order, {**REQUEST, "refund_id": f"RF-{n}"}, "aftersales")
+    new = order.events[before:]
+    assert new[0][0] == "order.refund_decided"
+    d = new[0][1]
+    event(f"refund: {d['mode']} cancel={d['cancel']} guaranteed={d['guaranteed']}")
+    assert (d["allowed"], d["guaranteed"], d["timing"]) == (
+        predicted.allowed,
+        predicted.guaranteed,
+        predicted.timing,
+    )
+    kinds = [k for k, _ in new[1:]]
+    if not (predicted.allowed and predicted.mode in ("void", "withdraw", "intercept")):
+        assert (d["mode"], d["cancel"], kinds) == (predicted.mode, "none", [])
+    elif pending:
+        assert (d["mode"], d["cancel"], kinds) == (predicted.mode, "pending", [])
+    else:
+        assert (d["mode"], d["cancel"]) == (predicted.mode, "requested")
+        expected = {
+            "void": "order.cancelled",
+            "withdraw": "order.withdraw_requested",
+            "intercept": "order.intercept_requested",
+        }[predicted.mode]
+        assert expected in kinds, kinds
+    wh.take_requests()
+    return d["cancel"] == "requested" and predicted.guaranteed
+
+
+REFUND_OPS = st.sampled_from(
+    [
+        *("progress", "progress", "progress", "hold", "release", "out_of_stock", "restock"),
+        *("answer", "refund", "cancel"),
+    ]
+)
+SKUS = st.lists(st.sampled_from(["SKU-1", "SKU-4", "SKU-7"]), min_size=1, max_size=3, unique=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    skus=SKUS,
+    start=st.sampled_from([("approve",), ("approve", "submit"), ("approve", "submit") * 2]),
+    steps=st.lists(st.tuples(REFUND_OPS, st.integers(0, 3), st.booleans()), max_size=30),
+)
+def test_a_refund_request_does_what_capabilities_predicts(skus, start, steps):
+    order = new_order(skus)
+    wh = Warehouse(order)
+    order.events.clear()
+    guaranteed = False
+    for n, (op, index, flag) in enumerate([(op, 0, True) for op in start] + steps):
+        if op == "refund":
+            guaranteed |= check_refund(order, wh, n)
+        elif op == "cancel":
+            with contextlib.suppress(DomainError):
+                order.cancel("cs", "cs", f"C{n}")
+            wh.take_requests()
+        elif op == "approve":
+            with contextlib.suppress(DomainError):
+                order.approve("clerk")
+        elif op == "submit":
+            with contextlib.suppress(DomainError):
+                order.submit(plan_shipments(order.id, order.lines, DEV_WAREHOUSES), "clerk")
+            wh.take_requests()
+        elif op == "answer":
+            wh.answer_all(flag)
+        else:
+            wh.act(op, index, flag)
+    wh.answer_all(True)
+    if guaranteed:
+        assert order.stage == "cancelled", order.timeline
