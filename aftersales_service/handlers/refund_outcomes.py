@@ -52,6 +52,7 @@ async def on_order_cancelled(
     waiting = _waiting(refunds, "order")
     if waiting:
         refund = waiting[0]
+        refund.mode = refund.mode or mode  # the cancel answered before the decision did
         if amount > 0:
             await issue(uow, refund, amount, now, cause)
         else:
@@ -98,6 +99,7 @@ async def _lines_cancelled(
         if all(left.get(sku, 0) >= qty for sku, qty in asked):
             for sku, qty in asked:
                 left[sku] -= qty
+            refund.mode = refund.mode or mode
             await issue(uow, refund, refund.amount, now, cause)
     rest = [(sku, qty) for sku, qty in left.items() if qty > 0]
     if not rest:

@@ -137,6 +137,7 @@ async def test_double_refund_attempts_are_refused(harness):
     assert [e.payload["amount"] for e in issued] == ["59.00"]
     got = (await h.client.get(f"/refunds/{first.json()['id']}", headers=AGENT)).json()
     assert got["status"] == "issued" and got["amount"] == "59.00"
+    assert got["mode"] == "void"  # the cancellation answered before any decision: its mode
 
     # the same goods cannot be returned twice
     await _delivered_order(h, "O-5", [ev.line("SKU-1", 1)])
