@@ -17,7 +17,6 @@ from aftersales_service.domain.orders import OrderView
 
 CENT = Decimal("0.01")
 WHOLE_ORDER = "order"  # claim key of a whole-order refund
-KINDS = ("order", "lines", "goodwill", "partial")  # partial: a platform refund of an amount
 # Paths on which the money comes back through a cancel (then `order.cancelled`).
 THROUGH_A_CANCEL = ("void", "withdraw", "intercept")
 # Paths on which it comes back only with the goods: the request names the path instead.
