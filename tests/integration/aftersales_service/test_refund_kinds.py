@@ -193,3 +193,12 @@ async def test_concurrent_refunds_of_every_kind_never_exceed_what_was_paid(harne
     paid = [D(a) for a in await amounts(h)]
     assert sum(paid) <= D("100.00")
     assert len(paid) == len(accepted)
+
+
+async def test_a_decision_for_an_unknown_refund_is_an_anomaly(harness):
+    h = harness
+    await h.feed(ev.synced("O-U", DISCOUNTED, total="90.00"), ev.decided("O-U", "RF-X", "void"))
+    found = (await h.client.get("/anomalies?order_id=O-U", headers=AGENT)).json()
+    assert [a["event_type"] for a in found] == ["order.refund_decided"]
+    assert "refund_not_found" in found[0]["reason"]
+    assert await h.emitted() == []
