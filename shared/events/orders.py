@@ -3,8 +3,17 @@
 from datetime import datetime
 from decimal import Decimal
 
+from pydantic import Field
+
 from shared.envelope import Payload, event
-from shared.events.common import Address, Buyer, Line
+from shared.events.common import Address, Buyer, Line, Value
+
+
+class LineQty(Value):
+    """Some units of one order line, by SKU: what a partial cancel or refund names."""
+
+    sku: str
+    qty: int = Field(gt=0)
 
 
 @event("order.synced")
@@ -78,12 +87,16 @@ class InterceptRequested(Payload):
 
 @event("order.cancelled")
 class OrderCancelled(Payload):
-    """The order is cancelled; `refund_due` is what the buyer paid and gets back."""
+    """The order is cancelled; `refund_due` is what the buyer paid and gets back.
+
+    `lines` names the units cancelled when only part of the order is (empty: all of it);
+    after-sales then refunds exactly those lines by its own money rules."""
 
     reason: str
     mode: str
     refund_due: Decimal
     currency: str = "CNY"
+    lines: list[LineQty] = []
 
 
 @event("order.delivered")
@@ -94,9 +107,32 @@ class OrderDelivered(Payload):
 
 @event("order.refund_requested")
 class RefundRequested(Payload):
-    """A refund request that arrived from the platform (webhook)."""
+    """A refund request that arrived from the platform (webhook). `skus` names the units
+    refunded (each entry one unit); none: an amount, the whole order when it is all that
+    is left to refund."""
 
     platform_refund_id: str
     amount: Decimal
     reason: str = ""
     skus: list[str] = []
+
+
+@event("order.refund_decided")
+class RefundDecided(Payload):
+    """The order service's answer to `aftersales.refund_requested` (SPEC §4.1): its own
+    refund rule (`rules.decide(order, "refund")`, what capabilities answers) and what it did.
+
+    `mode`: void | withdraw | intercept | refuse_delivery | return | none; `code` and
+    `reason` say why when not `allowed`. `cancel`: `requested` (the cancel of that mode was
+    issued: `order.cancelled` follows when it takes effect), `pending` (a cancel already
+    under way answers it), `lines_pending` (a line cancel is needed), or `none`."""
+
+    refund_id: str
+    allowed: bool
+    mode: str
+    guaranteed: bool = False
+    timing: str = ""
+    code: str = ""
+    reason: str = ""
+    cancel: str = "none"
+    lines: list[LineQty] = []
