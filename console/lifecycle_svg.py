@@ -1,8 +1,10 @@
 """The order lifecycle drawn as SVG from `GET /lifecycle` (states and transitions as data).
 
 Main stages run left to right on the top row, side states sit on a lower row under the
-stages they connect to; each (source, destination) pair is one arrow labelled with its
-triggers (and guards), so the drawing always matches the service's declaration.
+stages they connect to; each (source, destination) pair is one arrow. Arrows along a row
+carry their triggers (and guards); arrows between the rows are many, so each side state
+lists under it the triggers that lead in and out (every arrow also has a tooltip). The
+drawing is made from the service's declaration, so it always matches it.
 """
 
 from __future__ import annotations
@@ -11,24 +13,43 @@ from collections import defaultdict
 from html import escape
 from typing import Any
 
-BOX_W, BOX_H, GAP = 104, 34, 126
+BOX_W, BOX_H, GAP = 104, 34, 150
 TOP, SIDE = 70, 300
+MIN_WIDTH = 1000
+Pairs = dict[tuple[str, str], list[str]]
 
 
-def _sources(t: dict[str, Any]) -> list[str]:
-    src = t.get("source")
-    return list(src) if isinstance(src, list | tuple) else [str(src)]
+def _pairs(transitions: list[dict[str, Any]]) -> Pairs:
+    """(source, dest) → its trigger labels, `trigger [guard]`."""
+    pairs: Pairs = defaultdict(list)
+    for t in transitions:
+        guard = t.get("conditions") or t.get("guard")
+        guards = guard if isinstance(guard, list) else [guard] if guard else []
+        label = t["trigger"] + (f" [{', '.join(map(str, guards))}]" if guards else "")
+        src = t.get("source")
+        for source in src if isinstance(src, list | tuple) else [src]:
+            if label not in pairs[(str(source), t["dest"])]:
+                pairs[(str(source), t["dest"])].append(label)
+    return pairs
 
 
-def _layout(main: list[str], side: list[str], pairs: dict) -> dict[str, tuple[float, float]]:
+def _layout(main: list[str], side: list[str], pairs: Pairs) -> dict[str, tuple[float, float]]:
     pos: dict[str, tuple[float, float]] = {s: (20.0 + i * GAP, TOP) for i, s in enumerate(main)}
-    wanted = []
-    for s in side:
-        xs = [pos[o][0] for a, b in pairs for o in (a, b) if s in (a, b) and o in pos]
-        wanted.append((sum(xs) / len(xs) if xs else 20, s))
+    wanted: dict[str, float] = {}
+    for _ in range(2):  # a side state tied only to side states is placed on the 2nd pass
+        for s in side:
+            xs = [
+                pos[o][0] if o in pos else wanted[o]
+                for a, b in pairs
+                if s in (a, b)
+                for o in (a, b)
+                if o != s and (o in pos or o in wanted)
+            ]
+            if xs:
+                wanted[s] = sum(xs) / len(xs) + (GAP / 2 if all(o not in pos for o in xs) else 0)
     x_min = 20.0
-    for x, s in sorted(wanted):
-        x = max(x, x_min)
+    for s in sorted(side, key=lambda s: (wanted.get(s, 1e9), s)):
+        x = max(wanted.get(s, x_min), x_min)
         pos[s] = (x, SIDE)
         x_min = x + GAP
     return pos
@@ -36,66 +57,93 @@ def _layout(main: list[str], side: list[str], pairs: dict) -> dict[str, tuple[fl
 
 def _edge(a: tuple[float, float], b: tuple[float, float], label: str) -> str:
     (ax, ay), (bx, by) = a, b
-    if ay == by:  # same row: straight when neighbours going right, else an arc
-        forward = bx > ax and bx - ax <= GAP + 1
-        if forward:
-            x1, y1, x2, y2 = ax + BOX_W, ay + BOX_H / 2, bx, by + BOX_H / 2
-            path, lx, ly = f"M{x1},{y1} L{x2},{y2}", (x1 + x2) / 2, y1 - 6
-        else:
-            lift = -(28 + abs(bx - ax) / 8) if ay == TOP else 28 + abs(bx - ax) / 8
-            edge_y = ay if ay == TOP else ay + BOX_H
-            x1, x2 = ax + BOX_W / 2, bx + BOX_W / 2
-            path = f"M{x1},{edge_y} Q{(x1 + x2) / 2},{edge_y + 2 * lift} {x2},{edge_y}"
-            lx, ly = (x1 + x2) / 2, edge_y + lift + (4 if lift > 0 else -2)
-    else:
+    text = ""
+    if ay == by and 0 < bx - ax <= GAP + 1:  # neighbours on a row, going right
+        x1, y, x2 = ax + BOX_W, ay + BOX_H / 2, bx
+        path = f"M{x1},{y} L{x2},{y}"
+        text = f'<text x="{(x1 + x2) / 2:.0f}" y="{y - 6:.0f}">{escape(label)}</text>'
+    elif ay == by:  # farther along a row, or backwards: an arc above (top) or below (side)
+        up = ay == TOP
+        edge_y = ay if up else ay + BOX_H
+        bend = (30 + abs(bx - ax) / 10) * (-1 if up else 1)
+        x1, x2 = ax + BOX_W / 2, bx + BOX_W / 2
+        path = f"M{x1},{edge_y} Q{(x1 + x2) / 2},{edge_y + 2 * bend} {x2},{edge_y}"
+        ty = edge_y + bend + (10 if not up else -2)
+        text = f'<text x="{(x1 + x2) / 2:.0f}" y="{ty:.0f}">{escape(label)}</text>'
+    else:  # between the rows: named under the side state instead
         down = by > ay
-        x1, y1 = ax + BOX_W / 2, ay + (BOX_H if down else 0)
+        x1, y1 = ax + BOX_W / 2 + (-8 if down else 8), ay + (BOX_H if down else 0)
         x2, y2 = bx + BOX_W / 2 + (8 if down else -8), by + (0 if down else BOX_H)
-        x1 += -8 if down else 8
-        path, lx, ly = f"M{x1},{y1} L{x2},{y2}", x1 + (x2 - x1) * 0.3, y1 + (y2 - y1) * 0.3
-    text = escape(label)
+        path = f"M{x1},{y1} L{x2},{y2}"
     return (
-        f'<g class="edge"><title>{text}</title><path d="{path}" fill="none" stroke="#7a8594" '
-        f'marker-end="url(#arrow)"/><text x="{lx:.0f}" y="{ly:.0f}" font-size="9" '
-        f'text-anchor="middle" fill="#4a5563">{text}</text></g>'
+        f'<g class="edge"><title>{escape(label)}</title><path d="{path}" fill="none" '
+        f'stroke="#8a94a3" marker-end="url(#arrow)"/>{text}</g>'
     )
 
 
+def _box(state: str, x: float, y: float, main: bool, terminal: bool) -> str:
+    fill = "#e8ecf2" if main else "#fff4d6"
+    return (
+        f'<g class="state" data-state="{escape(state)}"><rect x="{x}" y="{y}" width="{BOX_W}" '
+        f'height="{BOX_H}" rx="6" fill="{fill}" stroke="#1d2430" '
+        f'stroke-width="{3 if terminal else 1}"/><text x="{x + BOX_W / 2}" y="{y + 22}" '
+        f'font-size="13" fill="#1d2430">{escape(state)}</text></g>'
+    )
+
+
+def _caption(state: str, x: float, pairs: Pairs, main: set[str]) -> str:
+    """Under a side state: the triggers leading in from / out to the main stages."""
+    into = sorted({lb for (a, b), lbs in pairs.items() if b == state and a in main for lb in lbs})
+    out = sorted({lb for (a, b), lbs in pairs.items() if a == state and b in main for lb in lbs})
+    lines = [f"in: {', '.join(into)}"] if into else []
+    lines += [f"out: {', '.join(out)}"] if out else []
+    tspans = "".join(
+        f'<tspan x="{x}" dy="{12 if i else 0}">{escape(line)}</tspan>'
+        for i, line in enumerate(_wrap(lines))
+    )
+    return (
+        f'<text class="caption" x="{x}" y="{SIDE + BOX_H + 16}" text-anchor="start">{tspans}</text>'
+    )
+
+
+def _wrap(lines: list[str], width: int = 26) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        current = ""
+        for word in line.split(" "):
+            if current and len(current) + len(word) > width:
+                out.append(current)
+                current = "  "
+            current += word + " "
+        out.append(current.rstrip())
+    return out
+
+
 def lifecycle_svg(lifecycle: dict[str, Any]) -> str:
-    main = list(lifecycle.get("main_stages") or lifecycle.get("states") or [])
-    side = [s for s in lifecycle.get("states", []) if s not in main]
+    states = list(lifecycle.get("states") or [])
+    main = list(lifecycle.get("main_stages") or states)
+    side = [s for s in states if s not in main]
     terminal = set(lifecycle.get("terminal") or [])
-    pairs: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for t in lifecycle.get("transitions", []):
-        guard = t.get("conditions") or t.get("guard")
-        guards = guard if isinstance(guard, list) else [guard] if guard else []
-        label = t["trigger"] + (f" [{', '.join(guards)}]" if guards else "")
-        for src in _sources(t):
-            if label not in pairs[(src, t["dest"])]:
-                pairs[(src, t["dest"])].append(label)
+    pairs = _pairs(lifecycle.get("transitions") or [])
     pos = _layout(main, side, pairs)
-    width = max(x for x, _ in pos.values()) + BOX_W + 20
+    width = max(MIN_WIDTH, max(x for x, _ in pos.values()) + BOX_W + 20)
+    height = SIDE + BOX_H + 110 if side else TOP + BOX_H + 40
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {SIDE + 110}" '
-        f'role="img" aria-label="order lifecycle" font-family="system-ui, sans-serif">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height}" '
+        f'role="img" aria-label="lifecycle" font-family="system-ui, sans-serif" '
+        f'font-size="10" fill="#4a5563" text-anchor="middle">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        'fill="#7a8594"/></marker></defs>',
+        'fill="#8a94a3"/></marker></defs>',
     ]
-    for (a, b), labels in pairs.items():
-        if a in pos and b in pos:
-            parts.append(_edge(pos[a], pos[b], ", ".join(labels)))
-    for state, (x, y) in pos.items():
-        fill = "#e8ecf2" if state in main else "#fff4d6"
-        stroke = 3 if state in terminal else 1
-        parts.append(
-            f'<g class="state" data-state="{escape(state)}"><rect x="{x}" y="{y}" '
-            f'width="{BOX_W}" height="{BOX_H}" rx="6" fill="{fill}" stroke="#1d2430" '
-            f'stroke-width="{stroke}"/><text x="{x + BOX_W / 2}" y="{y + 22}" font-size="13" '
-            f'text-anchor="middle">{escape(state)}</text></g>'
-        )
+    parts += [
+        _edge(pos[a], pos[b], ", ".join(lb)) for (a, b), lb in pairs.items() if {a, b} <= set(pos)
+    ]
+    parts += [_box(s, x, y, s in main, s in terminal) for s, (x, y) in pos.items()]
+    parts += [_caption(s, pos[s][0], pairs, set(main)) for s in side]
     if hold := lifecycle.get("hold"):
-        note = escape(str(hold))
-        parts.append(f'<text x="20" y="{SIDE + 100}" font-size="11" fill="#5f6b7a">{note}</text>')
+        parts.append(
+            f'<text x="20" y="{height - 8}" text-anchor="start">{escape(str(hold))}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
