@@ -48,7 +48,7 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -121,10 +121,11 @@ def system(broker, tmp_path_factory) -> Iterator[System]:
     if dbs.postgres:
         for name in ("order", "warehouse", "aftersales"):
             env[f"{name.upper()}_DATABASE_URL"] = dbs.url(name)
+    (var / "logs").mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "services", "--port-offset", str(offset), "--var-dir", str(var)],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=(var / "logs" / "runner.log").open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )

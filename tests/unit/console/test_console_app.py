@@ -1,0 +1,139 @@
+"""The console without a browser: the sign-in cookie, role gating, and how refusals show."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from console.app import create_app
+from console.settings import ConsoleSettings
+
+KEYS = {"k-clerk": "clerk", "k-cs": "cs_agent", "k-scan": "scanner:WH-DS-1"}
+
+
+def _services(request: httpx.Request) -> httpx.Response:
+    """The services, faked: whoami by key, and a few answers the pages need."""
+    key = request.headers.get("authorization", "").removeprefix("Bearer ")
+    if key not in KEYS:
+        body = {"error": {"code": "unauthenticated", "message": "unknown API key", "details": {}}}
+        return httpx.Response(401, json=body)
+    role, _, wh = KEYS[key].partition(":")
+    path = request.url.path
+    if path == "/whoami":
+        return httpx.Response(200, json={"role": role, "warehouse_id": wh or None})
+    if path == "/orders/O-GONE":
+        msg = "no order O-GONE; check the id"
+        return httpx.Response(404, json={"error": {"code": "not_found", "message": msg}})
+    if path == "/orders/O-1/cancel":
+        msg = "cancel is not possible: already shipped; the path is refuse_delivery"
+        body = {"error": {"code": "refuse_delivery", "message": msg, "details": {}}}
+        return httpx.Response(409, json=body)
+    if path == "/orders":
+        return httpx.Response(200, json={"orders": []})
+    if path == "/review-policy":
+        return httpx.Response(
+            200, json={"auto_review": False, "default_campaign_limit": 1, "campaign_limits": {}}
+        )
+    if path.endswith("/shipments"):
+        return httpx.Response(500, text="Traceback (most recent call last): boom")
+    return httpx.Response(404, json={"error": {"code": "not_found", "message": "nothing here"}})
+
+
+@pytest.fixture
+def console(request):
+    settings = ConsoleSettings(cookie_secure=getattr(request, "param", False))
+    app = create_app(settings, transport=httpx.MockTransport(_services))
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://console")
+
+
+async def _signed_in(console: httpx.AsyncClient, key: str) -> httpx.AsyncClient:
+    r = await console.post("/signin", data={"key": key, "next": "/"})
+    assert r.status_code == 303, r.text
+    return console
+
+
+async def test_sign_in_sets_an_httponly_samesite_strict_cookie_and_lands_on_the_roles_home(
+    console,
+):
+    r = await console.post("/signin", data={"key": "k-clerk", "next": "/"})
+    assert r.status_code == 303
+    assert r.headers["location"] == "/review"
+    cookie = r.headers["set-cookie"].lower()
+    assert "fulfil_key=k-clerk" in cookie
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert "secure" not in cookie.replace("samesite", "")
+
+
+@pytest.mark.parametrize("console", [True], indirect=True)
+async def test_the_cookie_is_secure_when_configured(console):
+    r = await console.post("/signin", data={"key": "k-cs", "next": "/"})
+    assert "; secure" in r.headers["set-cookie"].lower()
+
+
+async def test_an_unknown_key_is_refused_with_the_services_message_and_no_cookie(console):
+    r = await console.post("/signin", data={"key": "nope", "next": "/"})
+    assert r.status_code == 401
+    assert "unknown API key" in r.text
+    assert "set-cookie" not in r.headers
+
+
+async def test_without_a_cookie_a_page_sends_to_sign_in(console):
+    r = await console.get("/orders")
+    assert r.status_code == 303
+    assert r.headers["location"] == "/signin?next=/orders"
+
+
+async def test_a_sign_in_never_redirects_off_the_console(console):
+    r = await console.post("/signin", data={"key": "k-cs", "next": "//evil.example/x"})
+    assert r.headers["location"] == "/orders"
+
+
+async def test_pages_follow_the_role(console):
+    await _signed_in(console, "k-clerk")
+    assert (await console.get("/review")).status_code == 200
+    r = await console.get("/aftersales")
+    assert r.status_code == 403
+    assert "The role clerk cannot use the aftersales pages" in r.text
+    page = (await console.get("/review")).text
+    assert 'href="/aftersales"' not in page
+    assert 'href="/review"' in page
+
+
+async def test_a_scanner_only_opens_its_own_warehouse(console):
+    await _signed_in(console, "k-scan")
+    r = await console.get("/warehouses")
+    assert r.headers["location"] == "/warehouses/WH-DS-1"
+    assert (await console.get("/warehouses/WH-OWN-1")).status_code == 403
+    assert (await console.get("/orders")).status_code == 403
+
+
+async def test_a_refusal_shows_the_services_message_never_a_trace(console):
+    await _signed_in(console, "k-cs")
+    r = await console.get("/orders/O-GONE")
+    assert r.status_code == 404
+    assert "no order O-GONE; check the id" in r.text
+
+    r = await console.post("/orders/O-1/cancel", data={"reason": "asked"})
+    assert r.status_code == 303  # back to the order page, carrying the message
+    follow = await console.get("/orders")
+    assert "already shipped; the path is refuse_delivery" in follow.text
+    assert "refuse_delivery" in follow.text
+
+
+async def test_a_service_that_answers_without_an_error_body_shows_its_status_only(console):
+    await _signed_in(console, "k-clerk")
+    r = await console.get("/warehouses/WH-OWN-1")
+    assert r.status_code == 500
+    assert "the service answered 500" in r.text
+    assert "Traceback" not in r.text
+
+
+async def test_sign_out_clears_the_cookie(console):
+    await _signed_in(console, "k-cs")
+    r = await console.post("/signout")
+    assert r.status_code == 303
+    assert (
+        'fulfil_key=""' in r.headers["set-cookie"] or "max-age=0" in r.headers["set-cookie"].lower()
+    )
