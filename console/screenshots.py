@@ -24,17 +24,20 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# role → (key, page, link on it to follow if there is one)
 ROLES = {
-    "clerk": ("dev-clerk", "/review"),
-    "cs_agent": ("dev-cs_agent", "/orders"),
-    "cs_supervisor": ("dev-cs_supervisor", "/aftersales"),
-    "ops": ("dev-ops", "/stops"),
-    "admin": ("dev-admin", "/lifecycle"),
-    "scanner": ("dev-scanner-WH-OWN-1", "/warehouses/WH-OWN-1"),
+    "clerk": ("dev-clerk", "/review", None),
+    "cs_agent": ("dev-cs_agent", "/orders", "table.orders tbody a"),
+    "cs_supervisor": ("dev-cs_supervisor", "/aftersales", None),
+    "ops": ("dev-ops", "/stops", "table a[href^='/stops/']"),
+    "admin": ("dev-admin", "/lifecycle", None),
+    "scanner": ("dev-scanner-WH-OWN-1", "/warehouses/WH-OWN-1", None),
 }
 
 
-def take(console: str, out: Path, pages: dict[str, tuple[str, str]] = ROLES) -> list[Path]:
+def take(
+    console: str, out: Path, pages: dict[str, tuple[str, str, str | None]] = ROLES
+) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     saved = []
     with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
@@ -45,13 +48,16 @@ def take(console: str, out: Path, pages: dict[str, tuple[str, str]] = ROLES) -> 
             args=ARGS,
             viewport={"width": 1000, "height": 900},
         )
-        for role, (key, path) in pages.items():
+        for role, (key, path, follow) in pages.items():
             page = browser.new_page()
             page.goto(f"{console}/signin")
             page.fill("input[name=key]", key)
             page.click("button[type=submit]")
             page.wait_for_selector(".role")
             page.goto(console + path)
+            if follow and page.locator(follow).count():
+                page.locator(follow).last.click()
+                page.wait_for_load_state()
             target = out / f"{role}.png"
             page.screenshot(path=str(target), clip={"x": 0, "y": 0, "width": 1000, "height": 900})
             saved.append(target)
