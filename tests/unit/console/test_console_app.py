@@ -137,3 +137,52 @@ async def test_sign_out_clears_the_cookie(console):
     assert (
         'fulfil_key=""' in r.headers["set-cookie"] or "max-age=0" in r.headers["set-cookie"].lower()
     )
+
+
+CAP = {"allowed": True, "mode": "void", "guaranteed": True, "pending_confirmation": False,
+       "reason": "cancelled at once", "code": None, "timing": None}  # fmt: skip
+ORDER = {
+    "order_id": "O-2", "version": 3, "shop_id": "s", "platform": "taobao",
+    "platform_order_id": "TB-2", "stage": "submitted", "buyer": {"id": "b"}, "address": {},
+    "lines": [{"sku": "SKU-1", "qty": 2, "unit_price": "5"}], "total": "10", "currency": "CNY",
+    "note": "", "review": {}, "flags": [], "shipments": [], "held": False, "held_by": [],
+}  # fmt: skip
+sent: list[dict] = []
+
+
+def _order_service(request: httpx.Request) -> httpx.Response:
+    path = request.url.path
+    if path == "/whoami":
+        return httpx.Response(200, json={"role": "cs_agent", "warehouse_id": None})
+    if path == "/orders/O-2":
+        return httpx.Response(200, json=ORDER)
+    if path == "/orders/O-2/timeline":
+        return httpx.Response(200, json={"order_id": "O-2", "entries": []})
+    if path == "/orders/O-2/capabilities":
+        line = {"sku": "SKU-1", "qty": 2, "shipment_id": "S-1", "cancel": CAP, "refund": CAP}
+        relabel = dict(CAP, mode="relabel", allowed=False, reason="already packed")
+        return httpx.Response(200, json={"stage": "submitted", "held": False, "edit": CAP,
+                                         "cancel": CAP, "refund": CAP, "address_change": relabel,
+                                         "lines": [line]})  # fmt: skip
+    if path == "/orders/O-2/cancel":
+        sent.append(__import__("json").loads(request.content))
+        return httpx.Response(200, json={**CAP, "mode": "lines", "lines": [{"sku": "SKU-1",
+                                         "mode": "void"}]})  # fmt: skip
+    return httpx.Response(404, json={"error": {"code": "not_found", "message": "no"}})
+
+
+async def test_every_capability_entry_is_drawn_and_lines_offer_a_cancel_by_line():
+    app = create_app(ConsoleSettings(), transport=httpx.MockTransport(_order_service))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as console:
+        await console.post("/signin", data={"key": "k", "next": "/"})
+        page = (await console.get("/orders/O-2")).text
+        assert 'data-action="address_change" data-allowed="false"' in page
+        assert "already packed" in page
+        assert 'id="line-cancel-form"' in page
+        assert 'name="line:SKU-1"' in page
+        r = await console.post(
+            "/orders/O-2/cancel", data={"by_line": "1", "line:SKU-1": "1", "reason": "one less"}
+        )
+        assert r.status_code == 303
+    assert sent == [{"reason": "one less", "lines": [{"sku": "SKU-1", "qty": 1}]}]
