@@ -77,6 +77,7 @@ async def order_page(request: Request, order_id: str, p: Reader) -> Response:
         timeline=timeline["entries"],
         warehouses=warehouses,
         address_fields=ADDRESS_FIELDS,
+        items=items_text(order.get("lines") or []),
     )
 
 
@@ -110,6 +111,24 @@ async def cancel(request: Request, order_id: str, p: Reader) -> Response:
     return back(f"/orders/{order_id}", ok=_mode_sentence(answer))
 
 
+def items_text(lines: list[dict[str, Any]]) -> str:
+    """The order's lines as the edit form shows them: `SKU qty unit_price`, one a line."""
+    return "\n".join(f"{ln['sku']} {ln['qty']} {ln['unit_price']}" for ln in lines)
+
+
+def parse_items(text: str) -> list[dict[str, Any]]:
+    """`SKU qty unit_price` lines back into the API's lines; a bad line names itself."""
+    lines = []
+    for n, row in enumerate(text.splitlines(), 1):
+        parts = row.split()
+        if not parts:
+            continue
+        if len(parts) != 3 or not parts[1].isdigit():
+            raise ValueError(f"items line {n}: write 'SKU quantity unit_price', got {row!r}")
+        lines.append({"sku": parts[0], "qty": int(parts[1]), "unit_price": parts[2]})
+    return lines
+
+
 @router.post("/orders/{order_id}/edit")
 async def edit(request: Request, order_id: str, p: Reader) -> Response:
     form = await request.form()
@@ -117,6 +136,12 @@ async def edit(request: Request, order_id: str, p: Reader) -> Response:
     note = str(form.get("note") or "")
     if form.get("note_before") != note:
         body["note"] = note
+    try:
+        items = parse_items(str(form.get("items") or ""))
+        if items != parse_items(str(form.get("items_before") or "")):
+            body["lines"] = items
+    except ValueError as exc:
+        return back(f"/orders/{order_id}", error=exc)
     address = {f: str(form.get(f"address.{f}") or "").strip() for f in ADDRESS_FIELDS}
     if any(form.get(f"address.{f}") != form.get(f"before.{f}") for f in ADDRESS_FIELDS):
         body["address"] = address

@@ -116,3 +116,28 @@ def test_ops_issues_a_stop_and_watches_two_warehouses_acknowledge_then_lifts_it(
 
     page.locator("#lift-form button").click()
     expect(page.locator("#stop-status")).to_have_text("lifted")
+
+
+def test_cs_edits_with_the_version_read_and_a_stale_page_is_told_to_reload(open_as, system):
+    order_id = system.new_order("SKU-5")
+    page = open_as("dev-cs_agent")
+    page.goto(f"/orders/{order_id}")
+    form = page.locator("#edit-form")
+    form.get_by_label("Note").fill("leave at the door")
+    form.get_by_role("button", name=re.compile("Save")).click()
+    expect(page.get_by_role("status")).to_contain_text("Edit accepted")
+    expect(page.locator("#edit-form textarea[name=note]")).to_have_value("leave at the door")
+
+    stale = open_as("dev-cs_supervisor")
+    stale.goto(f"/orders/{order_id}")
+    page.locator("#edit-form").get_by_label("Note").fill("ring twice")
+    page.locator("#edit-form").get_by_role("button", name=re.compile("Save")).click()
+    expect(page.get_by_role("status")).to_contain_text("Edit accepted")
+    stale.locator("#edit-form").get_by_label("Note").fill("call first")
+    stale.locator("#edit-form").get_by_role("button", name=re.compile("Save")).click()
+    alert = stale.get_by_role("alert")
+    expect(alert).to_contain_text("reload and retry")
+    expect(alert).to_contain_text("stale_version")
+    expect(alert).not_to_contain_text("Traceback")
+    with system.api("order") as order:
+        assert order.get(f"/orders/{order_id}").json()["note"] == "ring twice"
