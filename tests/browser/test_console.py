@@ -141,3 +141,33 @@ def test_cs_edits_with_the_version_read_and_a_stale_page_is_told_to_reload(open_
     expect(alert).not_to_contain_text("Traceback")
     with system.api("order") as order:
         assert order.get(f"/orders/{order_id}").json()["note"] == "ring twice"
+
+
+def test_cs_files_a_complaint_and_sees_its_sla_count_down(open_as):
+    page = open_as("dev-cs_agent")
+    page.goto("/aftersales")
+    page.get_by_placeholder("subject").fill("parcel late")
+    page.get_by_role("button", name="File complaint").click()
+    expect(page.get_by_role("status")).to_contain_text("Complaint filed")
+    row = page.locator("tr[data-complaint]", has_text="parcel late").first
+    countdown = row.locator("time.countdown")
+    expect(countdown).to_have_text(re.compile(r"^(\d+h )?\d+m \d+s left$"))
+    first = countdown.inner_text()
+    expect(countdown).not_to_have_text(first)  # it ticks
+
+
+def test_ops_sees_the_lifecycle_drawn_and_the_analytics_charts(open_as, system):
+    page = open_as("dev-ops")
+    page.goto("/lifecycle")
+    with system.api("order") as order:
+        states = order.get("/lifecycle").json()["states"]
+    expect(page.locator("#order-lifecycle svg g.state")).to_have_count(len(states))
+    expect(page.locator('#order-lifecycle g.state[data-state="synced"]')).to_be_visible()
+    page.goto("/analytics")
+    charts = page.locator("figure.chart img")
+    expect(charts).to_have_count(3)
+    for i in range(3):
+        charts.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=charts.nth(i).element_handle()
+        )
