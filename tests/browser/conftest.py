@@ -148,8 +148,10 @@ def system(broker, tmp_path_factory) -> Iterator[System]:
         dbs.drop_all()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(system):
+    """Module-scoped: Playwright's sync API runs an event loop in this thread while it is
+    open, which would break the asyncio tests of later modules."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
