@@ -38,15 +38,12 @@ def _layout(main: list[str], side: list[str], pairs: Pairs) -> dict[str, tuple[f
     wanted: dict[str, float] = {}
     for _ in range(2):  # a side state tied only to side states is placed on the 2nd pass
         for s in side:
-            xs = [
-                pos[o][0] if o in pos else wanted[o]
-                for a, b in pairs
-                if s in (a, b)
-                for o in (a, b)
-                if o != s and (o in pos or o in wanted)
-            ]
-            if xs:
-                wanted[s] = sum(xs) / len(xs) + (GAP / 2 if all(o not in pos for o in xs) else 0)
+            near = {o for a, b in pairs if s in (a, b) for o in (a, b) if o != s}
+            on_top = [pos[o][0] for o in near if o in pos]
+            beside = [wanted[o] + GAP / 2 for o in near if o not in pos and o in wanted]
+            if on_top or beside:
+                xs = on_top or beside
+                wanted[s] = sum(xs) / len(xs)
     x_min = 20.0
     for s in sorted(side, key=lambda s: (wanted.get(s, 1e9), s)):
         x = max(wanted.get(s, x_min), x_min)

@@ -22,11 +22,13 @@ from order_service.entrypoints.schemas import (
     ReviewPolicyBody,
     SubmitBody,
 )
+from order_service.handlers import Deps
 from order_service.handlers import orders as uc
 from shared.auth import Principal, allow
 from shared.errors import AppError
 from shared.limits import CODE_MAX, ID_MAX, OFFSET_MAX
 from shared.openapi import documented, errors
+from shared.service import Runtime
 
 router = APIRouter(tags=["orders"])
 Reader = Annotated[Principal, allow("clerk", "cs_agent", "cs_supervisor", "ops")]
@@ -52,8 +54,12 @@ def view(order: Order) -> dict[str, Any]:
     return body
 
 
-def _rt(request: Request):
+def _rt(request: Request) -> Runtime:
     return request.app.state.runtime
+
+
+def _deps(request: Request) -> Deps:
+    return request.app.state.deps
 
 
 async def _read(request: Request, order_id: str) -> Order:
@@ -159,7 +165,7 @@ async def edit_order(
     if_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> JSONResponse:
     version = _version(if_match)
-    order, cap = await uc.edit(_rt(request), order_id, version, body.changes(), principal.actor)
+    order, cap = await uc.edit(_deps(request), order_id, version, body.changes(), principal.actor)
     answer = {"edit": cap.as_dict(), "order": view(order)}
     return JSONResponse(
         answer, 202 if cap.pending_confirmation else 200, headers={"ETag": str(order.version)}
@@ -172,7 +178,7 @@ async def edit_order(
     responses={**documented(r.OrderView), **errors(404, 409)},
 )
 async def review_order(request: Request, order_id: str, body: ReviewBody, principal: Clerk) -> dict:
-    order = await uc.review(_rt(request), order_id, body.approve, body.reason, principal.actor)
+    order = await uc.review(_deps(request), order_id, body.approve, body.reason, principal.actor)
     return view(order)
 
 
@@ -185,7 +191,7 @@ async def submit_order(
     request: Request, order_id: str, principal: Clerk, body: SubmitBody | None = None
 ) -> dict:
     warehouse_id = body.warehouse_id if body else None
-    order = await uc.submit(_rt(request), order_id, warehouse_id, principal.actor)
+    order = await uc.submit(_deps(request), order_id, warehouse_id, principal.actor)
     return view(order)
 
 
@@ -201,7 +207,7 @@ async def submit_order(
 async def cancel_order(
     request: Request, order_id: str, body: CancelBody, principal: CS
 ) -> JSONResponse:
-    order, cap = await uc.cancel(_rt(request), order_id, body.reason, principal.actor)
+    order, cap = await uc.cancel(_deps(request), order_id, body.reason, principal.actor)
     answer = {"order_id": order.id, "stage": order.stage, **cap.as_dict(), "order": view(order)}
     return JSONResponse(answer, 202 if cap.pending_confirmation else 200)
 
@@ -212,7 +218,7 @@ async def cancel_order(
     responses={**documented(r.MergeAnswer), **errors(404, 409)},
 )
 async def merge_shipping(request: Request, body: MergeBody, principal: Clerk) -> dict:
-    group = await uc.merge_shipping(_rt(request), body.order_ids, principal.actor)
+    group = await uc.merge_shipping(_deps(request), body.order_ids, principal.actor)
     return {"merge_group": group, "order_ids": body.order_ids}
 
 
@@ -231,5 +237,5 @@ async def get_review_policy(request: Request, _: Reader) -> dict:
     responses=documented(r.ReviewPolicy),
 )
 async def put_review_policy(request: Request, body: ReviewPolicyBody, _: Admin) -> dict:
-    await uc.set_review_policy(_rt(request), ReviewPolicy(**body.model_dump()))
+    await uc.set_review_policy(_deps(request), ReviewPolicy(**body.model_dump()))
     return body.model_dump()
