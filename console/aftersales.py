@@ -79,6 +79,40 @@ async def inspect(request: Request, return_id: str, p: CS) -> Response:
     return await _do(p, f"/returns/{return_id}/inspect", body, f"Return {return_id} inspected.")
 
 
+@router.post("/orders/{order_id}/returns")
+async def open_return(request: Request, order_id: str, p: CS) -> Response:
+    """A return of the named units, from the order page (refund or exchange is decided by
+    the review; the service answers which window and evidence its reason needs)."""
+    form = await request.form()
+    lines = [
+        {"sku": str(k).removeprefix("return:"), "qty": int(str(v))}
+        for k, v in form.items()
+        if str(k).startswith("return:") and str(v).strip().isdigit() and int(str(v)) > 0
+    ]
+    photos = [x for x in str(form.get("photos") or "").replace(",", " ").split() if x]
+    body = {
+        "order_id": order_id,
+        "lines": lines,
+        "reason_code": str(form.get("reason_code") or "").strip(),
+        "opened": form.get("opened") == "on",
+        "method": str(form.get("method") or "pickup"),
+        "evidence": {
+            "photos": photos,
+            "order_number": order_id,
+            "chat_record": str(form.get("chat_record") or "") or None,
+        },
+    }
+    try:
+        answer = await p.api.post("aftersales", "/returns", body)
+    except ServiceError as exc:
+        return back(f"/orders/{order_id}", error=exc)
+    return back(
+        f"/orders/{order_id}",
+        ok=f"Return {answer.get('return_id')}: {answer.get('status')} "
+        f"({answer.get('shipping_payer')} pays the return shipping).",
+    )
+
+
 @router.post("/aftersales/complaints")
 async def file_complaint(request: Request, p: CS) -> Response:
     form = await request.form()

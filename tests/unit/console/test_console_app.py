@@ -186,3 +186,39 @@ async def test_every_capability_entry_is_drawn_and_lines_offer_a_cancel_by_line(
         )
         assert r.status_code == 303
     assert sent == [{"reason": "one less", "lines": [{"sku": "SKU-1", "qty": 1}]}]
+
+
+async def test_a_return_from_the_order_page_sends_the_units_reason_and_evidence():
+    returns: list[dict] = []
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/whoami":
+            return httpx.Response(200, json={"role": "cs_agent", "warehouse_id": None})
+        returns.append(__import__("json").loads(request.content))
+        return httpx.Response(
+            201, json={"return_id": "R-1", "status": "approved", "shipping_payer": "customer"}
+        )
+
+    app = create_app(ConsoleSettings(), transport=httpx.MockTransport(services))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as console:
+        await console.post("/signin", data={"key": "k", "next": "/"})
+        form = {"return:SKU-1": "1", "return:SKU-2": "0", "reason_code": "defect",
+                "method": "self_send", "photos": "p1.jpg, p2.jpg"}  # fmt: skip
+        r = await console.post("/orders/O-3/returns", data=form)
+        assert r.status_code == 303
+        assert "R-1" in (await console.get("/signin")).text
+    assert returns == [
+        {
+            "order_id": "O-3",
+            "lines": [{"sku": "SKU-1", "qty": 1}],
+            "reason_code": "defect",
+            "opened": False,
+            "method": "self_send",
+            "evidence": {
+                "photos": ["p1.jpg", "p2.jpg"],
+                "order_number": "O-3",
+                "chat_record": None,
+            },
+        }
+    ]
