@@ -38,6 +38,7 @@ AREAS: dict[str, frozenset[str]] = {
     "stops": EVERYONE,
     "aftersales": CS,
     "analytics": frozenset({"cs_supervisor", "ops", "admin"}),
+    "inventory": frozenset({"clerk", "cs_agent", "cs_supervisor", "ops", "admin"}),
     "lifecycle": EVERYONE,
 }
 # Actions a page offers, by role.
@@ -50,6 +51,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "scan": frozenset({"clerk", "ops", "admin", "scanner"}),
     "hold": frozenset({"clerk", "ops", "admin"}),
     "stop": frozenset({"ops", "admin"}),
+    "stock": frozenset({"ops", "admin"}),
     "review_policy": frozenset({"admin"}),
     "override": frozenset({"cs_supervisor", "admin"}),
 }
@@ -59,6 +61,7 @@ NAV = [
     ("warehouse", "/warehouses", "Warehouses"),
     ("stops", "/stops", "Stop-shipments"),
     ("aftersales", "/aftersales", "After-sales"),
+    ("inventory", "/inventory", "Inventory"),
     ("analytics", "/analytics", "Analytics"),
     ("lifecycle", "/lifecycle", "Lifecycle"),
 ]

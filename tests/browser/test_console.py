@@ -171,3 +171,20 @@ def test_ops_sees_the_lifecycle_drawn_and_the_analytics_charts(open_as, system):
         page.wait_for_function(
             "img => img.complete && img.naturalWidth > 0", arg=charts.nth(i).element_handle()
         )
+
+
+def test_ops_records_a_receipt_on_the_inventory_page(open_as):
+    page = open_as("dev-ops")
+    page.goto("/inventory?sku=SKU-4&warehouse_id=WH-OWN-1")
+    row = page.locator('tr[data-stock="WH-OWN-1/SKU-4/sellable"]')
+    before = int(row.locator(".available").inner_text())
+    form = page.locator("#adjust-form")
+    form.get_by_label("Warehouse").select_option("WH-OWN-1")
+    form.get_by_label("SKU").fill("SKU-4")
+    form.get_by_label("Units", exact=True).fill("5")
+    form.get_by_label("Reason").fill("delivery from the factory")
+    form.get_by_role("button", name="Record").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{before + 5} available")
+    clerk = open_as("dev-clerk")
+    clerk.goto("/inventory")
+    expect(clerk.locator("#adjust-form")).to_have_count(0)
