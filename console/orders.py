@@ -166,6 +166,7 @@ async def refund(request: Request, order_id: str, p: Reader) -> Response:
         "order_id": order_id,
         "reason": str(form.get("reason") or ""),
         "reason_code": str(form.get("reason_code") or "changed_mind"),
+        "kind": "goodwill" if form.get("kind") == "goodwill" else "order",
     }
     if amount := str(form.get("amount") or "").strip():
         body["amount"] = amount

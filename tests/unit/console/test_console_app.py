@@ -222,3 +222,24 @@ async def test_a_return_from_the_order_page_sends_the_units_reason_and_evidence(
             },
         }
     ]
+
+
+async def test_a_goodwill_refund_from_the_order_page_sends_its_kind_and_amount():
+    refunds: list[dict] = []
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/whoami":
+            return httpx.Response(200, json={"role": "cs_agent", "warehouse_id": None})
+        refunds.append(__import__("json").loads(request.content))
+        return httpx.Response(202, json={"refund_id": "F-1", "status": "issued", "amount": "5"})
+
+    app = create_app(ConsoleSettings(), transport=httpx.MockTransport(services))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as console:
+        await console.post("/signin", data={"key": "k", "next": "/"})
+        form = {"kind": "goodwill", "amount": "5.00", "reason": "late parcel"}
+        assert (await console.post("/orders/O-4/refund", data=form)).status_code == 303
+    assert refunds == [
+        {"order_id": "O-4", "reason": "late parcel", "reason_code": "changed_mind",
+         "kind": "goodwill", "amount": "5.00"}
+    ]  # fmt: skip
