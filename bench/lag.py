@@ -16,8 +16,9 @@ the part after the relay sent it (the consumer's), and per topic the relay's par
       KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 KAFKA_IDEMPOTENCE=true .venv/bin/python -m bench.lag
 
 BENCH_RATE (webhooks/s, default 150: half the slower shape's measured ingest),
-BENCH_SECONDS (default 30). On PostgreSQL each service gets a fresh database
-`bench_lag_<service>` on BENCH_DATABASE_URL's server.
+BENCH_SECONDS (default 30), BENCH_SERIES (a file: one CSV line per event, `topic,
+occurred_at,sent`, a time series of the relay's part). On PostgreSQL each service gets
+a fresh database `bench_lag_<service>` on BENCH_DATABASE_URL's server.
 """
 
 from __future__ import annotations
@@ -317,6 +318,10 @@ def report(sent: dict, rec: Recorder, since: float, db_kind: str, broker_kind: s
                 f"p50 {pct(delays, 50):6.3f} s  p99 {pct(delays, 99):6.3f} s  "
                 f"max {max(delays):6.3f} s"
             )
+    if series := os.environ.get("BENCH_SERIES"):
+        with open(series, "w") as out:
+            for key, at in sorted(rec.occurred.items(), key=lambda kv: kv[1]):
+                out.write(f"{key[0]},{at:.3f},{rec.published[key]:.3f}\n")
     print(f"service logs: {var}")
     print(f"command: {command()}")
 

@@ -13,6 +13,10 @@ itself, and a read never queues behind the writers holding the main pool. On
 SQLite they run on a synchronous connection in the calling thread, because a
 primary-key lookup in WAL mode takes microseconds and never waits for a writer,
 while handing it to aiosqlite's thread costs five thread hops of ~100 µs each.
+
+Pooled connections go to their waiters in arrival order (`ArrivalOrderQueue`): with
+SQLAlchemy's own queue a caller that begins its next transaction right after
+committing takes the connection back ahead of one already waiting for it.
 """
 
 from __future__ import annotations
@@ -21,17 +25,23 @@ import asyncio
 import json
 import time
 import weakref
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import asyncpg
 from sqlalchemy import Engine, Executable, Insert, MetaData, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import await_
+from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
+
+_T = TypeVar("_T")
 
 
 def is_sqlite(url: str) -> bool:
@@ -48,6 +58,69 @@ def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE matched (`session.execute` is typed `Result`; for DML it is
     a `CursorResult`)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+class ArrivalOrderQueue(AsyncAdaptedQueue[_T]):
+    """A pool's idle connections, handed to those waiting in the order they came.
+
+    SQLAlchemy's queue lets any caller take an idle connection at once, and a waiter
+    woken for it that finds it gone waits again at the back. A connection returned at
+    commit sits idle until the woken waiter runs, so whoever begins a transaction right
+    after committing (the unit of work of the webhook group commit, as long as webhooks
+    keep coming) takes it back first: on SQLite's one writer connection the relay's
+    mark and lease waited 4-13 s so, and with them every event. Here a returned
+    connection goes straight to the longest waiter, and no one overtakes a waiter.
+    """
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False):
+        super().__init__(maxsize, use_lifo)
+        self._waiters: deque[asyncio.Future[_T]] = deque()
+
+    def _waiting(self) -> bool:
+        while self._waiters and self._waiters[0].done():  # gave up (timeout, cancel)
+            self._waiters.popleft()
+        return bool(self._waiters)
+
+    def put_nowait(self, item: _T) -> None:
+        if self._waiting():
+            self._waiters.popleft().set_result(item)
+        else:
+            super().put_nowait(item)
+
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        self.put_nowait(item)  # never full: it holds at most the pool's own connections
+
+    def get(self, block: bool = True, timeout: float | None = None) -> _T:
+        if not self._waiting():
+            try:
+                return self.get_nowait()
+            except Empty:
+                if not block:
+                    raise
+        elif not block:
+            raise Empty()
+        return await_(self._wait(timeout))
+
+    async def _wait(self, timeout: float | None) -> _T:
+        waiter: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self.put_nowait(waiter.result())  # handed over as it gave up: the next one
+            else:
+                waiter.cancel()
+            if isinstance(exc, TimeoutError):
+                raise Empty() from None  # the pool turns it into its own TimeoutError
+            raise
+
+
+class ArrivalOrderPool(AsyncAdaptedQueuePool):
+    """SQLAlchemy's async queue pool with `ArrivalOrderQueue`."""
+
+    _queue_class = ArrivalOrderQueue[ConnectionPoolEntry]
 
 
 def _wal(cur: Any, tries: int = 100) -> None:
@@ -90,7 +163,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     # One writer connection per process: SQLite has one writer anyway, and queueing on the
     # pool (FIFO, no polling) beats SQLite's busy handler, which sleeps up to 100 ms a try.
     pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if immediate else {}
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
+    engine = create_async_engine(
+        url, connect_args={"timeout": 30}, poolclass=ArrivalOrderPool, **pool
+    )
     _sqlite_pragmas(
         engine.sync_engine, begin="BEGIN IMMEDIATE" if immediate else "BEGIN", busy_ms=30000
     )
@@ -139,7 +214,9 @@ class Database:
             # pool would pay a connect + TLS handshake per request; waiting for a pooled
             # connection is cheaper. No pre-ping (a round trip per checkout): a dropped
             # connection fails one request, and SQLAlchemy then invalidates the pool.
-            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+            self.engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=0, poolclass=ArrivalOrderPool
+            )
             self.read_engine = self.engine
         # Compiled SQL per statement object (meant for module-level statements; one built
         # per call is compiled per call and dropped with it).

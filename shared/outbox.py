@@ -11,6 +11,11 @@ next row is sent only once the one before is acknowledged, so no producer
 failure can reorder an order's events. Rows are marked per acknowledgement:
 a partition whose leader is away holds back only its own keys.
 
+Marks are writes, and SQLite has one writer, shared with the intake's group
+commit: one mark at a time, at most one every `mark_seconds` (an acknowledged
+row is not sent again meanwhile, and its key's next row may go; a crash before
+the mark only sends it again, and consumers de-duplicate).
+
 Producer errors (see `refused_for_good`):
 - refused for good (too large): the row is parked (`parked_at`, `error`, a
   log, `outbox_parked_total`) and the key's later rows are held back, not
@@ -137,11 +142,14 @@ class OutboxRelay:
         lease_seconds: float = 10.0,
         send_timeout: float = 15.0,
         stale_seconds: float = 30.0,
+        mark_seconds: float = 0.25,
     ):
         self.db, self.outbox, self.bus = db, outbox, bus
         self.name, self.owner = name, owner
         self.batch, self.idle, self.lease_seconds = batch, idle_seconds, lease_seconds
         self.send_timeout, self.stale_seconds = send_timeout, stale_seconds
+        self.mark_seconds = mark_seconds
+        self._marked_at = -mark_seconds  # monotonic; the last mark's start
         self._lease_until = datetime(1970, 1, 1, tzinfo=UTC)
         self._sending: dict[asyncio.Future[Any], _Flight] = {}  # a row's acknowledgement
         self._senders: set[asyncio.Task[None]] = set()  # one per partition and fill
@@ -212,11 +220,11 @@ class OutboxRelay:
         sent = await self._fill()
         while self._sending:
             await self._wait_any()
-            await self._settle()
+            await self._settle(mark_now=True)
         if not sent:
             while self._marking is not None or self._acked:
                 await self._mark_done()
-                await self._settle()
+                await self._settle(mark_now=True)
         return sent
 
     async def _fill(self) -> int:
@@ -299,8 +307,9 @@ class OutboxRelay:
         async with self.db.reader() as session:
             return [_Row(*r) for r in (await session.execute(query)).all()]
 
-    async def _settle(self) -> None:
-        """Collect finished sends: mark the acknowledged, park the refused, recover on the rest."""
+    async def _settle(self, *, mark_now: bool = False) -> None:
+        """Collect finished sends: mark the acknowledged (not before `mark_seconds` since
+        the last mark, unless `mark_now`), park the refused, recover on the rest."""
         fatal: BaseException | None = None
         acked = 0
         now = time.monotonic()
@@ -326,8 +335,10 @@ class OutboxRelay:
                 self._recovering = False
         if self._marking is not None and self._marking.done():
             await self._mark_done()
-        if self._acked and self._marking is None:
+        due = mark_now or time.monotonic() - self._marked_at >= self.mark_seconds
+        if self._acked and self._marking is None and due:
             rows, self._acked = self._acked, []
+            self._marked_at = time.monotonic()
             self._marking_ids = {row.id for row in rows}
             self._marking = asyncio.create_task(self._mark([row.id for row in rows]))
             self._marking.add_done_callback(lambda _: self._changed.set())
