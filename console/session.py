@@ -40,6 +40,7 @@ AREAS: dict[str, frozenset[str]] = {
     "analytics": frozenset({"cs_supervisor", "ops", "admin"}),
     "inventory": frozenset({"clerk", "cs_agent", "cs_supervisor", "ops", "admin"}),
     "lifecycle": EVERYONE,
+    "liabilities": CS | {"ops"},
     "skus": frozenset({"clerk", "cs_agent", "cs_supervisor", "ops", "admin"}),
 }
 # Actions a page offers, by role.
@@ -65,6 +66,7 @@ NAV = [
     ("stops", "/stops", "Stop-shipments"),
     ("aftersales", "/aftersales", "After-sales"),
     ("inventory", "/inventory", "Inventory"),
+    ("liabilities", "/liabilities", "Liabilities"),
     ("analytics", "/analytics", "Analytics"),
     ("lifecycle", "/lifecycle", "Lifecycle"),
 ]

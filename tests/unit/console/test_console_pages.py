@@ -37,7 +37,9 @@ class Fake:
 
 def _console(fake: Fake) -> httpx.AsyncClient:
     settings = ConsoleSettings(
-        order_url="http://order", warehouse_url="http://warehouse", aftersales_url="http://after"
+        order_url="http://order",
+        warehouse_url="http://warehouse",
+        aftersales_url="http://aftersales",
     )
     app = create_app(settings, transport=httpx.MockTransport(fake))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
@@ -103,3 +105,56 @@ async def test_a_refused_mapping_shows_the_services_message_and_only_clerks_get_
     async with _signed_in(cs) as console:
         page = await console.get("/sku-mappings")
         assert page.status_code == 200 and 'id="sku-form"' not in page.text
+
+
+LIABILITY = {
+    "liability_id": "L-1", "return_id": "R-1", "order_id": "O-1", "party": "warehouse",
+    "amount": "12.00", "basis": "damaged in the warehouse", "created_at": "2026-01-01T00:00:00",
+}  # fmt: skip
+
+
+async def test_a_supervisor_overrides_a_liability_with_a_reason_and_an_agent_only_reads():
+    moved = dict(LIABILITY, party="carrier", original_party="warehouse", overridden_by="sup")
+    fake = Fake(
+        "cs_supervisor",
+        {
+            ("GET", "/liabilities"): (200, [moved]),
+            ("POST", "/liabilities/L-1/override"): (200, moved),
+        },
+    )
+    async with _signed_in(fake) as console:
+        data = {"party": "carrier", "amount": "", "reason": "the parcel arrived crushed"}
+        r = await console.post("/liabilities/L-1/override", data=data)
+        assert r.status_code == 303
+        page = (await console.get("/liabilities?party=carrier")).text
+        assert "L-1 now borne by carrier" in page and "(was warehouse)" in page
+        assert "/liabilities/L-1/override" in page
+    body = {"party": "carrier", "reason": "the parcel arrived crushed"}
+    assert ("aftersales", "POST", "/liabilities/L-1/override", body) in fake.calls
+    assert ("aftersales", "GET", "/liabilities", None) in fake.calls
+    agent = Fake("cs_agent", {("GET", "/liabilities"): (200, [LIABILITY])})
+    async with _signed_in(agent) as console:
+        page = (await console.get("/liabilities")).text
+        assert "damaged in the warehouse" in page and "/override" not in page
+
+
+async def test_a_refused_override_shows_why_and_returned_goods_list_grade_and_disposition():
+    good = {"return_id": "R-1", "order_id": "O-1", "sku": "SKU-1", "qty": 1, "grade": "damaged",
+            "disposition": "scrap", "value": "10.00", "recovered_value": "0.00"}  # fmt: skip
+    fake = Fake(
+        "cs_supervisor",
+        {
+            ("GET", "/liabilities"): (200, [LIABILITY]),
+            ("POST", "/liabilities/L-1/override"): _error(422, "reason_required", "an override "
+                                                          "needs a reason"),
+            ("GET", "/returned-inventory"): (200, [good]),
+        },
+    )  # fmt: skip
+    async with _signed_in(fake) as console:
+        await console.post("/liabilities/L-1/override", data={"party": "carrier", "reason": " "})
+        page = (await console.get("/liabilities")).text
+        assert "an override needs a reason" in page and "reason_required" in page
+        goods = (await console.get("/returned-goods?disposition=scrap")).text
+        assert "<td>damaged</td><td>scrap</td>" in goods
+    paths = [(c[2], c[3]) for c in fake.calls if c[1] == "GET"]
+    assert ("/returned-inventory", None) in paths
