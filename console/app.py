@@ -16,6 +16,7 @@ from console import (
     analytics,
     inventory,
     liabilities,
+    ops,
     orders,
     review,
     skus,
@@ -55,7 +56,18 @@ def create_app(
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _install_errors(app)
     _install_signin(app)
-    pages = (orders, review, skus, warehouse, stops, aftersales, inventory, liabilities, analytics)
+    pages = (
+        orders,
+        review,
+        skus,
+        warehouse,
+        stops,
+        aftersales,
+        inventory,
+        liabilities,
+        analytics,
+        ops,
+    )
     for module in pages:
         app.include_router(module.router)
     return app

@@ -41,6 +41,7 @@ AREAS: dict[str, frozenset[str]] = {
     "inventory": frozenset({"clerk", "cs_agent", "cs_supervisor", "ops", "admin"}),
     "lifecycle": EVERYONE,
     "liabilities": CS | {"ops"},
+    "ops": frozenset({"ops", "admin"}),
     "skus": frozenset({"clerk", "cs_agent", "cs_supervisor", "ops", "admin"}),
 }
 # Actions a page offers, by role.
@@ -68,6 +69,7 @@ NAV = [
     ("inventory", "/inventory", "Inventory"),
     ("liabilities", "/liabilities", "Liabilities"),
     ("analytics", "/analytics", "Analytics"),
+    ("ops", "/ops", "Operations"),
     ("lifecycle", "/lifecycle", "Lifecycle"),
 ]
 

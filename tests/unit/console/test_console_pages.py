@@ -158,3 +158,54 @@ async def test_a_refused_override_shows_why_and_returned_goods_list_grade_and_di
         assert "<td>damaged</td><td>scrap</td>" in goods
     paths = [(c[2], c[3]) for c in fake.calls if c[1] == "GET"]
     assert ("/returned-inventory", None) in paths
+
+
+async def test_ops_sees_each_services_anomalies_and_parked_events_and_sends_one_again():
+    parked = {
+        "id": 3,
+        "event_id": "E-3",
+        "topic": "order.events",
+        "key": "O-1",
+        "error": "MessageSizeTooLarge",
+        "parked_at": "2026-01-01T00:00:00Z",
+        "held_back": 2,
+    }
+    anomaly = {"id": 1, "kind": "unknown_shipment", "event_type": "shipment.packed",
+               "event_id": "E-1", "order_id": "O-1", "shipment_id": "S-9",
+               "reason": "no shipment S-9", "recorded_at": "2026-01-01T00:00:00Z"}  # fmt: skip
+    fake = Fake(
+        "ops",
+        {
+            ("GET", "/anomalies"): (200, [anomaly]),
+            ("GET", "/outbox/parked"): (200, [parked]),
+            ("POST", "/outbox/parked/3/retry"): (200, {"id": 3, "outcome": "retrying"}),
+            ("POST", "/outbox/parked/3/discard"): _error(404, "not_parked", "no parked event 3"),
+        },
+    )
+    async with _signed_in(fake) as console:
+        page = (await console.get("/ops")).text
+        for service in ("order", "warehouse", "aftersales"):
+            assert f'data-service="{service}"' in page
+            assert f'action="/ops/{service}/parked/3/retry"' in page
+        assert "MessageSizeTooLarge" in page and "no shipment S-9" in page
+        r = await console.post("/ops/warehouse/parked/3/retry")
+        assert r.status_code == 303
+        assert (
+            "Parked event 3 of the warehouse service sent again" in (await console.get("/ops")).text
+        )
+        await console.post("/ops/aftersales/parked/3/discard")
+        assert "no parked event 3" in (await console.get("/ops")).text
+    assert ("warehouse", "POST", "/outbox/parked/3/retry", None) in fake.calls
+    hosts = {c[0] for c in fake.calls if c[2] == "/anomalies"}
+    assert hosts == {"order", "warehouse", "aftersales"}
+
+
+async def test_a_service_refusing_its_list_shows_its_message_in_its_section_only():
+    fake = Fake("ops", {("GET", "/outbox/parked"): (200, [])})
+    async with _signed_in(fake) as console:
+        page = await console.get("/ops")
+        assert page.status_code == 200
+        assert "no /anomalies" in page.text and "Nothing parked." in page.text
+    clerk = Fake("clerk", {})
+    async with _signed_in(clerk) as console:
+        assert (await console.get("/ops")).status_code == 403
