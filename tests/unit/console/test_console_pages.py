@@ -209,3 +209,61 @@ async def test_a_service_refusing_its_list_shows_its_message_in_its_section_only
     clerk = Fake("clerk", {})
     async with _signed_in(clerk) as console:
         assert (await console.get("/ops")).status_code == 403
+
+
+REQUESTED = {
+    "id": "F-1", "refund_id": "F-1", "order_id": "O-2", "kind": "lines",
+    "lines": [{"sku": "SKU-1", "qty": 1}], "amount": "5.00", "currency": "CNY", "source": "cs",
+    "reason": "", "reason_code": "defect", "mode": None, "decision": None, "status": "requested",
+    "return_id": None, "platform_refund_id": None, "requested_by": "cs-1", "refused_code": None,
+}  # fmt: skip
+DECIDED = dict(
+    REQUESTED,
+    mode="intercept",
+    status="awaiting_cancel",
+    decision={"allowed": True, "mode": "intercept", "guaranteed": False, "timing": "on_return",
+              "code": "", "reason": "shipped: intercepted in transit", "cancel": "intercept"},
+)  # fmt: skip
+
+
+async def test_a_refund_by_line_is_sent_with_its_units_and_its_page_polls_for_the_decision():
+    fake = Fake(
+        "cs_agent",
+        {
+            ("POST", "/refunds"): (202, REQUESTED),
+            ("GET", "/refunds/F-1"): (200, REQUESTED),
+        },
+    )
+    async with _signed_in(fake) as console:
+        form = {"refund:SKU-1": "1", "refund:SKU-2": "0", "reason_code": "defect"}
+        r = await console.post("/orders/O-2/refund-lines", data=form)
+        assert r.status_code == 303 and r.headers["location"] == "/refunds/F-1"
+        page = (await console.get("/refunds/F-1")).text
+        assert "Refund F-1 of 5.00 CNY: requested." in page
+        assert 'data-poll="/refunds/F-1/fragment"' in page and "Waiting for the order" in page
+        assert "<td>SKU-1</td><td>1</td>" in page
+        fake.answers[("GET", "/refunds/F-1")] = (200, DECIDED)
+        fragment = (await console.get("/refunds/F-1/fragment")).text
+        assert "shipped: intercepted in transit" in fragment and "best effort" in fragment
+        assert "data-final" not in fragment  # awaiting the cancel: still changes
+        fake.answers[("GET", "/refunds/F-1")] = (200, dict(DECIDED, status="issued"))
+        assert "data-final" in (await console.get("/refunds/F-1/fragment")).text
+        assert "data-poll" not in (await console.get("/refunds/F-1")).text
+    sent = {"order_id": "O-2", "reason": "", "reason_code": "defect", "kind": "lines",
+            "lines": [{"sku": "SKU-1", "qty": 1}]}  # fmt: skip
+    assert ("aftersales", "POST", "/refunds", sent) in fake.calls
+
+
+async def test_a_line_refund_without_units_or_refused_stays_on_the_order_with_the_reason():
+    fake = Fake(
+        "cs_agent",
+        {("POST", "/refunds"): _error(409, "already_refunded", "SKU-1 is already refunded")},
+    )
+    async with _signed_in(fake) as console:
+        r = await console.post("/orders/O-2/refund-lines", data={"refund:SKU-1": "0"})
+        assert r.headers["location"] == "/orders/O-2"
+        assert "Name at least one line" in (await console.get("/signin")).text
+        r = await console.post("/orders/O-2/refund-lines", data={"refund:SKU-1": "1"})
+        assert r.headers["location"] == "/orders/O-2"
+        assert "SKU-1 is already refunded" in (await console.get("/signin")).text
+    assert [c[1] for c in fake.calls] == ["POST"]
