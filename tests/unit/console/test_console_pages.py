@@ -267,3 +267,21 @@ async def test_a_line_refund_without_units_or_refused_stays_on_the_order_with_th
         assert r.headers["location"] == "/orders/O-2"
         assert "SKU-1 is already refunded" in (await console.get("/signin")).text
     assert [c[1] for c in fake.calls] == ["POST"]
+
+
+async def test_the_new_pages_are_in_the_navigation_of_the_roles_that_do_those_jobs():
+    nav = {
+        "clerk": ({"/sku-mappings"}, {"/ops", "/liabilities"}),
+        "cs_supervisor": ({"/sku-mappings", "/liabilities"}, {"/ops"}),
+        "ops": ({"/ops", "/liabilities", "/sku-mappings"}, set()),
+        "scanner": (set(), {"/ops", "/liabilities", "/sku-mappings"}),
+    }
+    for role, (has, lacks) in nav.items():
+        async with _signed_in(Fake(role, {})) as console:
+            page = (await console.get("/lifecycle")).text
+            header = page.split("</nav>")[0]
+            for href in has:
+                assert f'href="{href}"' in header, (role, href)
+            for href in lacks:
+                assert f'href="{href}"' not in header, (role, href)
+                assert (await console.get(href)).status_code == 403, (role, href)
