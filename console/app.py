@@ -11,7 +11,19 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from console import aftersales, analytics, inventory, orders, review, stops, warehouse
+from console import (
+    aftersales,
+    analytics,
+    inventory,
+    liabilities,
+    ops,
+    orders,
+    refunds,
+    review,
+    skus,
+    stops,
+    warehouse,
+)
 from console.client import Api, ServiceError, Services
 from console.session import (
     KEY_COOKIE,
@@ -45,7 +57,20 @@ def create_app(
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     _install_errors(app)
     _install_signin(app)
-    for module in (orders, review, warehouse, stops, aftersales, inventory, analytics):
+    pages = (
+        orders,
+        review,
+        skus,
+        warehouse,
+        stops,
+        aftersales,
+        refunds,
+        inventory,
+        liabilities,
+        analytics,
+        ops,
+    )
+    for module in pages:
         app.include_router(module.router)
     return app
 

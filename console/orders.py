@@ -175,9 +175,9 @@ async def refund(request: Request, order_id: str, p: Reader) -> Response:
     except ServiceError as exc:
         return back(f"/orders/{order_id}", error=exc)
     return back(
-        f"/orders/{order_id}",
-        ok=f"Refund {answer.get('refund_id')}: {answer.get('status')} ({answer.get('mode')}), "
-        f"{answer.get('amount')} {answer.get('currency', '')}",
+        f"/refunds/{answer.get('refund_id')}",
+        ok=f"Refund {answer.get('refund_id')} of {answer.get('amount')} "
+        f"{answer.get('currency', '')}: {answer.get('status')}.",
     )
 
 

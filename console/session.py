@@ -40,6 +40,9 @@ AREAS: dict[str, frozenset[str]] = {
     "analytics": frozenset({"cs_supervisor", "ops", "admin"}),
     "inventory": frozenset({"clerk", "cs_agent", "cs_supervisor", "ops", "admin"}),
     "lifecycle": EVERYONE,
+    "liabilities": CS | {"ops"},
+    "ops": frozenset({"ops", "admin"}),
+    "skus": frozenset({"clerk", "cs_agent", "cs_supervisor", "ops", "admin"}),
 }
 # Actions a page offers, by role.
 ACTIONS: dict[str, frozenset[str]] = {
@@ -54,15 +57,19 @@ ACTIONS: dict[str, frozenset[str]] = {
     "stock": frozenset({"ops", "admin"}),
     "review_policy": frozenset({"admin"}),
     "override": frozenset({"cs_supervisor", "admin"}),
+    "map_sku": frozenset({"clerk", "admin"}),
 }
 NAV = [
     ("orders", "/orders", "Orders"),
     ("review", "/review", "Review queue"),
+    ("skus", "/sku-mappings", "SKU mappings"),
     ("warehouse", "/warehouses", "Warehouses"),
     ("stops", "/stops", "Stop-shipments"),
     ("aftersales", "/aftersales", "After-sales"),
     ("inventory", "/inventory", "Inventory"),
+    ("liabilities", "/liabilities", "Liabilities"),
     ("analytics", "/analytics", "Analytics"),
+    ("ops", "/ops", "Operations"),
     ("lifecycle", "/lifecycle", "Lifecycle"),
 ]
 

@@ -1,7 +1,8 @@
 // fulfil console: the little the pages need beyond HTML forms. No libraries, no network
 // but the console's own URLs.
 //  - [data-poll="/url"]: replace the element's content with the fragment at /url every
-//    data-interval ms (the stop page's live acknowledgements), without reloading.
+//    data-interval ms (the stop page's live acknowledgements, a refund's decision), without
+//    reloading; it stops once the fragment holds a [data-final] element.
 //  - time[data-countdown]: "12m 30s left" / "breached 4m ago", ticking each second.
 (function () {
   function poll(el) {
@@ -9,7 +10,10 @@
     function tick() {
       fetch(el.dataset.poll, { credentials: "same-origin", headers: { "X-Fragment": "1" } })
         .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) { if (html !== null && html !== el.innerHTML) el.innerHTML = html; })
+        .then(function (html) {
+          if (html !== null && html !== el.innerHTML) el.innerHTML = html;
+          if (el.querySelector("[data-final]")) el.setAttribute("data-done", "");
+        })
         .catch(function () {})
         .finally(function () { if (!el.hasAttribute("data-done")) setTimeout(tick, every); });
     }

@@ -181,6 +181,7 @@ async def test_every_capability_entry_is_drawn_and_lines_offer_a_cancel_by_line(
         assert "already packed" in page
         assert 'id="line-cancel-form"' in page
         assert 'name="line:SKU-1"' in page
+        assert 'id="line-refund-form"' in page and 'name="refund:SKU-1"' in page
         r = await console.post(
             "/orders/O-2/cancel", data={"by_line": "1", "line:SKU-1": "1", "reason": "one less"}
         )
