@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from order_service.domain import lifecycle
+from order_service.domain import lifecycle, lines
 from order_service.domain.errors import IllegalTransition, InvalidRequest, NotAllowed
 from order_service.domain.reactions import Reactions
 from order_service.domain.rules import Capability, decide
@@ -82,6 +82,10 @@ class Order(Reactions):
     delivered_at: datetime | None = None
     delivery_reported_at: datetime | None = None
     merge_group: str | None = None
+    # Cancel by line (domain/lines.py): the ledger of removed / requested units, and one
+    # versioned change record per line cancel.
+    line_removals: list[dict[str, Any]] = field(default_factory=list)
+    line_changes: list[dict[str, Any]] = field(default_factory=list)
     # Collected during one use case; written by the unit of work, never persisted here.
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list, repr=False)
     timeline: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -327,11 +331,12 @@ class Order(Reactions):
     def _cancelled(self, reason: str, mode: str, actor: str, request_id: str) -> None:
         self.pending_cancel = None
         self.last_cancel = {"request_id": request_id, "outcome": "cancelled", "mode": mode}
+        lines.supersede_requests(self)  # line removals still waiting go with the order
         self.emit(
             "order.cancelled",
             reason=reason,
             mode=mode,
-            refund_due=str(self.total),
+            refund_due=str(self.total - lines.removed_value(self)),
             currency=self.currency,
         )
 

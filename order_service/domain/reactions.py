@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from order_service.domain import lifecycle
+from order_service.domain import lifecycle, lines
 from order_service.domain.errors import IllegalTransition, NotAllowed
 
 if TYPE_CHECKING:
@@ -54,6 +54,9 @@ class Reactions:
             self._progress(ship, kind, data, actor)
         else:
             handler = getattr(self, f"_on_{kind}", None)
+            if kind in lines.ON_SHIPMENT:  # cancel by line
+                lines.ON_SHIPMENT[kind](self, ship, data, actor)
+                return
             if handler is None:
                 self.record(f"shipment_{kind}", actor, shipment_id=ship.shipment_id)
                 return
