@@ -125,6 +125,11 @@ def removed_value(order: Order) -> Decimal:
     )
 
 
+def removal_pending(order: Order) -> bool:
+    """Some units wait for a line-removal answer (item edits would race it)."""
+    return any(r["state"] == "requested" for r in order.line_removals)
+
+
 def supersede_requests(order: Order) -> None:
     """The whole order is cancelled: removals still waiting are refunded with it."""
     waiting = {r["request_id"] for r in order.line_removals if r["state"] == "requested"}
@@ -357,6 +362,8 @@ def on_lines_removed(order: Order, ship: Shipment, data: dict[str, Any], actor: 
         order.fire("withdrawn", actor, reason=reason)
         order._cancelled(reason, waiting[0]["mode"], actor, data["request_id"])
         return
+    if order.stage == "exception" and all(s.status != "exception" for s in order.shipments):
+        order.fire("requeue", actor, shipment_id=ship.shipment_id)  # the stuck task went
     order.advance(actor)
 
 

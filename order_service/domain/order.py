@@ -247,6 +247,12 @@ class Order(Reactions):
             self.record("edit_applied", actor, request_id=request_id, changes=changes)
             return cap
         targets = self.live_shipments(unshipped=True)
+        if "lines" in changes and lines.removal_pending(self):
+            raise NotAllowed(
+                "a line removal awaits the warehouse's answer: edit the items after it",
+                code="line_removal_in_progress",
+                action="edit",
+            )
         if "lines" in changes and len(targets) > 1:
             raise InvalidRequest(
                 "item changes on an order split across warehouses must be made by cancel "

@@ -67,3 +67,28 @@ def test_removing_every_unit_voids_the_order():
     lines.cancel_lines(order, [{"sku": "SKU-1", "qty": 1}], "r", "cs", "L1")
     assert order.stage == "cancelled"
     assert refunds(order) == [("10.00", [{"sku": "SKU-1", "qty": 1}]), ("0.00", [])]
+
+
+def test_an_emptied_exception_shipment_requeues_the_order():
+    order = new_order(["SKU-1", "SKU-7"])
+    order.approve("clerk")
+    order.submit(plan_shipments(order.id, order.lines, DEV_WAREHOUSES), "clerk")
+    s1, s2 = (s.shipment_id for s in order.shipments)
+    order.on_shipment_event("allocated", {"shipment_id": s1}, "wh")
+    order.on_shipment_event("out_of_stock", {"shipment_id": s2, "skus": ["SKU-7"]}, "wh")
+    assert order.stage == "exception"
+    lines.cancel_lines(order, [{"sku": "SKU-7", "qty": 1}], "out of stock", "cs", "L1")
+    removed = {"shipment_id": s2, "request_id": "L1", "lines": [{"sku": "SKU-7", "qty": 1}]}
+    order.on_shipment_event("lines_removed", removed | {"task_withdrawn": True}, "wh")
+    assert order.stage == "allocated"  # the stock-out went with its only line
+
+
+def test_items_edit_waits_for_a_pending_line_removal():
+    order = new_order(["SKU-1", "SKU-4"])  # one own-warehouse shipment
+    order.approve("clerk")
+    order.submit(plan_shipments(order.id, order.lines, DEV_WAREHOUSES), "clerk")
+    lines.cancel_lines(order, [{"sku": "SKU-4", "qty": 1}], "r", "cs", "L1")
+    with pytest.raises(NotAllowed) as err:
+        order.edit({"lines": order.lines[:1]}, "cs", "E1")
+    assert err.value.code == "line_removal_in_progress"
+    order.edit({"note": "ring twice"}, "cs", "E2")  # other edits go on
