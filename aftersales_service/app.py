@@ -10,6 +10,7 @@ from aftersales_service.adapters.uow import AftersalesUnitOfWork
 from aftersales_service.entrypoints import api_analytics, api_care, api_cases
 from aftersales_service.entrypoints.consumers import consumers, sla_scheduler
 from aftersales_service.entrypoints.deps import install_domain_errors
+from aftersales_service.handlers import Deps
 from aftersales_service.handlers.care import seed_policy
 from aftersales_service.handlers.seed import seed_warehouses
 from shared.anomalies import anomalies_router
@@ -21,12 +22,10 @@ DESCRIPTION = """Refunds by stage, returns with grading and liability, complaint
 return-rate analytics. Cooperates with the order and warehouse services only through events."""
 
 
-async def _seed(rt: Runtime) -> None:
+async def _seed(deps: Deps) -> None:
     """Development mode (SPEC §8.1): the default policy and the dev warehouses."""
-    if rt.settings.mode is Mode.development:
-        uow = AftersalesUnitOfWork(rt.db, rt.outbox, rt.inbox)
-        await seed_policy(uow, rt.clock.now())
-        await seed_warehouses(AftersalesUnitOfWork(rt.db, rt.outbox, rt.inbox))
+    await seed_policy(deps.uow(), deps.clock.now())
+    await seed_warehouses(deps.uow())
 
 
 async def _build_rollup(rt: Runtime) -> None:
@@ -38,6 +37,15 @@ async def _build_rollup(rt: Runtime) -> None:
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or Settings(service="aftersales")
     runtime = build_runtime(settings, messaging, clock)
+    deps = Deps(
+        uow=lambda: AftersalesUnitOfWork(runtime.db, runtime.outbox, runtime.inbox),
+        clock=runtime.clock,
+    )
+
+    async def seed(rt: Runtime) -> None:
+        if settings.mode is Mode.development:
+            await _seed(deps)
+
     app = create_service_app(
         title="aftersales_service",
         description=DESCRIPTION,
@@ -49,9 +57,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             api_analytics.router,
             anomalies_router(anomalies, "cs_agent", "cs_supervisor", "ops"),
         ],
-        consumers=consumers,
-        on_startup=[_build_rollup, _seed],
-        background=[sla_scheduler],
+        consumers=lambda rt: consumers(deps, rt),
+        on_startup=[_build_rollup, seed],
+        background=[lambda _rt: sla_scheduler(deps)],
     )
+    app.state.deps = deps
     install_domain_errors(app)
     return app

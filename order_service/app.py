@@ -6,65 +6,59 @@ import asyncio
 import logging
 from functools import partial
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from order_service.adapters.platform import PlatformAdapter, PlatformSync, RecordingPlatformAdapter
-from order_service.adapters.repository import VersionConflict
+from order_service.adapters.reads import OrderReads
 from order_service.adapters.tables import anomalies, messaging, metadata
-from order_service.domain.errors import (
-    CampaignLimit,
-    DomainError,
-    IllegalTransition,
-    InvalidRequest,
-    NotAllowed,
-)
-from order_service.entrypoints import orders, sku_mappings, webhooks
+from order_service.adapters.uow import OrderUnitOfWork
+from order_service.entrypoints import errors, orders, sku_mappings, webhooks
 from order_service.entrypoints.consumers import consumers
-from order_service.handlers.common import OrderNotFound
-from order_service.handlers.orders import StaleVersion, complete_due
+from order_service.handlers import Deps
+from order_service.handlers.orders import complete_due
 from order_service.handlers.seed import seed_development
 from order_service.handlers.webhooks import ingest_orders
 from shared.anomalies import anomalies_router
 from shared.batching import Batcher
 from shared.clock import Clock
-from shared.errors import error_body
 from shared.service import Runtime, build_runtime, create_service_app
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-STATUS = {
-    OrderNotFound: 404,
-    StaleVersion: 412,
-    InvalidRequest: 422,
-    CampaignLimit: 409,
-    NotAllowed: 409,
-    IllegalTransition: 409,
-}
 
-
-def _status(exc: DomainError) -> int:
-    return next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 409)
-
-
-async def _platform_loop(rt: Runtime) -> None:
+async def _platform_loop(sync: PlatformSync) -> None:
     """Retries platform calls that failed or were written by requests (not consumers)."""
     while True:
         try:
-            await rt.extras["platform_sync"].push_pending()
+            await sync.push_pending()
         except Exception as exc:  # keep the loop alive through database hiccups
             log.warning("platform sync: %s", exc)
         await asyncio.sleep(1.0)
 
 
-async def _completion_loop(rt: Runtime) -> None:
+async def _completion_loop(deps: Deps) -> None:
     while True:
         try:
-            await complete_due(rt)
+            await complete_due(deps)
         except Exception as exc:
             log.warning("completion timer: %s", exc)
         await asyncio.sleep(60)
+
+
+def order_deps(rt: Runtime, platform: PlatformAdapter) -> Deps:
+    """The handlers' dependencies on this runtime (the intake batcher included)."""
+    deps = Deps(
+        uow=lambda: OrderUnitOfWork(rt),
+        reads=OrderReads(rt.db),
+        clock=rt.clock,
+        mode=rt.settings.mode,
+        interleaves=rt.db.dialect == "postgresql",
+        platform=platform,
+        platform_sync=PlatformSync(rt.db, platform, rt.clock),
+    )
+    deps.intake = Batcher(partial(ingest_orders, deps))
+    return deps
 
 
 def create_app(
@@ -75,10 +69,9 @@ def create_app(
     """The order_service app; `platform` defaults to a call recorder (dev and tests)."""
     settings = settings or Settings(service="order")
     rt = build_runtime(settings, messaging, clock)
-    adapter = platform or RecordingPlatformAdapter()
-    rt.extras["platform"] = adapter
-    rt.extras["platform_sync"] = PlatformSync(rt.db, adapter, rt.clock)
-    rt.extras["order_intake"] = Batcher(partial(ingest_orders, rt))
+    deps = order_deps(rt, platform or RecordingPlatformAdapter())
+    sync = deps.platform_sync
+    assert sync is not None
     app = create_service_app(
         title="order_service",
         description="Order lifecycle, platform webhooks, review, submission, CS capabilities.",
@@ -90,18 +83,11 @@ def create_app(
             sku_mappings.router,
             anomalies_router(anomalies, "clerk", "ops"),
         ],
-        consumers=consumers,
-        on_startup=[seed_development],
-        background=[_platform_loop, _completion_loop],
+        consumers=lambda rt: consumers(deps, rt),
+        on_startup=[lambda _rt: seed_development(deps)],
+        background=[lambda _rt: _platform_loop(sync), lambda _rt: _completion_loop(deps)],
     )
+    app.state.deps = deps
 
-    @app.exception_handler(DomainError)
-    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), _status(exc))
-
-    @app.exception_handler(VersionConflict)
-    async def _conflict(request: Request, exc: VersionConflict) -> JSONResponse:
-        status, code = (412, "stale_version") if request.method == "PATCH" else (409, "conflict")
-        return JSONResponse(error_body(code, f"{exc}; reload and retry"), status)
-
+    errors.install(app)
     return app

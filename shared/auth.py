@@ -15,6 +15,8 @@ from shared.errors import AppError
 
 @dataclass(frozen=True)
 class Principal:
+    """The caller: a role, and for a scanner key the one warehouse it is bound to."""
+
     role: str
     warehouse_id: str | None = None
     key_hint: str = ""
@@ -24,15 +26,6 @@ class Principal:
         """Who did it, for timelines: role (and warehouse) plus a key hint."""
         who = f"scanner@{self.warehouse_id}" if self.warehouse_id else self.role
         return f"{who}:{self.key_hint}"
-
-    def check_warehouse(self, warehouse_id: str) -> None:
-        """A scanner key may only touch its own warehouse's tasks."""
-        if self.role == "scanner" and self.warehouse_id != warehouse_id:
-            raise AppError(
-                403,
-                "wrong_warehouse",
-                f"this scanner key belongs to {self.warehouse_id}, not {warehouse_id}",
-            )
 
 
 def _role_for(keys: dict[str, str], key: str) -> str | None:

@@ -48,7 +48,6 @@ class Runtime:
     clock: Clock
     instance_id: str
     consumers: list[EventConsumer] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def build_runtime(

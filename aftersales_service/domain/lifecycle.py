@@ -1,17 +1,12 @@
-"""One shared `transitions` machine per case type, evaluated as a declared table.
-
-The machines are built once at import with `model=None`; a trigger is checked
-against the declared transitions for the case's current state, so no Machine
-(or model binding) is created per request and callbacks never do I/O.
-"""
+"""One declared state machine per case type, run by the shared lifecycle wrapper
+(shared/lifecycle.py: one machine each, built at import, no I/O in callbacks)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from transitions import Machine
-
 from aftersales_service.domain.errors import Refused
+from shared.lifecycle import Lifecycle, TransitionRefused
 
 
 class Case(Protocol):
@@ -25,28 +20,21 @@ class StateTable:
 
     def __init__(self, name: str, states: list[str], transitions: list[dict[str, Any]]) -> None:
         self.name = name
-        self.machine = Machine(
-            model=None,
-            states=states,
-            transitions=transitions,
-            initial=states[0],
-            auto_transitions=False,
-        )
+        self.lifecycle = Lifecycle(states, transitions)
 
     def can(self, status: str, trigger: str) -> bool:
-        return bool(self.machine.get_transitions(trigger=trigger, source=status))
+        return status in self.lifecycle.sources(trigger)
 
     def fire(self, case: Case, trigger: str) -> None:
-        found = self.machine.get_transitions(trigger=trigger, source=case.status)
-        dest = found[0].dest if found else None  # every declared transition has a dest
-        if dest is None:
+        try:
+            case.status = self.lifecycle.fire(case.status, trigger)
+        except TransitionRefused:
             raise Refused(
                 f"{self.name} in status {case.status!r} cannot {trigger}",
                 code="illegal_transition",
                 status=case.status,
                 trigger=trigger,
-            )
-        case.status = dest
+            ) from None
 
 
 REFUNDS = StateTable(

@@ -17,6 +17,7 @@ from aftersales_service.domain.errors import (
     NotFound,
     Refused,
 )
+from aftersales_service.handlers import Deps
 from shared.auth import Principal, allow
 from shared.db import Database
 from shared.errors import error_body
@@ -35,12 +36,13 @@ AdminOnly = Annotated[Principal, allow()]
 
 
 async def get_uow(request: Request) -> AftersalesUnitOfWork:
-    rt = request.app.state.runtime
-    return AftersalesUnitOfWork(rt.db, rt.outbox, rt.inbox)
+    deps: Deps = request.app.state.deps
+    return deps.uow()
 
 
 async def get_now(request: Request) -> datetime:
-    return request.app.state.runtime.clock.now()
+    deps: Deps = request.app.state.deps
+    return deps.clock.now()
 
 
 async def get_db(request: Request) -> Database:

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from uuid import uuid4
 
+from aftersales_service.adapters.uow import AftersalesUnitOfWork
 from shared import topics
+from shared.clock import Clock
 from shared.envelope import Envelope, Payload, new_event
 from shared.unit_of_work import UnitOfWork
 
 PRODUCER = "aftersales"
+
+
+@dataclass
+class Deps:
+    """What routes, consumers and loops are wired with (built once by the composition root)."""
+
+    uow: Callable[[], AftersalesUnitOfWork]
+    clock: Clock
+    sla_interval_seconds: float = 0.5  # the SLA scheduler's tick
 
 
 def new_id(prefix: str) -> str:

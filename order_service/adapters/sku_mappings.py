@@ -30,38 +30,47 @@ async def lookup(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> dict
     return found
 
 
-async def put(
-    session: AsyncSession, platform: str, variant_id: str, sku: str, by: str, at: datetime
-) -> None:
-    """Insert or replace one mapping (a concurrent insert raises IntegrityError: retry)."""
-    m = t.sku_mappings
-    values = {"sku": sku, "updated_by": by, "updated_at": at}
-    result = await session.execute(
-        update(m).where(m.c.platform == platform, m.c.variant_id == variant_id).values(**values)
-    )
-    if rowcount(result) == 0:
-        await session.execute(m.insert().values(platform=platform, variant_id=variant_id, **values))
+class SkuMappings:
+    """Mappings and waiting orders in one unit of work's session."""
 
+    def __init__(self, session: AsyncSession, dialect: str):
+        self.session, self.dialect = session, dialect
 
-async def waiting_orders(session: AsyncSession, platform: str, variant_id: str) -> list[str]:
-    w = t.sku_waiting
-    rows = await session.execute(
-        select(w.c.order_id)
-        .where(w.c.platform == platform, w.c.variant_id == variant_id)
-        .order_by(w.c.order_id)
-    )
-    return list(rows.scalars())
+    async def lookup(self, keys: Iterable[tuple[str, str]]) -> dict[str, dict]:
+        """{platform: {variant_id: sku}} for these (platform, variant id) pairs."""
+        return await lookup(self.session, keys)
 
+    async def put(self, platform: str, variant_id: str, sku: str, by: str, at: datetime) -> None:
+        """Insert or replace one mapping (a concurrent insert raises DuplicateKey: retry)."""
+        m = t.sku_mappings
+        values = {"sku": sku, "updated_by": by, "updated_at": at}
+        result = await self.session.execute(
+            update(m).where(m.c.platform == platform, m.c.variant_id == variant_id).values(**values)
+        )
+        if rowcount(result) == 0:
+            await self.session.execute(
+                m.insert().values(platform=platform, variant_id=variant_id, **values)
+            )
 
-async def add_waiting(session: AsyncSession, dialect: str, rows: list[dict]) -> None:
-    """Note orders whose lines wait for a variant's mapping (rows already noted are kept)."""
-    if rows:
-        await session.execute(insert_ignoring_conflicts(t.sku_waiting, dialect), rows)
+    async def waiting_orders(self, platform: str, variant_id: str) -> list[str]:
+        w = t.sku_waiting
+        rows = await self.session.execute(
+            select(w.c.order_id)
+            .where(w.c.platform == platform, w.c.variant_id == variant_id)
+            .order_by(w.c.order_id)
+        )
+        return list(rows.scalars())
 
+    async def add_waiting(self, rows: list[dict]) -> None:
+        """Note orders whose lines wait for a variant's mapping (rows already noted are kept)."""
+        if rows:
+            await self.session.execute(insert_ignoring_conflicts(t.sku_waiting, self.dialect), rows)
 
-async def clear_waiting(session: AsyncSession, platform: str, variant_id: str) -> None:
-    w = t.sku_waiting
-    await session.execute(delete(w).where(w.c.platform == platform, w.c.variant_id == variant_id))
+    async def clear_waiting(self, platform: str, variant_id: str) -> None:
+        w = t.sku_waiting
+        await self.session.execute(
+            delete(w).where(w.c.platform == platform, w.c.variant_id == variant_id)
+        )
 
 
 async def listing(

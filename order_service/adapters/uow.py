@@ -3,16 +3,18 @@ aggregate together with its events (outbox), timeline rows and pending platform 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.exc import IntegrityError as DuplicateKey
 
 from order_service.adapters import tables as t
+from order_service.adapters.parked import ParkedNotices
+from order_service.adapters.reference import CampaignPurchases, ReferenceData
 from order_service.adapters.repository import OrderRepository
+from order_service.adapters.sku_mappings import SkuMappings
 from order_service.domain.order import Order
-from order_service.domain.review import ReviewPolicy
-from order_service.domain.routing import CatalogItem, Warehouse
 from shared import topics
 from shared.anomalies import AnomalyLog
 from shared.db import insert_ignoring_conflicts
@@ -22,11 +24,12 @@ from shared.unit_of_work import UnitOfWork
 
 PRODUCER = "order_service"
 ANOMALIES = AnomalyLog(t.anomalies)
-CAMPAIGN_LOCKS = 0x0C4A  # advisory lock class of per-campaign checks (the key is the id's hash)
+__all__ = ["DuplicateKey", "OrderUnitOfWork"]  # DuplicateKey: a unique key another writer won
 
 
 class OrderUnitOfWork(UnitOfWork):
-    """`async with uow:` → `uow.orders`, reference data, and `store(order)`."""
+    """`async with uow:` → `uow.orders`, reference data, parked notices, SKU mappings,
+    campaign purchases, and `store(order)`."""
 
     def __init__(self, runtime: Runtime):
         super().__init__(runtime.db, runtime.outbox, runtime.inbox)
@@ -35,6 +38,10 @@ class OrderUnitOfWork(UnitOfWork):
     async def __aenter__(self) -> OrderUnitOfWork:
         await super().__aenter__()
         self.orders = OrderRepository(self.session)
+        self.reference = ReferenceData(self.session)
+        self.campaigns = CampaignPurchases(self.session, self.db.dialect)
+        self.parked = ParkedNotices(self.session)
+        self.sku_mappings = SkuMappings(self.session, self.db.dialect)
         return self
 
     def now(self):
@@ -82,19 +89,25 @@ class OrderUnitOfWork(UnitOfWork):
 
     async def _tracking_calls(self, order: Order, now) -> None:
         for call in order.tracking_sync:
-            await self.session.execute(
-                insert(t.platform_calls).values(
-                    order_id=order.id,
-                    shop_id=order.shop_id,
-                    platform=order.platform,
-                    platform_order_id=order.platform_order_id,
-                    call="tracking",
-                    body=call,
-                    created_at=now,
-                    attempts=0,
-                )
-            )
+            await self.queue_platform_call(order, "tracking", call, now)
         order.tracking_sync = []
+
+    async def queue_platform_call(
+        self, order: Order, call: str, body: dict, now: datetime | None = None
+    ) -> None:
+        """A call to the order's platform, sent after commit by PlatformSync."""
+        await self.session.execute(
+            insert(t.platform_calls).values(
+                order_id=order.id,
+                shop_id=order.shop_id,
+                platform=order.platform,
+                platform_order_id=order.platform_order_id,
+                call=call,
+                body=body,
+                created_at=now or self.now(),
+                attempts=0,
+            )
+        )
 
     async def anomaly(
         self,
@@ -115,32 +128,6 @@ class OrderUnitOfWork(UnitOfWork):
             order_id=order_id,
             shipment_id=shipment_id,
         )
-
-    async def lock_campaigns(self, campaign_ids: Iterable[str]) -> None:
-        """Hold these campaigns' per-buyer checks until commit, so that orders taken by two
-        instances at once are checked one after the other: the second sees the first's
-        purchases. PostgreSQL advisory locks, taken in sorted order (no deadlock between
-        batches); a SQLite write transaction is exclusive already."""
-        if self.db.dialect != "postgresql":
-            return
-        for campaign_id in sorted(set(campaign_ids)):
-            key = func.hashtext(f"campaign:{campaign_id}")
-            await self.session.execute(select(func.pg_advisory_xact_lock(CAMPAIGN_LOCKS, key)))
-
-    # ---- reference data ------------------------------------------------------------------
-    async def catalog(self) -> dict[str, CatalogItem]:
-        rows = (await self.session.execute(select(t.catalog))).all()
-        return {r.sku: CatalogItem(r.sku, r.category, r.supplier_id) for r in rows}
-
-    async def warehouses(self) -> list[Warehouse]:
-        rows = (await self.session.execute(select(t.warehouses))).all()
-        return [Warehouse(r.warehouse_id, r.kind, r.supplier_id) for r in rows]
-
-    async def review_policy(self) -> ReviewPolicy:
-        row = (
-            await self.session.execute(select(t.config.c.value).where(t.config.c.key == "review"))
-        ).first()
-        return ReviewPolicy(**row.value) if row else ReviewPolicy()
 
     async def receipt(self, source: str, webhook_id: str) -> str | Literal[False] | None:
         """The order id a webhook id already produced; False if never seen."""

@@ -1,11 +1,8 @@
 """The order lifecycle (SPEC §2), declared once as data and run by one shared `transitions` machine.
 
-States, triggers and guards live in `STATES` / `TRANSITIONS`; `MACHINE` is built
-once at import with `model=None` and drives one cursor, attached once: `fire()` sets
-the cursor's stage and guard facts and triggers (synchronous, so no other task can
-interleave), so no request builds a machine or attaches a model (that cost ~200 µs
-a transition).
-The Mermaid diagram is rendered from the same declaration.
+States, triggers and guards live in `STATES` / `TRANSITIONS` / `GUARDS`; `LIFECYCLE`
+(shared/lifecycle.py) runs them on one machine built at import. The Mermaid diagram is
+rendered from the same declaration.
 """
 
 from __future__ import annotations
@@ -13,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from transitions import Machine, MachineError
-
 from order_service.domain.errors import IllegalTransition
+from shared.lifecycle import NO_SUCH_TRANSITION, Guard, Lifecycle, TransitionRefused
 
 MAIN_STAGES = (
     "synced",
@@ -35,7 +31,17 @@ TERMINAL = ("cancelled", "completed", "returned")
 # Warehouse progress, in order: the stage an order takes from its shipments.
 WAREHOUSE_STAGES = ("submitted", "allocated", "labelled", "packed", "shipped")
 IN_WAREHOUSE = ("allocated", "labelled", "packed")
-RESUMABLE = ("submitted", "allocated", "labelled", "packed", "shipped")
+RESUMABLE = WAREHOUSE_STAGES  # where an order whose interception was missed resumes
+# A shipment's warehouse status by progress, and the order trigger that follows each stage.
+SHIPMENT_RANK = {
+    "submitted": 0,
+    "queued": 0,
+    "allocated": 1,
+    "labelled": 2,
+    "packed": 3,
+    "shipped": 4,
+}
+NEXT_TRIGGER = {"submitted": "allocate", "allocated": "label", "labelled": "pack", "packed": "ship"}
 
 GUARD_TEXT = {
     "not_held": "a stop-shipment or other hold blocks progress until it is lifted",
@@ -72,38 +78,17 @@ TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 
-class _Cursor:
-    """What the shared machine drives for one trigger: a stage plus the guards' facts."""
-
-    def __init__(self) -> None:
-        self.state = "synced"
-        self._held = False
-        self._resume: str | None = None
-
-    def at(self, stage: str, held: bool, resume_stage: str | None) -> _Cursor:
-        self.state, self._held, self._resume = stage, held, resume_stage
-        return self
-
-    def not_held(self) -> bool:
-        return not self._held
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("resumes_to_"):
-            target = name.removeprefix("resumes_to_")
-            return lambda *a, **k: self._resume == target
-        raise AttributeError(name)
+def _resumes_to(stage: str) -> Guard:
+    return lambda facts: facts.get("resume_stage") == stage
 
 
-MACHINE = Machine(
-    model=None,
-    states=list(STATES),
-    transitions=TRANSITIONS,
-    initial="synced",
-    auto_transitions=False,
-    send_event=False,
-)
-_CURSOR = _Cursor()
-MACHINE.add_model(_CURSOR, initial="synced")
+# Guards read the facts `fire()` is given: `held`, and `resume_stage` after a missed interception.
+GUARDS: dict[str, Guard] = {
+    "not_held": lambda facts: not facts.get("held"),
+    **{f"resumes_to_{stage}": _resumes_to(stage) for stage in RESUMABLE},
+}
+LIFECYCLE = Lifecycle(STATES, TRANSITIONS, initial="synced", guards=GUARDS)
+MACHINE = LIFECYCLE.machine  # the one shared machine (one cursor attached, at import)
 
 
 @dataclass(frozen=True)
@@ -115,73 +100,52 @@ class Step:
 
 def allowed_triggers(stage: str) -> list[str]:
     """Triggers declared from `stage` (guards not evaluated)."""
-    return sorted({t["trigger"] for t in TRANSITIONS if stage in _sources(t)})
+    return LIFECYCLE.triggers_from(stage)
 
 
 def fire(stage: str, trigger: str, *, held: bool = False, resume_stage: str | None = None) -> Step:
     """Run `trigger` from `stage` on the shared machine; raise IllegalTransition if refused."""
-    cursor = _CURSOR.at(stage, held, resume_stage)
     try:
-        ok = cursor.trigger(trigger)
-    except (MachineError, AttributeError):
-        raise IllegalTransition(
+        return Step(
+            trigger, stage, LIFECYCLE.fire(stage, trigger, held=held, resume_stage=resume_stage)
+        )
+    except TransitionRefused as refused:
+        raise _illegal(refused) from None
+
+
+def _illegal(refused: TransitionRefused) -> IllegalTransition:
+    stage, trigger, rule = refused.state, refused.trigger, refused.rule
+    if rule == NO_SUCH_TRANSITION:
+        return IllegalTransition(
             f"'{trigger}' is not possible from stage '{stage}'",
             trigger=trigger,
             stage=stage,
-            rule="no_such_transition",
-            allowed=allowed_triggers(stage),
-        ) from None
-    if not ok:
-        guards = _guards(stage, trigger)
-        rule = "not_held" if held and "not_held" in guards else (guards[0] if guards else "guard")
-        raise IllegalTransition(
-            f"'{trigger}' from '{stage}' refused: {GUARD_TEXT.get(rule, rule)}",
-            trigger=trigger,
-            stage=stage,
             rule=rule,
+            allowed=allowed_triggers(stage),
         )
-    return Step(trigger, stage, cursor.state)
+    return IllegalTransition(
+        f"'{trigger}' from '{stage}' refused: {GUARD_TEXT.get(rule, rule)}",
+        trigger=trigger,
+        stage=stage,
+        rule=rule,
+    )
 
 
 def can_fire(stage: str, trigger: str, **facts: Any) -> bool:
-    try:
-        fire(stage, trigger, **facts)
-    except IllegalTransition:
-        return False
-    return True
-
-
-def _sources(t: dict[str, Any]) -> list[str]:
-    return [t["source"]] if isinstance(t["source"], str) else list(t["source"])
-
-
-def _guards(stage: str, trigger: str) -> list[str]:
-    return [
-        c
-        for t in TRANSITIONS
-        if t["trigger"] == trigger and stage in _sources(t)
-        for c in t.get("conditions", [])
-    ]
+    return LIFECYCLE.can_fire(stage, trigger, **facts)
 
 
 def transition_rows() -> list[dict[str, Any]]:
     """The declaration flattened: one row per (trigger, source, dest, guards)."""
-    return [
-        {"trigger": t["trigger"], "source": s, "dest": t["dest"], "guards": t.get("conditions", [])}
-        for t in TRANSITIONS
-        for s in _sources(t)
-    ]
+    return LIFECYCLE.rows()
 
 
 def mermaid() -> str:
     """A Mermaid `stateDiagram-v2` of the declaration (same source the machine runs)."""
-    lines = ["stateDiagram-v2", "    [*] --> synced"]
-    for row in transition_rows():
-        guard = f" [{', '.join(row['guards'])}]" if row["guards"] else ""
-        lines.append(f"    {row['source']} --> {row['dest']} : {row['trigger']}{guard}")
-    lines += [f"    {s} --> [*]" for s in TERMINAL]
-    lines.append("    note right of submitted : held (stop-shipment) is a flag, not a stage")
-    return "\n".join(lines)
+    return LIFECYCLE.mermaid(
+        terminal=TERMINAL,
+        notes=["note right of submitted : held (stop-shipment) is a flag, not a stage"],
+    )
 
 
 def describe() -> dict[str, Any]:

@@ -13,21 +13,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from order_service.domain import lifecycle, lines
+from order_service.domain import lifecycle, lines, reactions
 from order_service.domain.errors import IllegalTransition, InvalidRequest, NotAllowed
-from order_service.domain.reactions import Reactions
+from order_service.domain.lifecycle import SHIPMENT_RANK
 from order_service.domain.rules import Capability, decide
 from order_service.domain.skus import UNKNOWN_SKU, unknown_lines, with_sku_flag
-
-SHIPMENT_RANK = {
-    "submitted": 0,
-    "queued": 0,
-    "allocated": 1,
-    "labelled": 2,
-    "packed": 3,
-    "shipped": 4,
-}
-NEXT_TRIGGER = {"submitted": "allocate", "allocated": "label", "labelled": "pack", "packed": "ship"}
 
 
 @dataclass
@@ -54,7 +44,7 @@ class Shipment:
 
 
 @dataclass
-class Order(Reactions):
+class Order:
     id: str
     shop_id: str
     platform: str
@@ -378,3 +368,23 @@ class Order(Reactions):
             self.anomaly("platform_edit_refused", actor, exc.message, changes=changes)
             return "refused"
         return "pending" if cap.pending_confirmation else "applied"
+
+    # ---- reactions to other services' facts (domain/reactions.py) -----------------------
+    def on_shipment_event(self, kind: str, data: dict[str, Any], actor: str) -> None:
+        """Apply one `shipment.*` event (kind without the prefix)."""
+        reactions.on_shipment_event(self, kind, data, actor)
+
+    def advance(self, actor: str) -> None:
+        """Move the stage up to the least advanced shipment, until a guard stops."""
+        reactions.advance(self, actor)
+
+    def deliver(self, at: datetime, source: str, actor: str) -> str:
+        """Delivery reported (webhook or carrier); early reports wait for `shipped`."""
+        return reactions.deliver(self, at, source, actor)
+
+    def on_aftersales(self, kind: str, data: dict[str, Any], actor: str) -> None:
+        """Cancel requests, refunds issued and returns from after-sales."""
+        reactions.on_aftersales(self, kind, data, actor)
+
+    def complete(self, actor: str) -> None:
+        self.fire("complete", actor)

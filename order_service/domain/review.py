@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from order_service.domain.errors import CampaignLimit
+
+if TYPE_CHECKING:
+    from order_service.domain.order import Order
 
 ADDRESS_FIELDS = ("name", "phone", "province", "city", "line1")
 # A buyer note asking for a change needs a person (English and Chinese phrasings).
@@ -102,6 +106,18 @@ def clean_problems(
     if note and CHANGE_WORDS.search(note):
         problems.append("buyer note asks for a change")
     return problems
+
+
+def auto_review(order: Order, policy: ReviewPolicy, catalog: Mapping[str, object]) -> None:
+    """With auto-review on, approve a new order that needs no clerk (a clean address,
+    SKUs of the catalog, no note, no flag); else note why it waits for one."""
+    if not policy.auto_review:
+        return
+    problems = clean_problems(order.address, order.lines, set(catalog), order.note, order.flags)
+    if problems:
+        order.record("auto_review_skipped", "auto-review", problems=problems)
+    else:
+        order.approve("auto-review", auto=True)
 
 
 def check_merge(orders: list[dict[str, Any]], policy: ReviewPolicy) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from order_service.adapters.platform import PlatformSync
 from order_service.adapters.uow import OrderUnitOfWork
+from order_service.handlers import Deps
 from order_service.handlers.common import retry_on_conflict
 from order_service.handlers.events import (
     on_aftersales_event,
@@ -33,9 +33,10 @@ async def dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
     # anything else on these topics is not ours to act on
 
 
-def consumers(rt: Runtime) -> list[EventConsumer]:
-    handle = idempotent(CONSUMER, lambda: OrderUnitOfWork(rt), dispatch)
-    sync: PlatformSync = rt.extras["platform_sync"]
+def consumers(deps: Deps, rt: Runtime) -> list[EventConsumer]:
+    handle = idempotent(CONSUMER, deps.uow, dispatch)
+    sync = deps.platform_sync
+    assert sync is not None  # wired by create_app
 
     async def handler(env: Envelope) -> None:
         await retry_on_conflict(lambda: handle(env))

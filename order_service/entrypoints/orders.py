@@ -22,12 +22,13 @@ from order_service.entrypoints.schemas import (
     ReviewPolicyBody,
     SubmitBody,
 )
-from order_service.handlers import line_cancels
+from order_service.handlers import Deps, line_cancels
 from order_service.handlers import orders as uc
 from shared.auth import Principal, allow
 from shared.errors import AppError
 from shared.limits import CODE_MAX, ID_MAX, OFFSET_MAX
 from shared.openapi import documented, errors
+from shared.service import Runtime
 
 router = APIRouter(tags=["orders"])
 Reader = Annotated[Principal, allow("clerk", "cs_agent", "cs_supervisor", "ops")]
@@ -54,8 +55,12 @@ def view(order: Order) -> dict[str, Any]:
     return body
 
 
-def _rt(request: Request):
+def _rt(request: Request) -> Runtime:
     return request.app.state.runtime
+
+
+def _deps(request: Request) -> Deps:
+    return request.app.state.deps
 
 
 async def _read(request: Request, order_id: str) -> Order:
@@ -161,7 +166,7 @@ async def edit_order(
     if_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> JSONResponse:
     version = _version(if_match)
-    order, cap = await uc.edit(_rt(request), order_id, version, body.changes(), principal.actor)
+    order, cap = await uc.edit(_deps(request), order_id, version, body.changes(), principal.actor)
     answer = {"edit": cap.as_dict(), "order": view(order)}
     return JSONResponse(
         answer, 202 if cap.pending_confirmation else 200, headers={"ETag": str(order.version)}
@@ -174,7 +179,7 @@ async def edit_order(
     responses={**documented(r.OrderView), **errors(404, 409)},
 )
 async def review_order(request: Request, order_id: str, body: ReviewBody, principal: Clerk) -> dict:
-    order = await uc.review(_rt(request), order_id, body.approve, body.reason, principal.actor)
+    order = await uc.review(_deps(request), order_id, body.approve, body.reason, principal.actor)
     return view(order)
 
 
@@ -187,7 +192,7 @@ async def submit_order(
     request: Request, order_id: str, principal: Clerk, body: SubmitBody | None = None
 ) -> dict:
     warehouse_id = body.warehouse_id if body else None
-    order = await uc.submit(_rt(request), order_id, warehouse_id, principal.actor)
+    order = await uc.submit(_deps(request), order_id, warehouse_id, principal.actor)
     return view(order)
 
 
@@ -210,7 +215,7 @@ async def cancel_order(
     `unknown_line`, 409 `qty_exceeds_active`; naming every remaining unit cancels the order."""
     if body.lines:
         return await _cancel_lines(request, order_id, body, principal)
-    order, cap = await uc.cancel(_rt(request), order_id, body.reason, principal.actor)
+    order, cap = await uc.cancel(_deps(request), order_id, body.reason, principal.actor)
     answer = {"order_id": order.id, "stage": order.stage, **cap.as_dict(), "order": view(order)}
     return JSONResponse(answer, 202 if cap.pending_confirmation else 200)
 
@@ -220,7 +225,7 @@ async def _cancel_lines(
 ) -> JSONResponse:
     wanted = [line.model_dump() for line in body.lines or []]
     order, change = await line_cancels.cancel_lines(
-        _rt(request), order_id, wanted, body.reason, principal.actor
+        _deps(request), order_id, wanted, body.reason, principal.actor
     )
     pending = any(line["outcome"] == "pending" for line in change["lines"])
     answer = {
@@ -245,7 +250,7 @@ async def _cancel_lines(
     responses={**documented(r.MergeAnswer), **errors(404, 409)},
 )
 async def merge_shipping(request: Request, body: MergeBody, principal: Clerk) -> dict:
-    group = await uc.merge_shipping(_rt(request), body.order_ids, principal.actor)
+    group = await uc.merge_shipping(_deps(request), body.order_ids, principal.actor)
     return {"merge_group": group, "order_ids": body.order_ids}
 
 
@@ -264,5 +269,5 @@ async def get_review_policy(request: Request, _: Reader) -> dict:
     responses=documented(r.ReviewPolicy),
 )
 async def put_review_policy(request: Request, body: ReviewPolicyBody, _: Admin) -> dict:
-    await uc.set_review_policy(_rt(request), ReviewPolicy(**body.model_dump()))
+    await uc.set_review_policy(_deps(request), ReviewPolicy(**body.model_dump()))
     return body.model_dump()

@@ -48,5 +48,5 @@ async def list_mappings(
 )
 async def put_mapping(request: Request, body: SkuMappingBody, principal: Clerk) -> dict:
     mapping = SkuMapping(body.platform, body.variant_id, body.sku)
-    resolved = await set_mapping(request.app.state.runtime, mapping, principal.actor)
+    resolved = await set_mapping(request.app.state.deps, mapping, principal.actor)
     return {"mapping": body.model_dump(), "resolved_orders": resolved}

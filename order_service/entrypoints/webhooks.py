@@ -26,6 +26,7 @@ from order_service.entrypoints.schemas import (
     GenericRefund,
 )
 from order_service.entrypoints.shopify import ShopifyCancelledOrder, ShopifyOrder, shop_from_domain
+from order_service.handlers import Deps
 from order_service.handlers.notices import (
     PlatformNotice,
     WebhookResult,
@@ -167,7 +168,9 @@ def _answer(result: WebhookResult) -> JSONResponse:
 
 async def _intake(request: Request, cmd: IncomingOrder) -> WebhookResult:
     """Orders go through the intake batcher: concurrent webhooks share one transaction."""
-    return await request.app.state.runtime.extras["order_intake"].submit(cmd)
+    deps: Deps = request.app.state.deps
+    assert deps.intake is not None  # wired by create_app
+    return await deps.intake.submit(cmd)
 
 
 @router.post(
@@ -216,7 +219,7 @@ async def generic_refund(request: Request) -> JSONResponse:
             "skus": r.skus,
         },
     )
-    return _answer(await ingest_notice(request.app.state.runtime, notice))
+    return _answer(await ingest_notice(request.app.state.deps, notice))
 
 
 @router.post(
@@ -234,7 +237,7 @@ async def generic_delivery(request: Request) -> JSONResponse:
         d.platform_order_id,
         {"delivered_at": d.delivered_at.isoformat(), "source": d.source},
     )
-    return _answer(await ingest_notice(request.app.state.runtime, notice))
+    return _answer(await ingest_notice(request.app.state.deps, notice))
 
 
 @router.post(
@@ -252,7 +255,7 @@ async def generic_cancellation(request: Request) -> JSONResponse:
         reason=c.reason or f"cancelled on {c.platform}",
         cancelled_at=c.cancelled_at,
     )
-    return _answer(await ingest_notice(request.app.state.runtime, notice))
+    return _answer(await ingest_notice(request.app.state.deps, notice))
 
 
 async def _verified_shopify(request: Request) -> tuple[str, str, str, bytes]:
@@ -288,7 +291,7 @@ async def shopify_order(request: Request) -> JSONResponse:
             reason=c.cancel_reason or "cancelled on shopify",
             cancelled_at=c.cancelled_at,
         )
-        return _answer(await ingest_notice(request.app.state.runtime, notice))
+        return _answer(await ingest_notice(request.app.state.deps, notice))
     if topic not in ORDER_TOPICS:
         raise AppError(
             422,

@@ -4,9 +4,6 @@ an anomaly row (and, for a known order, an entry on the order), never an excepti
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from order_service.adapters import tables as t
 from order_service.adapters.uow import OrderUnitOfWork
 from order_service.domain.errors import DomainError
 from shared.envelope import Envelope
@@ -119,16 +116,6 @@ async def _apply(
 
 async def _register_warehouse(uow: OrderUnitOfWork, env: Envelope) -> None:
     p = env.payload
-    w = t.warehouses
-    exists = (
-        await uow.session.execute(
-            select(w.c.warehouse_id).where(w.c.warehouse_id == p["warehouse_id"])
-        )
-    ).first()
-    values = {"kind": p["kind"], "supplier_id": p.get("supplier_id"), "name": p.get("name", "")}
-    stmt = (
-        w.update().where(w.c.warehouse_id == p["warehouse_id"]).values(**values)
-        if exists
-        else w.insert().values(warehouse_id=p["warehouse_id"], **values)
+    await uow.reference.put_warehouse(
+        p["warehouse_id"], p["kind"], p.get("supplier_id"), p.get("name", "")
     )
-    await uow.session.execute(stmt)

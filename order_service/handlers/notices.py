@@ -13,15 +13,11 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import insert, select, tuple_, update
-from sqlalchemy.exc import IntegrityError
-
-from order_service.adapters import tables as t
 from order_service.adapters.uow import OrderUnitOfWork
 from order_service.domain.cancellations import platform_cancel
 from order_service.domain.order import Order
+from order_service.handlers import Deps
 from order_service.handlers.common import retry_on_conflict
-from shared.service import Runtime
 
 
 @dataclass
@@ -31,12 +27,6 @@ class WebhookResult:
     duplicate: bool
     outcome: str = "created"
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def interleaves(rt: Runtime) -> bool:
-    """Whether two write transactions can run at once (PostgreSQL); SQLite's writers
-    begin IMMEDIATE, one after the other, so neither misses the other's rows there."""
-    return rt.db.dialect == "postgresql"
 
 
 @dataclass
@@ -72,14 +62,14 @@ def cancellation_notice(
     )
 
 
-async def ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
+async def ingest_notice(deps: Deps, notice: PlatformNotice) -> WebhookResult:
     """Apply a refund/delivery/cancellation webhook to its order, or park it until the
     order arrives; decided again on the fresh order if another writer saved it first."""
-    result = await retry_on_conflict(lambda: _ingest_notice(rt, notice))
-    if result.outcome != "parked" or not interleaves(rt):
+    result = await retry_on_conflict(lambda: _ingest_notice(deps, notice))
+    if result.outcome != "parked" or not deps.interleaves:
         return result
     # The order may have been committed meanwhile without seeing this notice (see _settle).
-    late = await apply_pending(rt, notice.platform, notice.platform_order_id)
+    late = await apply_pending(deps, notice.platform, notice.platform_order_id)
     if late is None:
         return result
     order, outcomes = late
@@ -90,16 +80,16 @@ async def ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
 
 
 async def apply_pending(
-    rt: Runtime, platform: str, platform_order_id: str
+    deps: Deps, platform: str, platform_order_id: str
 ) -> tuple[Order, dict[str, dict]] | None:
     """Apply an existing order's unapplied parked notices; None if nothing was applied."""
 
     async def run() -> tuple[Order, dict[str, dict]] | None:
-        async with OrderUnitOfWork(rt) as uow:
+        async with deps.uow() as uow:
             order = await uow.orders.by_platform_id(platform, platform_order_id)
             if order is None:
                 return None
-            rows = (await parked_for(uow, [(platform, platform_order_id)])).get(
+            rows = (await uow.parked.waiting([(platform, platform_order_id)])).get(
                 (platform, platform_order_id), []
             )
             if not rows:
@@ -112,21 +102,13 @@ async def apply_pending(
     return await retry_on_conflict(run)
 
 
-async def _ingest_notice(rt: Runtime, notice: PlatformNotice) -> WebhookResult:
-    async with OrderUnitOfWork(rt) as uow:
-        try:
-            async with uow.session.begin_nested():
-                await uow.session.execute(
-                    insert(t.parked).values(
-                        kind=notice.kind,
-                        platform=notice.platform,
-                        platform_order_id=notice.platform_order_id,
-                        external_id=notice.external_id,
-                        body=notice.body,
-                        received_at=uow.now(),
-                    )
-                )
-        except IntegrityError:
+async def _ingest_notice(deps: Deps, notice: PlatformNotice) -> WebhookResult:
+    async with deps.uow() as uow:
+        n = notice
+        stored = await uow.parked.add(
+            n.kind, n.platform, n.platform_order_id, n.external_id, n.body, uow.now()
+        )
+        if not stored:
             order = await uow.orders.by_platform_id(notice.platform, notice.platform_order_id)
             earlier = await _parked_result(uow, notice)
             return WebhookResult(
@@ -155,39 +137,11 @@ def _extra(result: dict) -> dict:
 
 async def _parked_result(uow: OrderUnitOfWork, notice: PlatformNotice) -> dict:
     """What an earlier delivery of this notice did (cancellations keep their outcome)."""
-    p = t.parked
-    body = (
-        await uow.session.execute(
-            select(p.c.body).where(
-                p.c.kind == notice.kind,
-                p.c.platform == notice.platform,
-                p.c.external_id == notice.external_id,
-            )
-        )
-    ).scalar_one_or_none()
+    body = await uow.parked.body(notice.kind, notice.platform, notice.external_id)
     result = (body or {}).get("result")
     if result:
         return {"first_outcome": result["outcome"], **_extra(result)}
     return {"parked": True} if body is not None and notice.kind == "cancellation" else {}
-
-
-async def parked_for(uow: OrderUnitOfWork, keys: list[tuple[str, str]]) -> dict[tuple, list]:
-    """Unapplied platform notices waiting for these (platform, platform order id)s."""
-    p = t.parked
-    rows = (
-        await uow.session.execute(
-            select(p)
-            .where(
-                tuple_(p.c.platform, p.c.platform_order_id).in_(keys),
-                p.c.applied_at.is_(None),
-            )
-            .order_by(p.c.id)
-        )
-    ).all()
-    found: dict[tuple, list] = {}
-    for row in rows:
-        found.setdefault((row.platform, row.platform_order_id), []).append(row)
-    return found
 
 
 async def apply_parked(
@@ -195,10 +149,8 @@ async def apply_parked(
 ) -> dict[str, dict]:
     """Apply the order's parked notices in arrival order; → cancellation outcomes by id."""
     if rows is None:
-        rows = (await parked_for(uow, [(order.platform, order.platform_order_id)])).get(
-            (order.platform, order.platform_order_id), []
-        )
-    p = t.parked
+        key = (order.platform, order.platform_order_id)
+        rows = (await uow.parked.waiting([key])).get(key, [])
     outcomes: dict[str, dict] = {}
     for row in rows:
         actor = f"platform:{order.platform}"
@@ -210,32 +162,13 @@ async def apply_parked(
             result = platform_cancel(order, row.body["reason"], actor, f"P{uuid4().hex[:10]}")
             outcomes[row.external_id] = result
             body = {**row.body, "result": result}
-            await _report(uow, order, {"cancel_reason": row.body["reason"], **result})
+            outcome = {"cancel_reason": row.body["reason"], **result}
+            await uow.queue_platform_call(order, "cancellation", outcome)
         else:
             order.deliver(
                 datetime.fromisoformat(row.body["delivered_at"]),
                 row.body.get("source", "platform"),
                 actor,
             )
-        await uow.session.execute(
-            update(p)
-            .where(p.c.id == row.id)
-            .values(applied_at=uow.now(), order_id=order.id, body=body)
-        )
+        await uow.parked.mark_applied(row.id, uow.now(), order.id, body)
     return outcomes
-
-
-async def _report(uow: OrderUnitOfWork, order: Order, body: dict) -> None:
-    """Queue the cancellation outcome for the platform (sent after commit by PlatformSync)."""
-    await uow.session.execute(
-        insert(t.platform_calls).values(
-            order_id=order.id,
-            shop_id=order.shop_id,
-            platform=order.platform,
-            platform_order_id=order.platform_order_id,
-            call="cancellation",
-            body=body,
-            created_at=uow.now(),
-            attempts=0,
-        )
-    )

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import select
-
-from order_service.adapters import tables as t
-from order_service.adapters.uow import OrderUnitOfWork
 from order_service.domain.errors import DomainError, InvalidRequest
 from order_service.domain.order import Order
 from order_service.domain.review import ReviewPolicy, check_merge
 from order_service.domain.routing import enrich, plan_shipments
 from order_service.domain.rules import Capability
+from order_service.handlers import Deps
 from order_service.handlers.common import load, retry_on_conflict
-from shared.service import Runtime
 
 AFTER_SALES_WINDOW = timedelta(days=15)
 
@@ -28,11 +23,11 @@ class StaleVersion(DomainError):
     code = "stale_version"
 
 
-async def review(rt: Runtime, order_id: str, approve: bool, reason: str, actor: str) -> Order:
+async def review(deps: Deps, order_id: str, approve: bool, reason: str, actor: str) -> Order:
     """Clerk approves (synced → reviewed) or rejects (stays synced, reason visible)."""
 
     async def run() -> Order:
-        async with OrderUnitOfWork(rt) as uow:
+        async with deps.uow() as uow:
             order = await load(uow, order_id)
             if approve:
                 order.approve(actor)
@@ -45,14 +40,14 @@ async def review(rt: Runtime, order_id: str, approve: bool, reason: str, actor: 
     return await retry_on_conflict(run)
 
 
-async def submit(rt: Runtime, order_id: str, warehouse_id: str | None, actor: str) -> Order:
+async def submit(deps: Deps, order_id: str, warehouse_id: str | None, actor: str) -> Order:
     """Send a reviewed order to its warehouse(s): one shipment per warehouse."""
 
     async def run() -> Order:
-        async with OrderUnitOfWork(rt) as uow:
+        async with deps.uow() as uow:
             order = await load(uow, order_id)
-            lines = enrich(order.lines, await uow.catalog())
-            plan = plan_shipments(order.id, lines, await uow.warehouses(), warehouse_id)
+            lines = enrich(order.lines, await uow.reference.catalog())
+            plan = plan_shipments(order.id, lines, await uow.reference.warehouses(), warehouse_id)
             order.submit(plan, actor)
             await uow.store(order)
             await uow.commit()
@@ -62,10 +57,10 @@ async def submit(rt: Runtime, order_id: str, warehouse_id: str | None, actor: st
 
 
 async def edit(
-    rt: Runtime, order_id: str, if_match: int, changes: dict[str, Any], actor: str
+    deps: Deps, order_id: str, if_match: int, changes: dict[str, Any], actor: str
 ) -> tuple[Order, Capability]:
     """Edit by the stage table; `if_match` must be the current version."""
-    async with OrderUnitOfWork(rt) as uow:
+    async with deps.uow() as uow:
         order = await load(uow, order_id)
         if order.version != if_match:
             raise StaleVersion(
@@ -73,7 +68,7 @@ async def edit(
                 current_version=order.version,
             )
         if "lines" in changes:
-            catalog = await uow.catalog()
+            catalog = await uow.reference.catalog()
             unknown = sorted({ln["sku"] for ln in changes["lines"]} - set(catalog))
             if unknown:
                 raise InvalidRequest(
@@ -86,11 +81,11 @@ async def edit(
         return order, cap
 
 
-async def cancel(rt: Runtime, order_id: str, reason: str, actor: str) -> tuple[Order, Capability]:
+async def cancel(deps: Deps, order_id: str, reason: str, actor: str) -> tuple[Order, Capability]:
     """Cancel by the stage table; decided again on the fresh state after a conflict."""
 
     async def run() -> tuple[Order, Capability]:
-        async with OrderUnitOfWork(rt) as uow:
+        async with deps.uow() as uow:
             order = await load(uow, order_id)
             cap = order.cancel(reason, actor, request_id=f"C{uuid4().hex[:10]}")
             await uow.store(order)
@@ -100,11 +95,11 @@ async def cancel(rt: Runtime, order_id: str, reason: str, actor: str) -> tuple[O
     return await retry_on_conflict(run)
 
 
-async def merge_shipping(rt: Runtime, order_ids: list[str], actor: str) -> str:
+async def merge_shipping(deps: Deps, order_ids: list[str], actor: str) -> str:
     """Ship several orders together, unless that gets round a campaign limit."""
 
     async def run() -> str:
-        async with OrderUnitOfWork(rt) as uow:
+        async with deps.uow() as uow:
             orders = [await load(uow, oid) for oid in order_ids]
             not_ready = [o.id for o in orders if o.stage not in ("synced", "reviewed")]
             if not_ready:
@@ -115,7 +110,7 @@ async def merge_shipping(rt: Runtime, order_ids: list[str], actor: str) -> str:
                 )
             check_merge(
                 [{"order_id": o.id, "buyer_id": o.buyer["id"], "lines": o.lines} for o in orders],
-                await uow.review_policy(),
+                await uow.reference.review_policy(),
             )
             group = f"M{uuid4().hex[:10]}"
             for o in orders:
@@ -128,33 +123,20 @@ async def merge_shipping(rt: Runtime, order_ids: list[str], actor: str) -> str:
     return await retry_on_conflict(run)
 
 
-async def set_review_policy(rt: Runtime, policy: ReviewPolicy) -> ReviewPolicy:
-    async with OrderUnitOfWork(rt) as uow:
-        row = (
-            await uow.session.execute(select(t.config.c.key).where(t.config.c.key == "review"))
-        ).first()
-        stmt = (
-            t.config.update().where(t.config.c.key == "review").values(value=asdict(policy))
-            if row
-            else t.config.insert().values(key="review", value=asdict(policy))
-        )
-        await uow.session.execute(stmt)
+async def set_review_policy(deps: Deps, policy: ReviewPolicy) -> ReviewPolicy:
+    async with deps.uow() as uow:
+        await uow.reference.set_review_policy(policy)
         await uow.commit()
     return policy
 
 
-async def complete_due(rt: Runtime) -> int:
+async def complete_due(deps: Deps) -> int:
     """Close delivered orders whose after-sales window has passed with no open return."""
-    cutoff = rt.clock.now() - AFTER_SALES_WINDOW
-    async with rt.db.reader() as session:
-        ids = (
-            (await session.execute(select(t.orders.c.id).where(t.orders.c.stage == "delivered")))
-            .scalars()
-            .all()
-        )
+    cutoff = deps.clock.now() - AFTER_SALES_WINDOW
+    ids = await deps.reads.delivered_ids()
     done = 0
     for oid in ids:
-        async with OrderUnitOfWork(rt) as uow:
+        async with deps.uow() as uow:
             order = await load(uow, oid)
             if order.stage != "delivered" or not order.delivered_at or order.delivered_at > cutoff:
                 continue

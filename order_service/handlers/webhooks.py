@@ -16,30 +16,19 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import and_, insert, or_, select, tuple_
-from sqlalchemy.exc import IntegrityError
-
-from order_service.adapters import sku_mappings as skumap
-from order_service.adapters import tables as t
-from order_service.adapters.uow import OrderUnitOfWork
+from order_service.adapters.uow import DuplicateKey, OrderUnitOfWork
 from order_service.domain.order import Order
 from order_service.domain.review import (
+    auto_review,
     buyer_keys,
     campaign_breaches,
-    clean_problems,
     holds_campaign_quantity,
 )
 from order_service.domain.routing import enrich
 from order_service.domain.skus import map_lines, waiting_variants, with_sku_flag
-from order_service.handlers.notices import (
-    WebhookResult,
-    apply_parked,
-    apply_pending,
-    interleaves,
-    parked_for,
-)
+from order_service.handlers import Deps
+from order_service.handlers.notices import WebhookResult, apply_parked, apply_pending
 from order_service.handlers.sku_mappings import resolve_waiting
-from shared.service import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +52,17 @@ class IncomingOrder:
     updated_at: datetime | None = None
 
 
-async def ingest_order(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
+async def ingest_order(deps: Deps, cmd: IncomingOrder) -> WebhookResult:
     """Store a paid order exactly once; a newer update follows the CS edit rule."""
     for _ in range(3):
         try:
-            return await _ingest_once(rt, cmd)
-        except IntegrityError:
+            return await _ingest_once(deps, cmd)
+        except DuplicateKey:
             continue  # the same order committed concurrently: the next pass sees it
-    return await _ingest_once(rt, cmd)
+    return await _ingest_once(deps, cmd)
 
 
-async def ingest_orders(rt: Runtime, cmds: list[IncomingOrder]) -> list[WebhookResult | Exception]:
+async def ingest_orders(deps: Deps, cmds: list[IncomingOrder]) -> list[WebhookResult | Exception]:
     """Many webhooks in one transaction: the new orders among them are created together
     (a handful of statements for the whole batch). The rest — a webhook id already seen, an
     order already known, a second webhook for an order earlier in the batch — and every
@@ -89,22 +78,22 @@ async def ingest_orders(rt: Runtime, cmds: list[IncomingOrder]) -> list[WebhookR
         if first[(c.platform, c.platform_order_id)] == i == first[(c.source, c.webhook_id)]
     }
     try:
-        results: dict[int, WebhookResult | Exception] = {**await _create_new(rt, batch)}
+        results: dict[int, WebhookResult | Exception] = {**await _create_new(deps, batch)}
     except Exception as exc:
         log.info("order batch of %d retried one by one: %s", len(batch), exc)
         results = {}
     for i, cmd in enumerate(cmds):
         if i not in results:
             try:
-                results[i] = await ingest_order(rt, cmd)
+                results[i] = await ingest_order(deps, cmd)
             except Exception as exc:
                 results[i] = exc
     return [results[i] for i in range(len(cmds))]
 
 
-async def _create_new(rt: Runtime, cmds: dict[int, IncomingOrder]) -> dict[int, WebhookResult]:
+async def _create_new(deps: Deps, cmds: dict[int, IncomingOrder]) -> dict[int, WebhookResult]:
     """Create those of `cmds` that are new (unseen webhook id, unknown order) in one commit."""
-    async with OrderUnitOfWork(rt) as uow:
+    async with deps.uow() as uow:
         seen = await uow.receipts_seen([(c.source, c.webhook_id) for c in cmds.values()])
         known = await uow.orders.known_platform_ids(
             [(c.platform, c.platform_order_id) for c in cmds.values()]
@@ -118,12 +107,12 @@ async def _create_new(rt: Runtime, cmds: dict[int, IncomingOrder]) -> dict[int, 
         orders = dict(zip(new, await _create(uow, list(new.values())), strict=True))
         await uow.add_receipts([(c.source, c.webhook_id, orders[i].id) for i, c in new.items()])
         await uow.commit()
-    await _settle(rt, list(orders.values()))
+    await _settle(deps, list(orders.values()))
     return {i: WebhookResult(o.id, o.stage, False, "created") for i, o in orders.items()}
 
 
-async def _ingest_once(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
-    async with OrderUnitOfWork(rt) as uow:
+async def _ingest_once(deps: Deps, cmd: IncomingOrder) -> WebhookResult:
+    async with deps.uow() as uow:
         seen = await uow.receipt(cmd.source, cmd.webhook_id)
         if seen is not False:
             order = await uow.orders.get(seen) if seen else None
@@ -137,50 +126,38 @@ async def _ingest_once(rt: Runtime, cmd: IncomingOrder) -> WebhookResult:
         [order] = await _create(uow, [cmd])
         await uow.add_receipts([(cmd.source, cmd.webhook_id, order.id)])
         await uow.commit()
-    await _settle(rt, [order])
+    await _settle(deps, [order])
     return WebhookResult(order.id, order.stage, False, "created")
 
 
-async def _settle(rt: Runtime, orders: list[Order]) -> None:
+async def _settle(deps: Deps, orders: list[Order]) -> None:
     """After the orders' commit, what a concurrent writer parked (a cancellation, refund,
     delivery) or mapped (a SKU mapping) while they were being created: neither could see
     the other's uncommitted rows, and both look again after committing, so one of them
     applies it. One query per batch; a second only when a line has no SKU. The orders are
     committed already: a failure here is logged, never answered as the webhook's error."""
     try:
-        await _settle_once(rt, orders)
+        await _settle_once(deps, orders)
     except Exception as exc:
         log.warning("settling %d new orders after commit failed: %s", len(orders), exc)
 
 
-async def _settle_once(rt: Runtime, orders: list[Order]) -> None:
-    if not orders or not interleaves(rt):
+async def _settle_once(deps: Deps, orders: list[Order]) -> None:
+    if not orders or not deps.interleaves:
         return
-    p = t.parked
     keys = [(o.platform, o.platform_order_id) for o in orders]
-    async with rt.db.reader() as session:
-        pending = (
-            await session.execute(
-                select(p.c.platform, p.c.platform_order_id)
-                .where(
-                    tuple_(p.c.platform, p.c.platform_order_id).in_(keys),
-                    p.c.applied_at.is_(None),
-                )
-                .distinct()
-            )
-        ).all()
-        variants = {(o.platform, v) for o in orders for v in waiting_variants(o.lines)}
-        mapped = await skumap.lookup(session, variants) if variants else {}
+    variants = {(o.platform, v) for o in orders for v in waiting_variants(o.lines)}
+    pending, mapped = await deps.reads.unsettled(keys, variants)
     for platform, platform_order_id in pending:
-        await apply_pending(rt, platform, platform_order_id)
+        await apply_pending(deps, platform, platform_order_id)
     for platform, by_variant in mapped.items():
         for variant_id in sorted(by_variant):
-            await resolve_waiting(rt, platform, variant_id, "sku-mappings")
+            await resolve_waiting(deps, platform, variant_id, "sku-mappings")
 
 
 async def _update(uow: OrderUnitOfWork, order: Order, cmd: IncomingOrder) -> str:
     [mapped] = await _mapped(uow, [cmd])
-    lines = enrich(mapped, await uow.catalog())
+    lines = enrich(mapped, await uow.reference.catalog())
     changes: dict[str, Any] = {}
     if cmd.address != order.address:
         changes["address"] = cmd.address
@@ -197,7 +174,7 @@ async def _update(uow: OrderUnitOfWork, order: Order, cmd: IncomingOrder) -> str
         return "duplicate"
     outcome = order.platform_update(changes, cmd.updated_at, actor=f"platform:{cmd.platform}")
     await uow.store(order)
-    await skumap.add_waiting(uow.session, uow.db.dialect, _waiting_rows([order]))
+    await uow.sku_mappings.add_waiting(_waiting_rows([order]))
     return outcome
 
 
@@ -207,7 +184,7 @@ async def _mapped(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[list[
     keys = {(c.platform, v) for c in cmds for v in waiting_variants(c.lines)}
     if not keys:
         return [c.lines for c in cmds]
-    known = await skumap.lookup(uow.session, keys)
+    known = await uow.sku_mappings.lookup(keys)
     return [map_lines(c.lines, known.get(c.platform, {}))[0] for c in cmds]
 
 
@@ -230,12 +207,12 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
     next, as if they had come one by one."""
     if not cmds:
         return []
-    catalog = await uow.catalog()
-    policy = await uow.review_policy()
+    catalog = await uow.reference.catalog()
+    policy = await uow.reference.review_policy()
     keys = [buyer_keys(c.buyer, c.address) for c in cmds]
     enriched = [enrich(lines, catalog) for lines in await _mapped(uow, cmds)]
     prior = await _prior_purchases(uow, enriched, keys)
-    parked = await parked_for(uow, [(c.platform, c.platform_order_id) for c in cmds])
+    parked = await uow.parked.waiting([(c.platform, c.platform_order_id) for c in cmds])
     orders, purchases = [], []
     for cmd, lines, order_keys in zip(cmds, enriched, keys, strict=True):
         order = Order.receive(
@@ -263,12 +240,7 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
             order.record("sku_mapped", "sku-mappings", lines=mapped, unknown=[])
         if order.flags:
             order.record("review_flagged", "review-rules", flags=order.flags)
-        if policy.auto_review:
-            problems = clean_problems(order.address, lines, set(catalog), order.note, order.flags)
-            if problems:
-                order.record("auto_review_skipped", "auto-review", problems=problems)
-            else:
-                order.approve("auto-review", auto=True)
+        auto_review(order, policy, catalog)
         await apply_parked(uow, order, parked.get((order.platform, order.platform_order_id), []))
         for row in _purchases(order, order_keys):
             key = (row["campaign_id"], row["key_kind"], row["key_value"])
@@ -276,9 +248,8 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
             purchases.append(row)
         orders.append(order)
     await uow.store_new(orders)
-    if purchases:
-        await uow.session.execute(insert(t.campaign_purchases), purchases)
-    await skumap.add_waiting(uow.session, uow.db.dialect, _waiting_rows(orders))
+    await uow.campaigns.add(purchases)
+    await uow.sku_mappings.add_waiting(_waiting_rows(orders))
     return orders
 
 
@@ -291,22 +262,14 @@ async def _prior_purchases(
     identities = {k for ks in keys for k in ks}
     if not campaigns or not identities:
         return {}
-    await uow.lock_campaigns(campaigns)
-    cp = t.campaign_purchases
-    match = or_(*[and_(cp.c.key_kind == k, cp.c.key_value == v) for k, v in sorted(identities)])
-    rows = (
-        await uow.session.execute(
-            select(cp.c.campaign_id, cp.c.key_kind, cp.c.key_value, cp.c.qty, t.orders.c.stage)
-            .join(t.orders, t.orders.c.id == cp.c.order_id)
-            .where(cp.c.campaign_id.in_(campaigns), match)
-        )
-    ).all()
+    await uow.campaigns.lock(campaigns)
+    rows = await uow.campaigns.bought(campaigns, identities)
     prior: dict[tuple[str, str, str], int] = {}
-    for r in rows:
-        if not holds_campaign_quantity(r.stage):
+    for campaign_id, key_kind, key_value, qty, stage in rows:
+        if not holds_campaign_quantity(stage):
             continue
-        key = (r.campaign_id, r.key_kind, r.key_value)
-        prior[key] = prior.get(key, 0) + r.qty
+        key = (campaign_id, key_kind, key_value)
+        prior[key] = prior.get(key, 0) + qty
     return prior
 
 

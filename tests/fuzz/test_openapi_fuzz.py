@@ -198,7 +198,7 @@ def test_warehouse_service_fuzz(make_settings, capsys):
 
 def _seed_aftersales(app):
     async def seed(client) -> dict[str, list[str]]:
-        from aftersales_service.entrypoints.consumers import PROJECTION, uow_factory
+        from aftersales_service.entrypoints.consumers import PROJECTION
         from aftersales_service.handlers.projection import apply_event
         from shared.unit_of_work import idempotent
 
@@ -207,7 +207,7 @@ def _seed_aftersales(app):
         async def handle(uow, env):
             await apply_event(uow, env, rt.clock.now())
 
-        run = idempotent(PROJECTION, uow_factory(rt), handle)
+        run = idempotent(PROJECTION, app.state.deps.uow, handle)
         now = rt.clock.now()
         lines = [ev.line("SKU-1", 2), ev.line("SKU-2")]
         journey = []

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError as LostRace  # a unique key, a deadlock, a serialization
+from sqlalchemy.exc import IntegrityError as DuplicateKey
+
 from shared.unit_of_work import UnitOfWork
 from warehouse_service.adapters.registry import StopRepository, WarehouseRepository
 from warehouse_service.adapters.repository import ShipmentRepository
 from warehouse_service.adapters.stop_holds import StopHolds
+
+__all__ = ["DuplicateKey", "LostRace", "WarehouseUnitOfWork"]
 
 
 class WarehouseUnitOfWork(UnitOfWork):

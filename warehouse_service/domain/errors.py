@@ -59,6 +59,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class WrongWarehouse(DomainError):
+    """A scanner key used on another warehouse's task (HTTP 403)."""
+
+    code = "wrong_warehouse"
+
+
 class StopHoldRelease(DomainError):
     """A stop-shipment hold is released by lifting its stop, not one by one."""
 

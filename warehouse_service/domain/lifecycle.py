@@ -1,18 +1,11 @@
-"""The shipment task's state machine, declared once as data with `transitions`.
-
-One shared `Machine(model=None)` with one tiny cursor attached at import: each use
-sets the cursor to the current status and fires the trigger on it (synchronous, so
-no other task can interleave), so no per-request machine is built, no model is
-attached per call (that cost ~100 µs a scan), and the aggregate never carries
-machine-bound methods.
-"""
+"""The shipment task's state machine, declared once as data and run by the shared
+lifecycle wrapper (shared/lifecycle.py: one machine, built at import)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from transitions import Machine, MachineError
-
+from shared.lifecycle import Lifecycle, TransitionRefused
 from warehouse_service.domain.errors import WrongStep
 
 STATES = [
@@ -49,29 +42,13 @@ TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 
-class _Cursor:
-    def __init__(self, state: str):
-        self.state = state
-
-
-LIFECYCLE = Machine(
-    model=None,
-    states=STATES,
-    transitions=TRANSITIONS,
-    initial=None,
-    auto_transitions=False,
-)
-_CURSOR = _Cursor(STATES[0])
-LIFECYCLE.add_model(_CURSOR, initial=STATES[0])
+SHIPMENT = Lifecycle(STATES, TRANSITIONS)
+LIFECYCLE = SHIPMENT.machine  # the one shared machine (one cursor attached, at import)
 
 
 def sources(trigger: str) -> list[str]:
     """Statuses from which `trigger` is allowed, in declaration order."""
-    return [s for t in TRANSITIONS if t["trigger"] == trigger for s in _as_list(t["source"])]
-
-
-def _as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
+    return SHIPMENT.sources(trigger)
 
 
 def can(status: str, trigger: str) -> bool:
@@ -80,12 +57,10 @@ def can(status: str, trigger: str) -> bool:
 
 def fire(status: str, trigger: str) -> str:
     """The status after `trigger`, or `WrongStep` naming the step the trigger requires."""
-    _CURSOR.state = status
     try:
-        LIFECYCLE.events[trigger].trigger(_CURSOR)
-    except MachineError:
+        return SHIPMENT.fire(status, trigger)
+    except TransitionRefused:
         raise _wrong_step(status, trigger) from None
-    return _CURSOR.state
 
 
 def _wrong_step(status: str, trigger: str) -> WrongStep:
@@ -107,7 +82,4 @@ def _wrong_step(status: str, trigger: str) -> WrongStep:
 
 def mermaid() -> str:
     """The lifecycle as a Mermaid state diagram (for docs and the API)."""
-    lines = ["stateDiagram-v2", "    [*] --> queued"]
-    for t in TRANSITIONS:
-        lines += [f"    {s} --> {t['dest']}: {t['trigger']}" for s in _as_list(t["source"])]
-    return "\n".join(lines)
+    return SHIPMENT.mermaid(label=": ")

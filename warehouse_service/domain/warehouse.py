@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from warehouse_service.domain.errors import InvalidRequest
+from warehouse_service.domain.errors import InvalidRequest, WrongWarehouse
 
 KINDS = ("own", "dropship")
 DEV_WAREHOUSES = (
@@ -28,3 +28,10 @@ class Warehouse:
             raise InvalidRequest("a dropship warehouse needs its supplier_id", field="supplier_id")
         if self.kind == "own" and self.supplier_id:
             raise InvalidRequest("an own warehouse has no supplier_id", field="supplier_id")
+
+
+def check_access(bound_to: str | None, warehouse_id: str) -> None:
+    """A caller bound to one warehouse (a scanner key) may only touch that warehouse's
+    tasks; `bound_to` None (clerk, ops, a timer) may touch any."""
+    if bound_to is not None and bound_to != warehouse_id:
+        raise WrongWarehouse(f"this scanner key belongs to {bound_to}, not {warehouse_id}")

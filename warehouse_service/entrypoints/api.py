@@ -11,10 +11,10 @@ from shared.auth import Principal, allow
 from shared.limits import CODE_MAX
 from shared.openapi import documented, errors
 from warehouse_service import views
-from warehouse_service.domain.errors import DomainError, NotFound, error_for_code
+from warehouse_service.domain.errors import NotFound
 from warehouse_service.domain.lifecycle import STATES, TRANSITIONS, mermaid
 from warehouse_service.domain.stops import Scope
-from warehouse_service.domain.warehouse import Warehouse
+from warehouse_service.domain.warehouse import Warehouse, check_access
 from warehouse_service.entrypoints import responses as r
 from warehouse_service.entrypoints import schemas as s
 from warehouse_service.entrypoints.errors import to_app_error
@@ -69,7 +69,7 @@ async def worklist(
     limit: int = Query(500, ge=1, le=5000),
 ) -> list[dict]:
     """The worklist: status, held flag, holds and pending interception requests."""
-    principal.check_warehouse(warehouse_id)
+    check_access(principal.warehouse_id, warehouse_id)
     return await views.worklist(request.app.state.runtime.db, warehouse_id, status, held, limit)
 
 
@@ -81,16 +81,23 @@ async def worklist(
 async def import_shipments(
     warehouse_id: str, body: s.ImportRequest, deps: D, principal: Scanner
 ) -> dict:
-    principal.check_warehouse(warehouse_id)
+    check_access(principal.warehouse_id, warehouse_id)
     ids = body.shipment_ids or ([body.shipment_id] if body.shipment_id else [])
     result = await scanner.import_shipments(deps, warehouse_id, ids, body.all_queued)
-    if body.shipment_id and not body.shipment_ids and result["refused"]:
-        raise to_app_error(_refusal(result["refused"][0]))
-    return result
-
-
-def _refusal(item: dict) -> DomainError:
-    return error_for_code(item["code"])(item["message"], **item.get("details", {}))
+    if body.shipment_id and not body.shipment_ids:  # one task: its refusal is the answer
+        if result.missing:
+            raise NotFound(f"no shipment {result.missing[0]}")
+        if result.refused:
+            raise result.refused[0][1]
+    missing = [
+        {"shipment_id": sid, "code": "not_found", "message": f"no shipment {sid}"}
+        for sid in result.missing
+    ]
+    refused = [
+        {"shipment_id": sid, "code": e.code, "message": e.message, "details": e.details}
+        for sid, e in result.refused
+    ]
+    return {"allocated": result.allocated, "refused": missing + refused}
 
 
 @router.get(
@@ -101,15 +108,15 @@ def _refusal(item: dict) -> DomainError:
 async def get_shipment(shipment_id: str, request: Request, principal: Reader) -> dict:
     found = await views.get_shipment(request.app.state.runtime.db, shipment_id)
     if found is None:
-        raise to_app_error(NotFound(f"no shipment {shipment_id}"))
-    principal.check_warehouse(found.warehouse_id)
+        raise NotFound(f"no shipment {shipment_id}")
+    check_access(principal.warehouse_id, found.warehouse_id)
     return views.shipment_dict(found)
 
 
 @router.post("/shipments/{shipment_id}/label", tags=["scanner"], responses=SCAN_STEP)
 async def label(shipment_id: str, body: s.LabelRequest, deps: D, principal: Scanner) -> dict:
     done = await scanner.label(
-        deps, shipment_id, body.carrier, body.tracking_number, principal.check_warehouse
+        deps, shipment_id, body.carrier, body.tracking_number, principal.warehouse_id
     )
     return views.shipment_dict(done)
 
@@ -117,14 +124,14 @@ async def label(shipment_id: str, body: s.LabelRequest, deps: D, principal: Scan
 @router.post("/shipments/{shipment_id}/pack", tags=["scanner"], responses=SCAN_STEP)
 async def pack(shipment_id: str, body: s.PackRequest, deps: D, principal: Scanner) -> dict:
     done = await scanner.pack(
-        deps, shipment_id, body.scanned, body.weight_grams, principal.check_warehouse
+        deps, shipment_id, body.scanned, body.weight_grams, principal.warehouse_id
     )
     return views.shipment_dict(done)
 
 
 @router.post("/shipments/{shipment_id}/ship", tags=["scanner"], responses=SCAN_STEP)
 async def ship(shipment_id: str, deps: D, principal: Scanner) -> dict:
-    done = await scanner.ship(deps, shipment_id, principal.check_warehouse)
+    done = await scanner.ship(deps, shipment_id, principal.warehouse_id)
     return views.shipment_dict(done)
 
 
@@ -133,7 +140,7 @@ async def out_of_stock(
     shipment_id: str, body: s.OutOfStockRequest, deps: D, principal: Scanner
 ) -> dict:
     done = await scanner.report_out_of_stock(
-        deps, shipment_id, body.skus, body.note, principal.check_warehouse
+        deps, shipment_id, body.skus, body.note, principal.warehouse_id
     )
     return views.shipment_dict(done)
 
@@ -143,7 +150,7 @@ async def interception(
     shipment_id: str, body: s.InterceptionRequest, deps: D, principal: Scanner
 ) -> dict:
     done = await scanner.report_interception(
-        deps, shipment_id, body.outcome, principal.check_warehouse
+        deps, shipment_id, body.outcome, principal.warehouse_id
     )
     return views.shipment_dict(done)
 
@@ -157,7 +164,7 @@ async def line_removal(
     lets them ship. 409 `no_line_removal_pending` / `line_removal_mismatch`."""
     lines = [line.model_dump() for line in body.lines] if body.lines else None
     done = await line_removals.answer_line_removal(
-        deps, shipment_id, body.outcome, lines, principal.check_warehouse
+        deps, shipment_id, body.outcome, lines, principal.warehouse_id
     )
     return views.shipment_dict(done)
 
@@ -171,7 +178,7 @@ async def line_removal(
 async def place_hold(shipment_id: str, body: s.HoldRequest, deps: D, principal: Holder) -> dict:
     until = body.until.astimezone(UTC) if body.until else None
     shipment, hold = await hold_handlers.place_hold(
-        deps, shipment_id, body.reason, until, principal.actor, principal.check_warehouse
+        deps, shipment_id, body.reason, until, principal.actor, principal.warehouse_id
     )
     return {"hold": views.hold_dict(hold), "shipment": views.shipment_dict(shipment)}
 
@@ -183,7 +190,7 @@ async def place_hold(shipment_id: str, body: s.HoldRequest, deps: D, principal: 
 )
 async def release_hold(shipment_id: str, hold_id: str, deps: D, principal: Holder) -> dict:
     shipment = await hold_handlers.release_hold(
-        deps, shipment_id, hold_id, principal.actor, principal.check_warehouse
+        deps, shipment_id, hold_id, principal.actor, principal.warehouse_id
     )
     return views.shipment_dict(shipment)
 

@@ -19,6 +19,7 @@ STATUS: dict[type[e.DomainError], int] = {
     e.AlreadyExists: 409,
     e.Conflict: 409,
     e.StopHoldRelease: 409,
+    e.WrongWarehouse: 403,
 }
 
 

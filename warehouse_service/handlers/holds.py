@@ -9,11 +9,16 @@ from warehouse_service.adapters.repository import ShipmentRepository
 from warehouse_service.domain.errors import InvalidRequest, NotFound
 from warehouse_service.domain.shipment import Hold, Shipment
 from warehouse_service.handlers import Deps, publish, retrying
-from warehouse_service.handlers.scanner import Check, _get
+from warehouse_service.handlers.scanner import _get
 
 
 async def place_hold(
-    deps: Deps, shipment_id: str, reason: str, until: datetime | None, owner: str, check: Check
+    deps: Deps,
+    shipment_id: str,
+    reason: str,
+    until: datetime | None,
+    owner: str,
+    bound_to: str | None,
 ) -> tuple[Shipment, Hold]:
     """Hold one shipment; progress stops until every hold on it is released."""
 
@@ -22,7 +27,7 @@ async def place_hold(
 
     async def attempt() -> tuple[Shipment, Hold]:
         async with deps.uow() as uow:
-            shipment = await _get(uow, shipment_id, check)
+            shipment = await _get(uow, shipment_id, bound_to)
             hold = Hold(
                 hold_id=f"HOLD-{uuid4().hex[:12]}",
                 kind="manual",
@@ -41,13 +46,13 @@ async def place_hold(
 
 
 async def release_hold(
-    deps: Deps, shipment_id: str, hold_id: str, by: str, check: Check
+    deps: Deps, shipment_id: str, hold_id: str, by: str, bound_to: str | None
 ) -> Shipment:
     """Release one manual hold; the shipment resumes if it was the last."""
 
     async def attempt() -> Shipment:
         async with deps.uow() as uow:
-            shipment = await _get(uow, shipment_id, check)
+            shipment = await _get(uow, shipment_id, bound_to)
             shipment.release_manual_hold(hold_id, now=deps.clock.now(), by=by)
             await uow.shipments.save(shipment, deps.clock.now())
             publish(uow, shipment)
@@ -65,7 +70,7 @@ async def release_due_holds(deps: Deps) -> int:
     released = 0
     for shipment_id, hold_id in due:
         try:
-            await release_hold(deps, shipment_id, hold_id, "hold-until", lambda _wh: None)
+            await release_hold(deps, shipment_id, hold_id, "hold-until", None)
             released += 1
         except NotFound:
             continue  # released meanwhile (by hand, or by another instance's timer)

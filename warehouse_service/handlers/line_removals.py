@@ -11,7 +11,7 @@ from warehouse_service.adapters.uow import WarehouseUnitOfWork
 from warehouse_service.domain import line_removal
 from warehouse_service.domain.shipment import Shipment
 from warehouse_service.handlers import Deps, publish
-from warehouse_service.handlers.scanner import Check, Scan, _scan
+from warehouse_service.handlers.scanner import Scan, _scan
 
 
 async def line_removal_requested(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
@@ -36,10 +36,10 @@ async def answer_line_removal(
     shipment_id: str,
     outcome: str,
     lines: list[dict[str, Any]] | None,
-    check: Check,
+    bound_to: str | None,
 ) -> Shipment:
     """The warehouse's answer (`removed` | `missed`) to the task's pending requests."""
     return await _scan(
         deps,
-        Scan(shipment_id, check, lambda s, _ctx: line_removal.answer_removal(s, outcome, lines)),
+        Scan(shipment_id, bound_to, lambda s, _ctx: line_removal.answer_removal(s, outcome, lines)),
     )

@@ -14,19 +14,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import uuid4
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
-
-from shared.errors import AppError
-from warehouse_service.adapters.uow import WarehouseUnitOfWork
+from warehouse_service.adapters.uow import DuplicateKey, LostRace, WarehouseUnitOfWork
 from warehouse_service.domain.errors import Conflict, DomainError, DuplicateTracking, NotFound
 from warehouse_service.domain.shipment import Shipment
 from warehouse_service.domain.stops import Stop
+from warehouse_service.domain.warehouse import check_access
 from warehouse_service.handlers import Deps, publish, retrying
-
-Check = Callable[[str], None]
 
 
 @dataclass
@@ -45,17 +40,17 @@ class Scan:
     """One scanner step on one parcel, as queued for its batch."""
 
     shipment_id: str
-    check: Check
+    bound_to: str | None  # the caller's warehouse (a scanner key), None for any
     act: Callable[[Shipment, Context], None]
     ship: bool = False  # needs the stop guard
     tracking: str | None = None  # a label's tracking number, checked for uniqueness
 
 
-async def _get(uow: WarehouseUnitOfWork, shipment_id: str, check: Check) -> Shipment:
+async def _get(uow: WarehouseUnitOfWork, shipment_id: str, bound_to: str | None) -> Shipment:
     shipment = await uow.shipments.get(shipment_id)
     if shipment is None:
         raise NotFound(f"no shipment {shipment_id}", shipment_id=shipment_id)
-    check(shipment.warehouse_id)
+    check_access(bound_to, shipment.warehouse_id)
     return shipment
 
 
@@ -69,7 +64,7 @@ async def run_scans(deps: Deps, scans: list[Scan]) -> list[Shipment | Exception]
     """The batcher's worker: all scans in one transaction, else one by one."""
     try:
         return await _together(deps, scans)
-    except (Conflict, DBAPIError):  # a lost race: a version, a unique key, a deadlock
+    except (Conflict, LostRace):  # a lost race: a version, a unique key, a deadlock
         pass
     results: list[Shipment | Exception] = []
     for scan in scans:
@@ -86,7 +81,7 @@ async def _alone(deps: Deps, scan: Scan) -> Shipment:
     async def attempt() -> Shipment:
         try:
             [result] = await _together(deps, [scan])
-        except IntegrityError:
+        except DuplicateKey:
             if scan.tracking is None:
                 raise
             raise DuplicateTracking(
@@ -123,7 +118,7 @@ async def _together(deps: Deps, scans: list[Scan]) -> list[Shipment | Exception]
             again = ids[scan.shipment_id] > 0  # the same parcel is scanned later in the batch
             try:
                 shipment = _act(found, scan, ctx, again)
-            except (DomainError, AppError) as exc:  # refused: this scan's answer
+            except DomainError as exc:  # refused (wrong warehouse too): this scan's answer
                 results.append(exc)
                 continue
             uow.shipments.stage(shipment, ctx.now)  # saved together at commit
@@ -137,7 +132,7 @@ def _act(found: dict[str, Shipment], scan: Scan, ctx: Context, again: bool) -> S
     shipment = found.get(scan.shipment_id)
     if shipment is None:
         raise NotFound(f"no shipment {scan.shipment_id}", shipment_id=scan.shipment_id)
-    scan.check(shipment.warehouse_id)
+    check_access(scan.bound_to, shipment.warehouse_id)
     before = copy.deepcopy(shipment) if again else None
     try:
         scan.act(shipment, ctx)
@@ -148,9 +143,18 @@ def _act(found: dict[str, Shipment], scan: Scan, ctx: Context, again: bool) -> S
     return shipment
 
 
+@dataclass
+class Imported:
+    """What an import did: allocated ids, requested ids with no task, refused tasks."""
+
+    allocated: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    refused: list[tuple[str, DomainError]] = field(default_factory=list)
+
+
 async def import_shipments(
     deps: Deps, warehouse_id: str, shipment_ids: list[str] | None, all_queued: bool
-) -> dict[str, Any]:
+) -> Imported:
     """Allocate queued tasks of one warehouse; held or out-of-step tasks are refused."""
     async with deps.uow() as uow:
         if all_queued:
@@ -158,12 +162,7 @@ async def import_shipments(
         else:
             tasks = await uow.shipments.find(shipment_ids=shipment_ids or [])
         found = {s.shipment_id for s in tasks}
-        refused: list[dict[str, Any]] = [
-            {"shipment_id": sid, "code": "not_found", "message": f"no shipment {sid}"}
-            for sid in (shipment_ids or [])
-            if sid not in found
-        ]
-        allocated = []
+        result = Imported(missing=[sid for sid in (shipment_ids or []) if sid not in found])
         for s in tasks:
             try:
                 if s.warehouse_id != warehouse_id:
@@ -172,19 +171,16 @@ async def import_shipments(
                 await uow.shipments.save(s, deps.clock.now())
             except DomainError as exc:
                 s.events.clear()
-                refused.append(
-                    {"shipment_id": s.shipment_id, "code": exc.code, "message": exc.message}
-                    | {"details": exc.details}
-                )
+                result.refused.append((s.shipment_id, exc))
                 continue
             publish(uow, s)
-            allocated.append(s.shipment_id)
+            result.allocated.append(s.shipment_id)
         await uow.commit()
-    return {"allocated": allocated, "refused": refused}
+    return result
 
 
 async def label(
-    deps: Deps, shipment_id: str, carrier: str, tracking_number: str | None, check: Check
+    deps: Deps, shipment_id: str, carrier: str, tracking_number: str | None, bound_to: str | None
 ) -> Shipment:
     """Record the carrier label; generate a unique tracking number or refuse a duplicate."""
     tracking = tracking_number or f"{carrier[:4].upper()}{uuid4().hex[:14].upper()}"
@@ -199,11 +195,11 @@ async def label(
         s.label(carrier, tracking)
         ctx.taken.add(tracking)
 
-    return await _scan(deps, Scan(shipment_id, check, act, tracking=tracking))
+    return await _scan(deps, Scan(shipment_id, bound_to, act, tracking=tracking))
 
 
 async def pack(
-    deps: Deps, shipment_id: str, scanned: list[str], weight_grams: int, check: Check
+    deps: Deps, shipment_id: str, scanned: list[str], weight_grams: int, bound_to: str | None
 ) -> Shipment:
     """Pack after the SKU scan check; the weight is kept as evidence."""
 
@@ -211,30 +207,32 @@ async def pack(
         s.ensure_not_stopped("pack", ctx.stops)
         s.pack(scanned, weight_grams)
 
-    return await _scan(deps, Scan(shipment_id, check, act))
+    return await _scan(deps, Scan(shipment_id, bound_to, act))
 
 
-async def ship(deps: Deps, shipment_id: str, check: Check) -> Shipment:
+async def ship(deps: Deps, shipment_id: str, bound_to: str | None) -> Shipment:
     """Hand over to the carrier, checked against the active stops under the guard lock."""
 
     def act(s: Shipment, ctx: Context) -> None:
         assert ctx.epoch is not None
         s.ship(now=ctx.now, epoch=ctx.epoch, active_stops=ctx.stops)
 
-    return await _scan(deps, Scan(shipment_id, check, act, ship=True))
+    return await _scan(deps, Scan(shipment_id, bound_to, act, ship=True))
 
 
 async def report_out_of_stock(
-    deps: Deps, shipment_id: str, skus: list[str], note: str, check: Check
+    deps: Deps, shipment_id: str, skus: list[str], note: str, bound_to: str | None
 ) -> Shipment:
     """Out of stock → `exception`; after-sales tells the customer first."""
     return await _scan(
-        deps, Scan(shipment_id, check, lambda s, _ctx: s.report_out_of_stock(skus, note))
+        deps, Scan(shipment_id, bound_to, lambda s, _ctx: s.report_out_of_stock(skus, note))
     )
 
 
-async def report_interception(deps: Deps, shipment_id: str, outcome: str, check: Check) -> Shipment:
+async def report_interception(
+    deps: Deps, shipment_id: str, outcome: str, bound_to: str | None
+) -> Shipment:
     """The warehouse's answer to a pending interception request."""
     return await _scan(
-        deps, Scan(shipment_id, check, lambda s, _ctx: s.report_interception(outcome))
+        deps, Scan(shipment_id, bound_to, lambda s, _ctx: s.report_interception(outcome))
     )

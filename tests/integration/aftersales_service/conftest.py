@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from aftersales_service.adapters.tables import messaging
 from aftersales_service.app import create_app
-from aftersales_service.entrypoints.consumers import PROJECTION, uow_factory
+from aftersales_service.entrypoints.consumers import PROJECTION
 from aftersales_service.handlers.projection import apply_event
 from shared.clock import ManualClock
 from shared.envelope import Envelope, decode
@@ -31,7 +31,7 @@ class Harness:
         async def handle(uow, env):
             await apply_event(uow, env, self.clock.now())
 
-        run = idempotent(PROJECTION, uow_factory(self.rt), handle)
+        run = idempotent(PROJECTION, self.app.state.deps.uow, handle)
         for env in envelopes:
             await run(env)
 

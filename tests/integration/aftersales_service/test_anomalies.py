@@ -35,7 +35,7 @@ async def h(make_settings):
     app = create_app(make_settings("aftersales"), clock=clock)
     rt = app.state.runtime
     await rt.db.create_schema(t.metadata)
-    await _seed(rt)
+    await _seed(app.state.deps)
     await _build_rollup(rt)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from aftersales_service.adapters import rollup
 from aftersales_service.adapters import tables as t
 from aftersales_service.app import create_app
-from aftersales_service.entrypoints.consumers import PROJECTION, uow_factory
+from aftersales_service.entrypoints.consumers import PROJECTION
 from aftersales_service.handlers.projection import apply_event
 from shared.clock import ManualClock
 from shared.unit_of_work import idempotent_batch
@@ -78,10 +78,9 @@ async def test_a_batch_leaves_the_state_events_one_by_one_leave(harness, make_se
     url = databases.url("aftersales_batch")
     app = create_app(make_settings("aftersales", AFTERSALES_DATABASE_URL=url), clock=clock)
     async with running(app):
-        rt = app.state.runtime
 
         async def handle(uow, env):
             await apply_event(uow, env, clock.now())
 
-        await idempotent_batch(PROJECTION, uow_factory(rt), handle)(events)
+        await idempotent_batch(PROJECTION, app.state.deps.uow, handle)(events)
         assert await _state(app) == one_by_one

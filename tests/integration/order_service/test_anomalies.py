@@ -183,7 +183,7 @@ async def feed(order_settings, clock):
     app = create_app(order_settings, clock=clock)
     rt = app.state.runtime
     await rt.db.create_schema(metadata)
-    await seed_development(rt)
+    await seed_development(app.state.deps)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield Feed(app, client)

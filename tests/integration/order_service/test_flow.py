@@ -91,7 +91,7 @@ async def test_split_submit_and_warehouse_events_advance_stage(app, client, orde
         ):
             await pub.send(topics.WAREHOUSE, payload, order_id)
         await wait_until(lambda: _is(client, order_id, "shipped"), message="shipped")
-        calls = app.state.runtime.extras["platform"].calls
+        calls = app.state.deps.platform.calls
         await wait_until(lambda: len(calls) == 2, message="tracking synced twice")
         assert {c["tracking_number"] for c in calls} == {"SF1", "YT2"}
         assert all(c["platform_order_id"] for c in calls)

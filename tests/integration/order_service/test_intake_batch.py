@@ -26,7 +26,7 @@ def _campaign(pid: str, buyer: str) -> dict:
 
 
 def _record_batches(app) -> list[int]:
-    intake = app.state.runtime.extras["order_intake"]
+    intake = app.state.deps.intake
     sizes, run = [], intake._run
 
     async def recording(items):

@@ -59,7 +59,7 @@ async def _order(client, order_id: str) -> dict:
 
 async def _reported(app, order_id: str) -> list[dict]:
     """The cancellation outcomes sent to the platform for this order (recorded calls)."""
-    calls = app.state.runtime.extras["platform"].calls
+    calls = app.state.deps.platform.calls
 
     def found():
         return [c for c in calls if c["call"] == "cancellation" and c["order_id"] == order_id]
@@ -270,9 +270,9 @@ async def test_a_cancellation_parked_while_its_order_commits_is_still_applied(
         notice = notices.cancellation_notice(
             "taobao", "TB-RACE", webhook_id="evt-race", reason="buyer", cancelled_at=None
         )
-        assert (await notices.ingest_notice(rt, notice)).outcome == "parked"
+        assert (await notices.ingest_notice(app.state.deps, notice)).outcome == "parked"
         await uow.commit()
-    await wh._settle(rt, [order])
+    await wh._settle(app.state.deps, [order])
     assert (await _order(client, order.id))["stage"] == "cancelled"
     [call] = await _reported(app, order.id)
     assert call["mode"] == "void"

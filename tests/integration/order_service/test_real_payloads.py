@@ -283,7 +283,7 @@ async def test_a_mapping_set_while_its_order_commits_still_resolves_it(app, clie
         r = await client.put("/sku-mappings", json=mapping, headers=CLERK)
         assert r.status_code == 200 and r.json()["resolved_orders"] == []
         await uow.commit()
-    await wh._settle(rt, [order])
+    await wh._settle(app.state.deps, [order])
     got = await _order(client, order.id)
     assert [ln["sku"] for ln in got["lines"]] == ["SKU-1", "SKU-5"] and _codes(got) == []
 

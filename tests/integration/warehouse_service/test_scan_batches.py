@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from shared.auth import Principal
 from shared.batching import Batcher
 from shared.clock import ManualClock
-from shared.errors import AppError
 from tests.integration.warehouse_service.support import deliver, emitted, submitted
 from tests.support import bearer, running
 from warehouse_service.adapters.repository import ShipmentRepository
@@ -19,10 +17,11 @@ from warehouse_service.domain.errors import (
     InvalidRequest,
     NotFound,
     WrongStep,
+    WrongWarehouse,
 )
 from warehouse_service.handlers import scanner
 
-OWN = Principal("scanner", "WH-OWN-1").check_warehouse
+OWN = "WH-OWN-1"  # the scanner key's warehouse
 
 
 def recording_batcher(deps, sizes: list[int]) -> Batcher:
@@ -43,7 +42,7 @@ async def _allocated(app, n: int) -> list[str]:
     await deliver(app, *envs)
     ids = [e.payload["shipment_id"] for e in envs]
     result = await scanner.import_shipments(app.state.deps, "WH-OWN-1", ids, False)
-    assert sorted(result["allocated"]) == sorted(ids)
+    assert sorted(result.allocated) == sorted(ids)
     return ids
 
 
@@ -75,7 +74,7 @@ async def test_scans_arriving_together_answer_as_if_alone(make_settings):
         assert isinstance(results[4], InvalidRequest)
         assert results[5].status == "labelled" and results[5].tracking_number == "T-3"
         assert results[5].note is None  # the refused step's half-change was dropped
-        assert isinstance(results[6], AppError) and results[6].code == "wrong_warehouse"
+        assert isinstance(results[6], WrongWarehouse) and results[6].code == "wrong_warehouse"
         assert isinstance(results[7], NotFound)
 
         for sid, status in ((a, "packed"), (b, "allocated"), (c, "labelled")):

@@ -207,8 +207,8 @@ async def test_a_lift_is_announced_in_partition_aligned_batches(make_settings):
     late = submitted("WH-DS-2", [("SKU-7", 1)])  # held on arrival
     await deliver(app, late)
     manual = f"SHP-{tasks[0].order_id}"
-    await place_hold(deps, manual, "fraud_review", None, "clerk", lambda _wh: None)
-    await place_hold(deps, f"SHP-{other.order_id}", "other", None, "clerk", lambda _wh: None)
+    await place_hold(deps, manual, "fraud_review", None, "clerk", None)
+    await place_hold(deps, f"SHP-{other.order_id}", "other", None, "clerk", None)
     versions = await _versions(app)
 
     lifted = StopLifted(stop_id="STOP-L1", lifted_by="ops", lifted_at=NOW)

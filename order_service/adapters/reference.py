@@ -1,0 +1,128 @@
+"""Reference data the order rules read: catalog, warehouse routing, review policy;
+and the campaign purchases that per-buyer limits count."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+
+from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from order_service.adapters import tables as t
+from order_service.domain.review import ReviewPolicy
+from order_service.domain.routing import CatalogItem, Warehouse
+
+CAMPAIGN_LOCKS = 0x0C4A  # advisory lock class of per-campaign checks (the key is the id's hash)
+
+
+class ReferenceData:
+    """Catalog, warehouses and the review policy in one unit of work's session."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def catalog(self) -> dict[str, CatalogItem]:
+        rows = (await self.session.execute(select(t.catalog))).all()
+        return {r.sku: CatalogItem(r.sku, r.category, r.supplier_id) for r in rows}
+
+    async def warehouses(self) -> list[Warehouse]:
+        rows = (await self.session.execute(select(t.warehouses))).all()
+        return [Warehouse(r.warehouse_id, r.kind, r.supplier_id) for r in rows]
+
+    async def review_policy(self) -> ReviewPolicy:
+        row = (
+            await self.session.execute(select(t.config.c.value).where(t.config.c.key == "review"))
+        ).first()
+        return ReviewPolicy(**row.value) if row else ReviewPolicy()
+
+    async def set_review_policy(self, policy: ReviewPolicy) -> None:
+        c = t.config
+        row = (await self.session.execute(select(c.c.key).where(c.c.key == "review"))).first()
+        stmt = (
+            c.update().where(c.c.key == "review").values(value=asdict(policy))
+            if row
+            else c.insert().values(key="review", value=asdict(policy))
+        )
+        await self.session.execute(stmt)
+
+    async def put_warehouse(
+        self, warehouse_id: str, kind: str, supplier_id: str | None, name: str
+    ) -> None:
+        """Insert or update one warehouse of the routing projection."""
+        w = t.warehouses
+        exists = (
+            await self.session.execute(
+                select(w.c.warehouse_id).where(w.c.warehouse_id == warehouse_id)
+            )
+        ).first()
+        values = {"kind": kind, "supplier_id": supplier_id, "name": name}
+        stmt = (
+            w.update().where(w.c.warehouse_id == warehouse_id).values(**values)
+            if exists
+            else w.insert().values(warehouse_id=warehouse_id, **values)
+        )
+        await self.session.execute(stmt)
+
+    async def add_missing(
+        self, catalog: Iterable[CatalogItem], warehouses: Iterable[Warehouse]
+    ) -> None:
+        """Insert the catalog items and warehouses not stored yet; leave the others."""
+        have = set((await self.session.execute(select(t.catalog.c.sku))).scalars())
+        rows = [
+            {"sku": c.sku, "category": c.category, "supplier_id": c.supplier_id}
+            for c in catalog
+            if c.sku not in have
+        ]
+        if rows:
+            await self.session.execute(t.catalog.insert(), rows)
+        have = set((await self.session.execute(select(t.warehouses.c.warehouse_id))).scalars())
+        rows = [
+            {
+                "warehouse_id": w.warehouse_id,
+                "kind": w.kind,
+                "supplier_id": w.supplier_id,
+                "name": w.warehouse_id,
+            }
+            for w in warehouses
+            if w.warehouse_id not in have
+        ]
+        if rows:
+            await self.session.execute(t.warehouses.insert(), rows)
+
+
+class CampaignPurchases:
+    """Quantities bought per (campaign, buyer identity), with per-campaign locks."""
+
+    def __init__(self, session: AsyncSession, dialect: str):
+        self.session, self.dialect = session, dialect
+
+    async def lock(self, campaign_ids: Iterable[str]) -> None:
+        """Hold these campaigns' per-buyer checks until commit, so that orders taken by two
+        instances at once are checked one after the other: the second sees the first's
+        purchases. PostgreSQL advisory locks, taken in sorted order (no deadlock between
+        batches); a SQLite write transaction is exclusive already."""
+        if self.dialect != "postgresql":
+            return
+        for campaign_id in sorted(set(campaign_ids)):
+            key = func.hashtext(f"campaign:{campaign_id}")
+            await self.session.execute(select(func.pg_advisory_xact_lock(CAMPAIGN_LOCKS, key)))
+
+    async def bought(
+        self, campaigns: list[str], identities: set[tuple[str, str]]
+    ) -> list[tuple[str, str, str, int, str]]:
+        """(campaign, key kind, key value, qty, order stage) of stored purchases."""
+        cp = t.campaign_purchases
+        match = or_(*[and_(cp.c.key_kind == k, cp.c.key_value == v) for k, v in sorted(identities)])
+        rows = (
+            await self.session.execute(
+                select(cp.c.campaign_id, cp.c.key_kind, cp.c.key_value, cp.c.qty, t.orders.c.stage)
+                .join(t.orders, t.orders.c.id == cp.c.order_id)
+                .where(cp.c.campaign_id.in_(campaigns), match)
+            )
+        ).all()
+        return [(r.campaign_id, r.key_kind, r.key_value, r.qty, r.stage) for r in rows]
+
+    async def add(self, rows: list[dict]) -> None:
+        if rows:
+            await self.session.execute(insert(t.campaign_purchases), rows)
