@@ -7,7 +7,9 @@ the services publish (topic, partition, offset → the envelope's `occurred_at`)
 polls each consumer group's committed offsets every 50 ms; consumers commit an
 offset only after the database commit of the events before it, so an event counts
 as applied when its group's committed offset passes it. Lag = that moment minus
-`occurred_at` (so it includes the producer's relay), per service, p50/p99/max.
+`occurred_at` (so it includes the producer's relay), per service, p50/p99/max; then
+the part after the relay sent it (the consumer's), and per topic the relay's part
+(`occurred_at` to the record's timestamp, the producer's send).
 
     .venv/bin/python -m bench.lag                               # SQLite + Tansu
     BENCH_DATABASE_URL=postgresql+asyncpg://fulfil:fulfil@127.0.0.1:5432/postgres \
@@ -130,6 +132,14 @@ class Recorder:
                 if tp.topic in {self.prefix + n for n in names} and done.get(tp, 0) < end:
                     return False
         return True
+
+    def relay_delays(self, topic: str, since: float) -> list[float]:
+        """For the topic's events that occurred after `since`: occurred_at to sent (s)."""
+        return [
+            max(self.published[key] - at, 0.0)
+            for key, at in self.occurred.items()
+            if key[0] == self.prefix + topic and at >= since
+        ]
 
     def lags(self, service: str, since: float) -> tuple[list[float], list[float], int]:
         """For events that occurred after `since` on the service's topics: lag from
@@ -299,6 +309,14 @@ def report(sent: dict, rec: Recorder, since: float, db_kind: str, broker_kind: s
             f"{'':<11}since the relay sent it:    p50 {pct(consumed, 50):6.3f} s  "
             f"p99 {pct(consumed, 99):6.3f} s  max {max(consumed):6.3f} s"
         )
+    for topic in TOPICS:
+        delays = rec.relay_delays(topic, since)
+        if delays:
+            print(
+                f"relay {topic:<11} {len(delays):6d} events  occurred to sent: "
+                f"p50 {pct(delays, 50):6.3f} s  p99 {pct(delays, 99):6.3f} s  "
+                f"max {max(delays):6.3f} s"
+            )
     print(f"service logs: {var}")
     print(f"command: {command()}")
 

@@ -8,6 +8,9 @@ Orders arrive as on the orders topic: `order.synced`, two `order.stage_changed`,
     BENCH_DATABASE_URL=postgresql+asyncpg://fulfil:fulfil@127.0.0.1:5432/postgres \
       .venv/bin/python -m bench.projection                      # fresh `bench_projection`
 
+A statement is one round trip: an executemany (the projection writes what it held back
+for the batch that way, shared.unit_of_work `flush`) counts once.
+
 BENCH_ORDERS (default 1000: 4,000 events), BENCH_BATCH (default 100), BENCH_PROFILE=1
 prints the top of a cProfile of the replay (BENCH_PROFILE=tottime: by own time).
 """

@@ -54,6 +54,19 @@ def call(port: int, method: str, path: str, body: dict | None = None) -> dict | 
         return json.loads(r.read())
 
 
+def receive_stock(port: int) -> None:
+    """Every task reserves its lines: receive enough beyond the 1,000 of the dev seed."""
+    for sku in ("SKU-1", "SKU-2"):
+        body = {"warehouse_id": WAREHOUSE, "sku": sku, "kind": "receipt", "qty": N_TASKS}
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/inventory/adjustments",
+            method="POST",
+            headers={**AUTH, "Authorization": "Bearer dev-ops"},
+            data=json.dumps(body | {"reason": "bench"}).encode(),
+        )
+        urllib.request.urlopen(req, timeout=60).close()
+
+
 def wait_queued(port: int, n: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -91,6 +104,7 @@ def main() -> None:
         )
         try:
             wait_http(f"http://127.0.0.1:{port}/readyz")
+            receive_stock(port)
             ids = asyncio.run(publish_tasks(bootstrap, f"{prefix}{topics.ORDERS}"))
             wait_queued(port, N_TASKS)
             call(port, "POST", f"/warehouses/{WAREHOUSE}/imports", {"all_queued": True})

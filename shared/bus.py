@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
-BATCH = 100  # records per fetch, across partitions
+BATCH = 500  # records per fetch, across partitions (as many as are there, up to this)
 RETRY_CAP_SECONDS = 2.0  # the longest wait between two tries of a transiently failing event
 
 
@@ -271,9 +271,12 @@ def _check_replication(topic: dict[str, Any], wanted: int) -> None:
 class EventConsumer:
     """Runs one handler over some topics in one consumer group.
 
-    A fetched batch is applied partition by partition, in offset order. With a
-    `batch_handler`, a partition's events go through it as one transaction first;
-    if that fails, they are applied one by one with `handler`. One event that
+    A fetch (every partition's new records, up to BATCH) is applied in offset order
+    within each partition. With a `batch_handler`, all its events go through it as
+    one transaction first; if that fails, each partition's events do (a partition's
+    events in order; partitions are independent), and if that fails too, its events
+    are applied one by one with `handler`. The offsets of the partitions applied are
+    committed together, once per fetch, after the database commit. One event that
     fails for a transient cause (`shared.failures`) is retried with capped
     backoff for as long as it takes: nothing after it in its partition is applied
     and no offset passes it, and since a consumer applies its partitions in turn,
@@ -348,17 +351,37 @@ class EventConsumer:
         assert self.consumer is not None
         while True:
             batches = await self.consumer.getmany(timeout_ms=200, max_records=BATCH)
-            for tp, messages in batches.items():
-                if not await self._apply(tp, messages):
-                    continue  # the partition was taken away: its new owner redelivers
-                try:
-                    await self.consumer.commit({tp: messages[-1].offset + 1})
-                except CommitFailedError as exc:
-                    # Rebalanced mid-batch: the new owner redelivers; the inbox de-duplicates.
-                    log.info("consumer %s: commit after rebalance refused: %s", self.name, exc)
+            if not batches:
+                continue
+            offsets = await self._apply_fetch(batches)
+            if not offsets:
+                continue
+            try:
+                await self.consumer.commit(offsets)
+            except CommitFailedError as exc:
+                # Rebalanced mid-batch: the new owner redelivers; the inbox de-duplicates.
+                log.info("consumer %s: commit after rebalance refused: %s", self.name, exc)
 
-    async def _apply(self, tp: TopicPartition, messages: list[ConsumerRecord]) -> bool:
-        """Apply one partition's messages in order; False if the partition was lost."""
+    async def _apply_fetch(
+        self, batches: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> dict[TopicPartition, int]:
+        """Apply a fetch; the offsets to commit (a partition taken away meanwhile is left
+        out: its new owner redelivers)."""
+        decoded = {tp: await self._decode(messages) for tp, messages in batches.items()}
+        offsets = {tp: messages[-1].offset + 1 for tp, messages in batches.items()}
+        if len(decoded) > 1:
+            envelopes = [env for pairs in decoded.values() for _, env in pairs]
+            if len(envelopes) > 1 and await self._apply_batch(envelopes):
+                return offsets
+        for tp, pairs in decoded.items():
+            if not await self._apply(tp, pairs):
+                del offsets[tp]
+        return offsets
+
+    async def _decode(
+        self, messages: list[ConsumerRecord]
+    ) -> list[tuple[ConsumerRecord, Envelope]]:
+        """The partition's decodable messages; the others are dead-lettered."""
         decoded: list[tuple[ConsumerRecord, Envelope]] = []
         for msg in messages:
             try:
@@ -366,6 +389,12 @@ class EventConsumer:
             except EventRejected as exc:
                 await self._dead_letter(msg, str(exc), 1)
                 metrics.EVENTS_CONSUMED.labels(self.name, "rejected").inc()
+        return decoded
+
+    async def _apply(
+        self, tp: TopicPartition, decoded: list[tuple[ConsumerRecord, Envelope]]
+    ) -> bool:
+        """Apply one partition's messages in order; False if the partition was lost."""
         if len(decoded) > 1 and await self._apply_batch([env for _, env in decoded]):
             return True
         for msg, envelope in decoded:

@@ -39,7 +39,15 @@ class UnitOfWork:
     def emit(self, topic: str, envelope: Envelope) -> None:
         self._events.append((topic, envelope))
 
+    async def prepare(self, envelopes: Sequence[Envelope]) -> None:
+        """Before `envelopes` are handled in this transaction (e.g. read and lock their
+        rows in one query); nothing by default."""
+
+    async def flush(self) -> None:
+        """Write what repositories held back for the commit; nothing by default."""
+
     async def commit(self) -> None:
+        await self.flush()
         await self.outbox.add(self.session, self._events)
         await self.session.commit()
         if self._events:
@@ -62,6 +70,7 @@ def idempotent(
         async with uow_factory() as uow:
             if await uow.inbox.seen(uow.session, consumer, envelope.event_id):
                 return
+            await uow.prepare([envelope])
             await handle(uow, envelope)
             await uow.inbox.mark(uow.session, consumer, envelope.event_id)
             try:
@@ -80,8 +89,9 @@ def idempotent_batch(
     handle: Callable[[Any, Envelope], Awaitable[None]],
 ) -> Callable[[Sequence[Envelope]], Awaitable[None]]:
     """`idempotent` for a partition's fetched events at once: `handle` runs for each new
-    one, in order, and all their effects and inbox rows commit in one transaction (one
-    commit and one fsync instead of one per event). Any failure rolls the whole batch
+    one, in order, after `uow.prepare` saw them all, and all their effects and inbox rows
+    commit in one transaction (one commit and one fsync instead of one per event; a
+    repository may hold its writes back for the commit). Any failure rolls the whole batch
     back; the consumer then applies the events one by one through `idempotent`."""
 
     async def run(envelopes: Sequence[Envelope]) -> None:
@@ -89,6 +99,7 @@ def idempotent_batch(
             ids = [e.event_id for e in envelopes]
             done = await uow.inbox.seen_among(uow.session, consumer, ids)
             fresh: list[str] = []
+            await uow.prepare([e for e in envelopes if e.event_id not in done])
             for envelope in envelopes:
                 if envelope.event_id in done:
                     continue  # applied before, or earlier in this batch (a redelivery)

@@ -16,15 +16,18 @@ from shared.clock import Clock
 from shared.service import Runtime, build_runtime, create_service_app
 from shared.settings import Mode, Settings
 from warehouse_service.adapters import tables
+from warehouse_service.adapters.listing import ListingAdapter, ListingSync, RecordingListingAdapter
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
-from warehouse_service.entrypoints import api, consumers, errors
+from warehouse_service.entrypoints import api, consumers, errors, inventory
 from warehouse_service.handlers import Deps
 from warehouse_service.handlers.holds import release_due_holds
+from warehouse_service.handlers.inventory import seed_dev_stock
 from warehouse_service.handlers.scanner import run_scans
 from warehouse_service.handlers.warehouses import seed_dev_warehouses
 
 log = logging.getLogger(__name__)
 HOLD_TIMER_SECONDS = 1.0
+LISTING_TIMER_SECONDS = 0.25  # how soon a stock that reached zero reaches the listing
 
 
 def instance_name(settings: Settings) -> str:
@@ -32,11 +35,16 @@ def instance_name(settings: Settings) -> str:
     return settings.instance_id or "wh-" + "-".join(sorted(settings.served_warehouses)).lower()
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    listing: ListingAdapter | None = None,
+) -> FastAPI:
     settings = settings or Settings(service="warehouse")
     runtime = build_runtime(settings, tables.messaging, clock)
+    listing_sync = ListingSync(runtime.db, listing or RecordingListingAdapter(), runtime.clock)
     deps = Deps(
-        uow=lambda: WarehouseUnitOfWork(runtime.db, runtime.outbox, runtime.inbox),
+        uow=lambda: WarehouseUnitOfWork(runtime.db, runtime.outbox, runtime.inbox, runtime.clock),
         clock=runtime.clock,
         instance=instance_name(settings),
         served=settings.served_warehouses,
@@ -55,6 +63,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await uow.commit()
         if settings.mode is Mode.development:
             await seed_dev_warehouses(deps)
+            await seed_dev_stock(deps)
 
     async def hold_timer(rt: Runtime) -> None:
         while True:
@@ -66,16 +75,27 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 log.exception("hold-until timer failed; retrying")
             await asyncio.sleep(HOLD_TIMER_SECONDS)
 
+    async def listing_timer(rt: Runtime) -> None:
+        while True:
+            try:
+                await listing_sync.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("listing sync failed; retrying")
+            await asyncio.sleep(LISTING_TIMER_SECONDS)
+
     app = create_service_app(
         title="warehouse_service",
         description="Shipment tasks, scanner API, holds and the stop-shipment broadcast.",
         runtime=runtime,
         metadata=tables.metadata,
-        routers=[api.router, anomalies_router(tables.anomalies, "clerk", "ops")],
+        routers=[api.router, inventory.router, anomalies_router(tables.anomalies, "clerk", "ops")],
         consumers=lambda rt: consumers.build(deps, rt),
         on_startup=[prepare],
-        background=[hold_timer],
+        background=[hold_timer, listing_timer],
     )
     app.state.deps = deps
+    app.state.listing_sync = listing_sync
     errors.install(app)
     return app

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Integer, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_service.adapters import rollup
@@ -81,13 +81,71 @@ class OrderProjection:
     """Reads and upserts projected orders; never another service's database.
 
     One instance lives for one transaction (a consumer's batch of events): what it read of
-    an order it has locked is kept, so the events of a batch do not read it again."""
+    an order it has locked is kept, so the events of a batch do not read it again.
+
+    Write-behind: new order rows, changes to order columns, synced lines and rollup deltas
+    are held until `flush()` (the unit of work's commit, a savepoint, or a read that needs
+    them), then written a statement per kind for the whole batch: an order's events in
+    one batch cost one INSERT or UPDATE row, not one statement each."""
 
     def __init__(self, session: AsyncSession):
         self.session = session
         self._known: dict[str, _Known] = {}
+        self._absent: set[str] = set()  # preloaded and not stored (nor inserted yet)
+        self._inserts: dict[str, dict] = {}  # order rows to insert
+        self._updates: dict[str, dict] = {}  # order id -> columns to set
+        self._versions: dict[str, int] = {}  # order id -> version increments
+        self._lines_due: dict[str, list[dict]] = {}  # lines to insert; none stored meanwhile
+        self._rollup_due: rollup.Footprint = {}  # deltas to add to the rollup
+
+    async def preload(self, order_ids: Iterable[str]) -> None:
+        """Lock the stored ones of these orders and note which are not stored (one query)."""
+        wanted = sorted({i for i in order_ids if i not in self._known and i not in self._absent})
+        if not wanted:
+            return
+        o = t.orders.c
+        query = select(o.order_id, o.synced, o.stage).where(o.order_id.in_(wanted))
+        rows = await self.session.execute(query.order_by(o.order_id).with_for_update())
+        for row in rows:
+            self._known[row.order_id] = _Known(bool(row.synced), row.stage)
+        self._absent.update(i for i in wanted if i not in self._known)
+
+    async def flush(self) -> None:
+        """Write what is held back: order inserts, order updates, lines, rollup deltas."""
+        if self._inserts:
+            rows = [{c.name: r.get(c.name) for c in t.orders.c} for r in self._inserts.values()]
+            await self.session.execute(insert(t.orders), rows)
+        groups: dict[tuple[str, ...], list[dict]] = {}
+        for order_id, values in self._updates.items():
+            cols = tuple(sorted(values))
+            bound = {f"v_{c}": values[c] for c in cols}
+            groups.setdefault(cols, []).append(
+                {"k_order_id": order_id, "k_versions": self._versions[order_id], **bound}
+            )
+        o = t.orders.c
+        for cols, params in groups.items():
+            sets: dict[str, Any] = {c: bindparam(f"v_{c}", type_=o[c].type) for c in cols}
+            sets["version"] = o.version + bindparam("k_versions", type_=Integer)
+            stmt = update(t.orders).where(o.order_id == bindparam("k_order_id")).values(sets)
+            await self.session.execute(stmt, params)
+        lines = [line for due in self._lines_due.values() for line in due]
+        if lines:
+            await self.session.execute(insert(t.order_lines), lines)
+        due = self._rollup_due
+        self._inserts, self._updates, self._versions = {}, {}, {}
+        self._lines_due, self._rollup_due = {}, {}
+        await rollup.apply(self.session, {}, due)
+
+    def _add_to_rollup(self, before: rollup.Footprint, after: rollup.Footprint) -> None:
+        for wh in set(before) | set(after):
+            zero = [0] * len(rollup.FIELDS)
+            old, new = before.get(wh, zero), after.get(wh, zero)
+            due = self._rollup_due.setdefault(wh, list(zero))
+            for i, (o, n) in enumerate(zip(old, new, strict=True)):
+                due[i] += n - o
 
     async def get(self, order_id: str) -> OrderView | None:
+        await self.flush()
         row = (
             await self.session.execute(select(t.orders).where(t.orders.c.order_id == order_id))
         ).first()
@@ -162,7 +220,7 @@ class OrderProjection:
         shipments = await self._shipments(order_id, known)
         old = await self._lines(order_id, known)
         wh_by_sku = {sku: r.warehouse_id for r in shipments for sku in (r.skus or [])}
-        if old:
+        if self._lines_due.pop(order_id, None) is None and old:
             await self.session.execute(
                 delete(t.order_lines).where(t.order_lines.c.order_id == order_id)
             )
@@ -180,7 +238,7 @@ class OrderProjection:
             for i, ln in enumerate(lines)
         ]
         if rows:
-            await self.session.execute(insert(t.order_lines), rows)
+            self._lines_due[order_id] = rows
         if all(_stored_as_given(r["unit_price"]) for r in rows):
             known.lines = [
                 _Line(r["sku"], r["warehouse_id"], r["qty"], r["unit_price"]) for r in rows
@@ -188,7 +246,7 @@ class OrderProjection:
         else:  # the column rounds it: the rollup adds what is stored
             known.lines = None
         new = await self._lines(order_id, known)
-        await rollup.apply(self.session, _tally(shipments, old), _tally(shipments, new))
+        self._add_to_rollup(_tally(shipments, old), _tally(shipments, new))
 
     @contextlib.asynccontextmanager
     async def _rollup(self, order_id: str, shipment_id: str) -> AsyncIterator[_Change]:
@@ -203,6 +261,7 @@ class OrderProjection:
                 await self._shipments(order_id, known), await self._lines(order_id, known)
             )
         else:  # a shipment id of another order: its row counts for both
+            await self.flush()
             before = await rollup.footprint(self.session, order_id, shipment_id)
         yield change
         known.shipments, known.lines = change.after or (None, None)
@@ -213,8 +272,9 @@ class OrderProjection:
         else:
             for other in self._known.values():  # the other order's shipment changed
                 other.shipments = other.lines = None
+            await self.flush()
             after = await rollup.footprint(self.session, order_id, shipment_id)
-        await rollup.apply(self.session, before, after)
+        self._add_to_rollup(before, after)
 
     async def add_shipment(
         self, order_id: str, shipment_id: str, warehouse_id: str, skus: list[str], at: datetime
@@ -251,6 +311,12 @@ class OrderProjection:
                 .values(warehouse_id=warehouse_id, skus=skus, submitted_at=at)
             )
             await self._set_ship_time(shipment_id)
+        due = self._lines_due.get(order_id)
+        if due is not None:  # not stored yet (and none stored): set them before they are
+            for row in due:
+                if row["sku"] in skus:
+                    row["warehouse_id"] = warehouse_id
+            return
         await self.session.execute(
             update(t.order_lines)
             .where(t.order_lines.c.order_id == order_id, t.order_lines.c.sku.in_(skus))
@@ -313,12 +379,16 @@ class OrderProjection:
     # commit; `forget()` after a savepoint rolls back.
 
     def forget(self) -> None:
-        """Drop what is known (a savepoint rolled back what it was based on)."""
+        """Drop what is known and what is held back: a savepoint rolled back what it was
+        based on (a savepoint starts with a flush, so all held back came after it)."""
         self._known.clear()
+        self._absent.clear()
+        self._inserts, self._updates, self._versions = {}, {}, {}
+        self._lines_due, self._rollup_due = {}, {}
 
     async def _lock(self, order_id: str) -> _Known | None:
         known = self._known.get(order_id)
-        if known is None:
+        if known is None and order_id not in self._absent:
             o = t.orders.c
             row = (
                 await self.session.execute(
@@ -339,26 +409,35 @@ class OrderProjection:
         return known
 
     async def _create(self, order_id: str, values: dict) -> _Known | None:
-        """Insert the placeholder row (with `values`); None if the order exists."""
+        """Insert the placeholder row (with `values`); None if the order exists. One that
+        `preload` found absent is inserted at `flush` (if another consumer inserts it
+        meanwhile, the flush fails and the batch is tried again)."""
         row = {**PLACEHOLDER, **values}
-        created = await self.session.execute(
-            insert_ignoring_conflicts(t.orders, self.session.get_bind().dialect.name).values(
-                order_id=order_id, **row
+        if order_id in self._absent:
+            self._absent.discard(order_id)
+            self._inserts[order_id] = {"order_id": order_id, **row}
+        else:
+            created = await self.session.execute(
+                insert_ignoring_conflicts(t.orders, self.session.get_bind().dialect.name).values(
+                    order_id=order_id, **row
+                )
             )
-        )
-        if not rowcount(created):
-            return None
+            if not rowcount(created):
+                return None
         # New: nothing of it exists anywhere else yet.
         known = _Known(bool(row["synced"]), row.get("stage"), shipments=[], lines=[])
         self._known[order_id] = known
         return known
 
     async def _update(self, order_id: str, known: _Known, values: dict, versions: int = 1):
-        await self.session.execute(
-            update(t.orders)
-            .where(t.orders.c.order_id == order_id)
-            .values(**values, version=t.orders.c.version + versions)
-        )
+        """Held back for `flush`: merged into the row to insert, or into the order's SET."""
+        inserting = self._inserts.get(order_id)
+        if inserting is not None:
+            inserting.update(values)
+            inserting["version"] += versions
+        else:
+            self._updates.setdefault(order_id, {}).update(values)
+            self._versions[order_id] = self._versions.get(order_id, 0) + versions
         known.synced = bool(values.get("synced", known.synced))
         known.stage = values.get("stage", known.stage)
 
@@ -372,6 +451,8 @@ class OrderProjection:
 
     async def _lines(self, order_id: str, known: _Known) -> list:
         if known.lines is None:
+            if self._lines_due:
+                await self.flush()  # the stored (rounded) figures are wanted
             ln = t.order_lines.c
             query = select(ln.sku, ln.warehouse_id, ln.qty, ln.unit_price)
             result = await self.session.execute(query.where(ln.order_id == order_id))

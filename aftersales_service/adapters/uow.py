@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Self
 
 from aftersales_service.adapters.projection import OrderProjection
@@ -14,6 +14,7 @@ from aftersales_service.adapters.repositories import (
     RefundRepository,
     ReturnRepository,
 )
+from shared.envelope import Envelope
 from shared.unit_of_work import UnitOfWork
 
 
@@ -28,13 +29,23 @@ class AftersalesUnitOfWork(UnitOfWork):
         self.policies = PolicyRepository(self.session)
         return self
 
+    async def prepare(self, envelopes: Sequence[Envelope]) -> None:
+        """Lock the batch's stored orders in one query (and note the new ones)."""
+        await self.orders.preload(e.order_id for e in envelopes if e.order_id)
+
+    async def flush(self) -> None:
+        await self.orders.flush()
+
     @contextlib.asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        """A nested transaction whose staged events are dropped too if it rolls back."""
+        """A nested transaction whose staged events are dropped too if it rolls back, and
+        what the projection held back in it (it starts with what came before written)."""
         mark = len(self._events)
+        await self.orders.flush()
         try:
             async with self.session.begin_nested():
                 yield
         except BaseException:
             del self._events[mark:]
+            self.orders.forget()
             raise

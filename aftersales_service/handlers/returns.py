@@ -19,7 +19,7 @@ from aftersales_service.domain.returns import (
 )
 from aftersales_service.handlers import emit, new_id
 from aftersales_service.handlers.refunds import issue, load_order
-from shared.events.aftersales import ReturnOpened, ReturnReceived
+from shared.events.aftersales import GoodsGraded, GradedUnit, ReturnOpened, ReturnReceived
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,7 @@ async def inspect_return(
         ]
         warehouse = {ln.sku: ln.warehouse_id for ln in case.lines}
         await uow.ledger.add_goods(case, gradings, warehouse, now)
+        emit(uow, _graded(case, gradings, warehouse), case.order_id)  # the warehouse restocks
         owed = liabilities_for(case, gradings, policy)
         await uow.ledger.add_liabilities(_liability_ids(case, owed), case, owed, now)
         refund = await _refund(uow, case)
@@ -220,3 +221,18 @@ async def inspect_return(
         await uow.returns.save(case, handling_seconds=int((now - case.opened_at).total_seconds()))
         await uow.commit()
     return case, gradings, owed
+
+
+def _graded(case: ReturnCase, gradings: list, warehouse: dict[str, str | None]) -> GoodsGraded:
+    units = [
+        GradedUnit(
+            sku=g.sku,
+            qty=g.qty,
+            grade=g.grade,
+            disposition=g.disposition,
+            warehouse_id=warehouse.get(g.sku),
+            flaw_note=g.flaw_note,
+        )
+        for g in gradings
+    ]
+    return GoodsGraded(return_id=case.return_id, units=units)

@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from shared.envelope import Payload, event
+from shared.events.common import Value
 
 
 @event("aftersales.cancel_requested")
@@ -60,3 +61,24 @@ class ComplaintEscalated(Payload):
     due_at: datetime
     breached_at: datetime
     escalations: int
+
+
+class GradedUnit(Value):
+    """Returned units of one SKU with one grade, and the warehouse that received them."""
+
+    sku: str
+    qty: int
+    grade: str  # new | minor_flaw | severe_flaw | damaged
+    disposition: str  # restock | discounted_resale | repair | scrap
+    warehouse_id: str | None = None
+    flaw_note: str = ""
+
+
+@event("goods.graded")
+class GoodsGraded(Payload):
+    """A return was inspected: the warehouse restocks `new` units as sellable and
+    `minor_flaw` units as discounted stock (SPEC §3.2, §4). Not an order fact: the order
+    service ignores it."""
+
+    return_id: str
+    units: list[GradedUnit]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     Index,
@@ -127,6 +128,78 @@ stop_guard = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("epoch", BigInteger, nullable=False),
+)
+
+# Stock per warehouse, SKU and pool (SPEC §3.2). The checks are the last line of defence
+# for `available = on_hand - reserved >= 0`; the intake's conditional UPDATE keeps it.
+stock = Table(
+    "stock",
+    metadata,
+    Column("warehouse_id", String(64), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("pool", String(16), nullable=False),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    PrimaryKeyConstraint("warehouse_id", "sku", "pool"),
+    CheckConstraint("reserved >= 0 AND on_hand >= reserved", name="ck_stock_available"),
+    Index("ix_stock_sku", "sku"),
+)
+
+# The ledger: every change of on_hand / reserved, with who, why and its cause.
+stock_movements = Table(
+    "stock_movements",
+    metadata,
+    Column("movement_id", _ID, primary_key=True, autoincrement=True),
+    Column("warehouse_id", String(64), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("pool", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("on_hand_delta", Integer, nullable=False),
+    Column("reserved_delta", Integer, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", String(2000), nullable=False),
+    Column("cause_event_id", String(64)),
+    Column("shipment_id", String(100)),
+    Column("reference", String(64)),
+    Column("at", _TS, nullable=False),
+    Index("ix_stock_movements_key", "warehouse_id", "sku", "movement_id"),
+)
+
+# A task's hold on sellable stock, one row per SKU; `reserved` is the sum of live ones.
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("shipment_id", String(100), nullable=False),
+    Column("warehouse_id", String(64), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # live | released | picked
+    Column("created_at", _TS, nullable=False),
+    Column("settled_at", _TS),
+    PrimaryKeyConstraint("shipment_id", "sku"),
+    Index("ix_reservations_stock", "warehouse_id", "sku", "status"),
+)
+
+# What the shop listing was last told per SKU (adapters/listing.py).
+listing_state = Table(
+    "listing_state",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("available", Integer, nullable=False),
+    Column("pushed_at", _TS, nullable=False),
+)
+
+# Per-SKU alert settings (domain/alerts.py); a SKU without a row uses the defaults.
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("daily_sales", Integer),  # expected units a day; unset: measured from picks
+    Column("reorder_days", Integer, nullable=False),
+    Column("slow_moving_days", Integer, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", _TS, nullable=False),
 )
 
 # Consumed events that could not be applied (unknown shipment, stop, ...): SPEC §5.

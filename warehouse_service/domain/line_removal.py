@@ -3,9 +3,9 @@
 A request removes some units from a task at once while it is queued (or in exception),
 held, or `guaranteed` by the order service (it saw the task held); it is answered
 `missed` once the task is packed or shipped; otherwise it is recorded on the task and
-answered by the scanner (`removed` | `missed`), or settled by the pack scan: a parcel
-packed without the requested units removed them, one packed with them missed. A task
-left without lines is withdrawn. No I/O here; events are recorded on the shipment.
+answered by the scanner (`removed` | `missed`) before packing; a parcel packed with the
+requested units still on the task missed them. A task left without lines is withdrawn.
+No I/O here; events are recorded on the shipment.
 """
 
 from __future__ import annotations
@@ -70,14 +70,6 @@ def answer_removal(shipment: Shipment, outcome: str, lines: list[dict[str, Any]]
     chosen = waiting if lines is None else _chosen(waiting, lines)
     for request in chosen:
         _settle(shipment, request, outcome)
-
-
-def settle_at_pack(shipment: Shipment, scanned: list[str]) -> None:
-    """Before the pack check: a parcel scanned without the requested units removed them."""
-    waiting = pending(shipment)
-    if waiting and Counter(scanned) == _units(shipment.lines) - _units(_all_lines(waiting)):
-        for request in waiting:
-            _settle(shipment, request, "removed")
 
 
 def miss_at_pack(shipment: Shipment) -> None:

@@ -138,7 +138,6 @@ class Shipment:
             self._fire("pack")  # raises WrongStep naming the required step
         if weight_grams <= 0:
             raise InvalidRequest("weight_grams must be positive", field="weight_grams")
-        line_removal.settle_at_pack(self, scanned)  # checked against the remaining lines
         expected: Counter[str] = Counter()
         for line in self.lines:
             expected[line["sku"]] += int(line["qty"])

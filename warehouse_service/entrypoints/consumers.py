@@ -8,9 +8,11 @@ from shared.service import Runtime
 from shared.unit_of_work import idempotent, idempotent_batch
 from warehouse_service.handlers import Deps
 from warehouse_service.handlers.orders import order_events
+from warehouse_service.handlers.restock import aftersales_events
 from warehouse_service.handlers.stops import broadcast_events
 
 ORDERS_CONSUMER = "warehouse-orders"
+AFTERSALES_CONSUMER = "warehouse-aftersales"  # graded returns restock (handlers/restock.py)
 
 
 def broadcast_consumer_name(instance: str) -> str:
@@ -28,6 +30,13 @@ def build(deps: Deps, rt: Runtime) -> list[EventConsumer]:
             topics=[topics.ORDERS],
             handler=idempotent(ORDERS_CONSUMER, deps.uow, order_events(deps)),
             batch_handler=idempotent_batch(ORDERS_CONSUMER, deps.uow, order_events(deps)),
+        ),
+        EventConsumer(
+            rt.settings,
+            rt.bus,
+            name=AFTERSALES_CONSUMER,
+            topics=[topics.AFTERSALES],
+            handler=idempotent(AFTERSALES_CONSUMER, deps.uow, aftersales_events(deps)),
         ),
         EventConsumer(
             rt.settings,

@@ -13,17 +13,18 @@ from warehouse_service.adapters.registry import record_anomaly
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
 from warehouse_service.domain.errors import Conflict, DomainError
 from warehouse_service.domain.shipment import Hold, Shipment
-from warehouse_service.handlers import PRODUCER, Deps, publish
+from warehouse_service.handlers import PRODUCER, Deps, intake, publish
 from warehouse_service.handlers.line_removals import line_removal_requested
 
 Handle = Callable[[WarehouseUnitOfWork, Envelope], Awaitable[None]]
 
 
 async def task_submitted(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
-    """A shipment sent to a warehouse becomes a queued task (held at once if a stop matches)."""
+    """A shipment sent to a warehouse becomes a queued task (held at once if a stop matches)
+    that reserves its lines, or an out-of-stock `exception` at once (handlers/intake.py)."""
     p: ev.ShipmentSubmitted = env.typed()
     now = deps.clock.now()
-    if await uow.shipments.get(p.shipment_id) is not None:
+    if intake.is_pending(uow, p.shipment_id) or await uow.shipments.get(p.shipment_id):
         # Submitted once per shipment (a redelivery stops at the inbox): another event for
         # it is impossible, and the task stays as it is.
         reason = f"shipment {p.shipment_id} was submitted before; this one is ignored"
@@ -48,8 +49,7 @@ async def task_submitted(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) ->
         if shipment.matches(stop):
             shipment.add_hold(_stop_hold(stop.stop_id, stop.reason, now))
     shipment.announce_queued()
-    await uow.shipments.add(shipment, now)
-    publish(uow, shipment, cause=env)
+    intake.submit(deps, uow, shipment, env)  # reserved, stored and announced with its batch
 
 
 def _stop_hold(stop_id: str, reason: str, now) -> Hold:
@@ -80,12 +80,14 @@ async def edit_requested(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) ->
             topics.WAREHOUSE, new_event(reject, producer=PRODUCER, order_id=env.order_id, cause=env)
         )
         return
-    shipment.apply_edit(
+    applied = shipment.apply_edit(
         p.request_id,
         address=p.address.model_dump(mode="json") if p.address else None,
         note=p.note,
         lines=[line.model_dump(mode="json") for line in p.lines] if p.lines else None,
     )
+    if applied and p.lines:
+        await intake.reserve_edited(deps, uow, shipment, env)
     await _save(deps, uow, shipment, env)
 
 
@@ -140,6 +142,8 @@ def order_events(deps: Deps) -> Handle:
         handler = HANDLERS.get(env.type)
         if handler is None:
             return
+        if env.type != "order.submitted":
+            await intake.flush(deps, uow)  # this event may be about a task of the batch
         try:
             await handler(deps, uow, env)
         except Conflict:

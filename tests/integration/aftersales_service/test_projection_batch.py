@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import event, select
 
 from aftersales_service.adapters import rollup
 from aftersales_service.adapters import tables as t
@@ -84,3 +85,97 @@ async def test_a_batch_leaves_the_state_events_one_by_one_leave(harness, make_se
 
         await idempotent_batch(PROJECTION, app.state.deps.uow, handle)(events)
         assert await _state(app) == one_by_one
+
+
+class Boom(Exception):
+    """A handler failing mid-batch."""
+
+
+def _batch(app, clock, fail_at: int | None = None):
+    """The consumer's batch handler; with `fail_at`, the event at that index raises after
+    the ones before it were applied (their writes held back or already flushed)."""
+    calls = 0
+
+    async def handle(uow, env):
+        nonlocal calls
+        if calls == fail_at:
+            raise Boom(env.type)
+        calls += 1
+        await apply_event(uow, env, clock.now())
+
+    return idempotent_batch(PROJECTION, app.state.deps.uow, handle)
+
+
+async def _inbox(app) -> int:
+    async with app.state.runtime.db.reader() as s:
+        return len((await s.execute(select(t.messaging.inbox.c.event_id))).all())
+
+
+async def test_a_redelivered_batch_changes_nothing(harness):
+    events = stream()
+    run = _batch(harness.app, harness.clock)
+    await run(events)
+    once = await _state(harness.app)
+    emitted = await harness.emitted()
+    await run(events)  # the consumer crashed before committing its offsets
+    await run(events[5:] + events[:5])  # and a rebalance redelivers it otherwise split
+    assert await _state(harness.app) == once
+    assert await harness.emitted() == emitted
+    assert await _inbox(harness.app) == len({e.event_id for e in events})
+
+
+async def test_a_failure_mid_batch_applies_nothing_of_it(harness):
+    events = stream()
+    before = await _state(harness.app)
+    unique = len({e.event_id for e in events})  # 16: two are repeated
+    # 13: after a savepoint (order.cancelled) wrote what was held back before it
+    for fail_at in (1, 8, 13, unique - 1):
+        with pytest.raises(Boom):
+            await _batch(harness.app, harness.clock, fail_at)(events)
+        assert await _state(harness.app) == before, fail_at
+        assert await _inbox(harness.app) == 0
+        assert await harness.emitted() == []
+    await _batch(harness.app, harness.clock)(events)  # then it applies whole
+    await harness.feed(*events)  # as one by one: nothing more
+    assert (await _state(harness.app))["rollup"] == (await _state(harness.app))["recomputed"]
+
+
+async def test_a_batch_writes_each_kind_of_row_once(harness):
+    """New orders synced and moved on in one batch: one INSERT for all the orders (their
+    stage changes merged in), one for all their lines, no UPDATE; then stage changes of
+    stored orders: one UPDATE statement for the batch, one SELECT locking them all."""
+    statements: list[str] = []
+
+    def count(conn, cursor, sql, params, context, executemany):
+        statements.append(sql.split(None, 1)[0].upper() + " " + _table(sql))
+
+    orders = [f"O-{i}" for i in range(10)]
+    first = [ev.synced(o, [ev.line("SKU-1", 2, "10.50")]) for o in orders]
+    first += [ev.stage(o, "reviewing") for o in orders]
+    engine = harness.rt.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await _batch(harness.app, harness.clock)(first)
+        writes = [s for s in statements if not s.startswith(("SELECT", "BEGIN", "COMMIT"))]
+        assert sorted(writes) == ["INSERT inbox", "INSERT order_lines", "INSERT orders"]
+        statements.clear()
+        await _batch(harness.app, harness.clock)([ev.stage(o, "submitted") for o in orders])
+        writes = [s for s in statements if not s.startswith(("SELECT", "BEGIN", "COMMIT"))]
+        assert sorted(writes) == ["INSERT inbox", "UPDATE orders"]
+        assert statements.count("SELECT orders") == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    async with harness.rt.db.reader() as s:
+        rows = (await s.execute(select(t.orders.c.stage, t.orders.c.version))).all()
+    assert rows == [("submitted", 4)] * len(orders)  # synced 2, two stage changes
+
+
+def _table(sql: str) -> str:
+    """The table a statement reads or writes first."""
+    words = sql.replace('"', "").split()
+    upper = [w.upper() for w in words]
+    after = {"SELECT": "FROM", "INSERT": "INTO", "UPDATE": "UPDATE", "DELETE": "FROM"}
+    keyword = after.get(upper[0])
+    if keyword is None or keyword not in upper:
+        return ""
+    return words[upper.index(keyword) + 1].split(".")[-1]

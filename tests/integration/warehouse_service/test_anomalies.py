@@ -22,6 +22,7 @@ from tests.support.acks import committed_past, dead_letters, send_raw
 from warehouse_service.adapters import tables
 from warehouse_service.app import create_app
 from warehouse_service.entrypoints.consumers import ORDERS_CONSUMER, broadcast_consumer_name
+from warehouse_service.handlers.inventory import seed_dev_stock
 from warehouse_service.handlers.orders import order_events
 from warehouse_service.handlers.stops import broadcast_events
 from warehouse_service.handlers.warehouses import seed_dev_warehouses
@@ -93,6 +94,7 @@ async def feed(make_settings):
         await uow.stops.ensure_guard()
         await uow.commit()
     await seed_dev_warehouses(app.state.deps)
+    await seed_dev_stock(app.state.deps)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield Feed(app, client)

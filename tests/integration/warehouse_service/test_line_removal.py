@@ -30,17 +30,24 @@ def removal(env, request_id: str, lines, guaranteed=False):
     return new_event(payload, producer="order_service", order_id=env.order_id)
 
 
+async def reserved(http, sku: str) -> int:
+    r = await http.get(f"/inventory?sku={sku}&warehouse_id=WH-OWN-1", headers=OPS)
+    return sum(row["reserved"] for row in r.json())
+
+
 async def test_queued_removed_at_once_imported_answered_by_the_scanner(make_settings):
     app = create_app(make_settings("warehouse"), clock=ManualClock())
-    env = submitted("WH-OWN-1", [("SKU-7", 2), ("SKU-1", 1)])
+    env = submitted("WH-OWN-1", [("SKU-4", 2), ("SKU-1", 1)])
     sid = env.payload["shipment_id"]
     async with running(app) as http:
-        await deliver(app, env, removal(env, "R1", [("SKU-7", 1)]))
+        await deliver(app, env, removal(env, "R1", [("SKU-4", 1)]))
         task = (await http.get(f"/shipments/{sid}", headers=OPS)).json()
         assert task["status"] == "queued"
         assert task["lines"][0]["qty"] == 1 and task["line_removals"][0]["state"] == "removed"
         [done] = await emitted(app, "shipment.lines_removed")
-        assert done.payload["lines"] == [{"sku": "SKU-7", "qty": 1}]
+        assert done.payload["lines"] == [{"sku": "SKU-4", "qty": 1}]
+        assert await reserved(http, "SKU-4") == 1  # the removed unit left the reservation
+        assert await reserved(http, "SKU-1") == 1
 
         r = await http.post("/warehouses/WH-OWN-1/imports", json={"all_queued": True}, headers=OWN)
         assert r.json()["allocated"] == [sid]
@@ -61,16 +68,17 @@ async def test_queued_removed_at_once_imported_answered_by_the_scanner(make_sett
         ok = {"outcome": "removed", "lines": [{"sku": "SKU-1", "qty": 1}]}
         r = await http.post(f"/shipments/{sid}/line-removal", json=ok, headers=OWN)
         assert r.status_code == 200, r.text
+        assert await reserved(http, "SKU-1") == 0
         assert r.json()["lines"] == [{**task["lines"][0], "qty": 1}]
         r = await http.post(f"/shipments/{sid}/line-removal", json=ok, headers=OPS)
         assert r.status_code == 409 and r.json()["error"]["code"] == "no_line_removal_pending"
 
         # The pack check counts the remaining lines only.
         await http.post(f"/shipments/{sid}/label", json={"carrier": "SF"}, headers=OWN)
-        pack = {"scanned": ["SKU-7", "SKU-1"], "weight_grams": 300}
+        pack = {"scanned": ["SKU-4", "SKU-1"], "weight_grams": 300}
         r = await http.post(f"/shipments/{sid}/pack", json=pack, headers=OWN)
         assert r.status_code == 409 and r.json()["error"]["details"]["extra"] == {"SKU-1": 1}
-        pack["scanned"] = ["SKU-7"]
+        pack["scanned"] = ["SKU-4"]
         assert (
             await http.post(f"/shipments/{sid}/pack", json=pack, headers=OWN)
         ).status_code == 200

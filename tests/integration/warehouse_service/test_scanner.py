@@ -59,7 +59,7 @@ async def test_seeded_registry_and_create(make_settings):
 async def test_full_scanner_flow_from_an_order_event(make_settings):
     settings = make_settings("warehouse")
     app = create_app(settings, clock=ManualClock())
-    env = submitted("WH-DS-1", [("SKU-7", 2), ("SKU-1", 1)], supplier_id="SUP-1")
+    env = submitted("WH-DS-1", [("SKU-7", 2), ("SKU-8", 1)], supplier_id="SUP-1")
     sid = env.payload["shipment_id"]
     async with running(app) as http:
         await publish(settings, env)
@@ -91,17 +91,17 @@ async def test_full_scanner_flow_from_an_order_event(make_settings):
         tracking = r.json()["tracking_number"]
         assert tracking.startswith("SF")
 
-        bad = {"scanned": ["SKU-7", "SKU-1"], "weight_grams": 900}
+        bad = {"scanned": ["SKU-7", "SKU-8"], "weight_grams": 900}
         r = await http.post(f"/shipments/{sid}/pack", json=bad, headers=DS1)
         assert r.status_code == 409
         assert r.json()["error"]["code"] == "scan_mismatch"
         assert r.json()["error"]["details"] == {"missing": {"SKU-7": 1}, "extra": {}}
-        bad = {"scanned": ["SKU-7", "SKU-1", "SKU-7", "SKU-2"], "weight_grams": 900}
+        bad = {"scanned": ["SKU-7", "SKU-8", "SKU-7", "SKU-2"], "weight_grams": 900}
         r = await http.post(f"/shipments/{sid}/pack", json=bad, headers=DS1)
         assert r.json()["error"]["details"] == {"missing": {}, "extra": {"SKU-2": 1}}
         assert "SKU-2" in r.json()["error"]["message"]
 
-        good = {"scanned": ["SKU-7", "SKU-1", "SKU-7"], "weight_grams": 1234}
+        good = {"scanned": ["SKU-7", "SKU-8", "SKU-7"], "weight_grams": 1234}
         r = await http.post(f"/shipments/{sid}/pack", json=good, headers=DS1)
         assert r.status_code == 200 and r.json()["weight_grams"] == 1234
         r = await http.post(f"/shipments/{sid}/ship", headers=DS1)

@@ -120,13 +120,13 @@ def test_pack_checks_the_remaining_lines():
     assert s.status == "packed"
 
 
-def test_pack_without_the_requested_units_removes_them():
+def test_pack_without_the_requested_units_is_refused_until_answered():
     s = task("labelled")
     lr.request_removal(s, "R1", ONE, "r", guaranteed=False)
-    s.events.clear()
-    s.pack(["SKU-7", "SKU-7"], 100)
-    assert kinds(s) == ["shipment.lines_removed", "shipment.packed"]
-    assert s.line_removals[0]["state"] == "removed"
+    with pytest.raises(ScanMismatch) as err:
+        s.pack(["SKU-7", "SKU-7"], 100)  # the scanner answers `removed` first
+    assert err.value.details["missing"] == {"SKU-1": 1}
+    assert s.line_removals[0]["state"] == "pending"
 
 
 def test_pack_with_the_requested_units_misses_them():

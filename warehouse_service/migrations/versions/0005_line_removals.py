@@ -1,7 +1,4 @@
-"""Line-removal requests on shipment tasks (cancel by line, SPEC §2.4).
-
-Numbered 0005: inventory's 0004 is built at the same time; until it is merged this
-revision follows 0003 (rechain `down_revision` to "0004" when both are in)."""
+"""Line-removal requests on shipment tasks (cancel by line, SPEC §2.4)."""
 
 from __future__ import annotations
 
@@ -9,7 +6,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
