@@ -2,8 +2,8 @@
 
 Starts the embedded broker (Tansu) unless `KAFKA_BOOTSTRAP_SERVERS` is set,
 creates the topics, starts each service as its own process (SQLite files under
-`var/` unless `*_DATABASE_URL` are set), prints URLs and development keys,
-and stops everything on Ctrl-C.
+`var/` unless `*_DATABASE_URL` are set), then the operations console (port 8000)
+pointed at them, prints URLs and development keys, and stops everything on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from services import SERVICES
+from services import CONSOLE_PORT, SERVICES
 from services.broker import port_in_use, start_tansu
 from shared.bus import ensure_topics
 from shared.settings import Settings, dev_api_keys
@@ -39,6 +39,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--port-offset", type=int, default=0, help="added to every service port (8001/8002/8003)"
     )
+    p.add_argument("--no-console", action="store_true", help="do not start the console (port 8000)")
     p.add_argument(
         "--var-dir",
         default=os.environ.get("FULFIL_VAR_DIR", "var"),
@@ -47,7 +48,7 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -71,6 +72,9 @@ def main() -> None:
         for n in names
         if port_in_use(SERVICES[n][1] + args.port_offset)
     ]
+    console = not args.no_console and set(names) == set(SERVICES)
+    if console and port_in_use(CONSOLE_PORT + args.port_offset):
+        busy.append(CONSOLE_PORT + args.port_offset)
     if busy:
         raise SystemExit(f"ports {busy} are in use (another runner?); stop it or use --port-offset")
     children: list[subprocess.Popen] = []
@@ -95,10 +99,29 @@ def main() -> None:
             urls[name] = f"http://127.0.0.1:{port}"
         for name, proc in procs.items():
             wait_healthy(urls[name] + "/healthz", proc)
+        if console:
+            port = CONSOLE_PORT + args.port_offset
+            children.append(start_console(port, urls, env, var))
+            wait_healthy(f"http://127.0.0.1:{port}/healthz", children[-1])
+            urls = {"console": f"http://127.0.0.1:{port}", **urls}
         print_banner(urls, env["KAFKA_BOOTSTRAP_SERVERS"], var)
         wait_for_signal(children)
     finally:
         stop(children)
+
+
+def start_console(
+    port: int, urls: dict[str, str], env: dict[str, str], var: Path
+) -> subprocess.Popen:
+    """The console process, calling the services at `urls` (their public APIs only)."""
+    log = (var / "logs" / "console.log").open("ab")
+    console_env = dict(env, **{f"CONSOLE_{name.upper()}_URL": url for name, url in urls.items()})
+    return subprocess.Popen(
+        [sys.executable, "-m", "console", "--port", str(port)],
+        env=console_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _settings_env(env: dict[str, str]) -> dict:
@@ -111,7 +134,8 @@ def _settings_env(env: dict[str, str]) -> dict:
 def print_banner(urls: dict[str, str], broker: str, var: Path) -> None:
     print(f"broker   {broker}")
     for name, url in urls.items():
-        print(f"{name:<10}{url}  (docs: {url}/docs)")
+        docs = "  (sign in with a key below)" if name == "console" else f"  (docs: {url}/docs)"
+        print(f"{name:<11}{url}{docs}")
     print(f"logs     {var / 'logs'}")
     print("development API keys (Authorization: Bearer <key>):")
     for key, role in dev_api_keys().items():

@@ -1,9 +1,9 @@
-"""`/healthz`, `/readyz`, `/metrics`, and a light request-latency middleware."""
+"""`/healthz`, `/readyz`, `/metrics`, `/whoami`, and a light request-latency middleware."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
+from shared.auth import Principal, allow
 from shared.openapi import documented
 
 router = APIRouter(tags=["operations"])
@@ -19,6 +20,12 @@ router = APIRouter(tags=["operations"])
 
 class Health(BaseModel):
     status: str
+    service: str
+
+
+class Identity(BaseModel):
+    role: str
+    warehouse_id: str | None
     service: str
 
 
@@ -42,6 +49,20 @@ class Readiness(BaseModel):
 async def healthz(request: Request) -> dict[str, Any]:
     """Alive: the process answers."""
     return {"status": "ok", "service": request.app.state.settings.service}
+
+
+@router.get("/whoami", responses=documented(Identity))
+async def whoami(
+    request: Request,
+    principal: Annotated[Principal, allow("clerk", "cs_agent", "cs_supervisor", "ops", "scanner")],
+) -> dict[str, Any]:
+    """The role of the caller's key (and a scanner key's warehouse), so a client such as
+    the console can offer what that role may do; any valid key may ask."""
+    return {
+        "role": principal.role,
+        "warehouse_id": principal.warehouse_id,
+        "service": request.app.state.settings.service,
+    }
 
 
 @router.get(

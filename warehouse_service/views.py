@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,7 +11,9 @@ from shared.db import Database
 from warehouse_service.adapters import tables as t
 from warehouse_service.adapters.registry import StopRepository, WarehouseRepository
 from warehouse_service.adapters.repository import ShipmentRepository, utc
+from warehouse_service.adapters.stop_holds import StopHolds
 from warehouse_service.domain.shipment import Hold, Shipment
+from warehouse_service.domain.stops import Scope
 from warehouse_service.domain.warehouse import Warehouse
 
 
@@ -141,3 +144,28 @@ async def stops(db: Database, active: bool | None) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+async def stop_preview(
+    db: Database, scope: Scope, statuses: tuple[str, ...], since: datetime
+) -> dict[str, Any]:
+    """What a stop with `scope` would hold (tasks not yet shipped) and which matching
+    orders have already shipped since `since`, per warehouse; records nothing."""
+    async with db.reader() as session:
+        tasks, shipped = await StopHolds(session).preview(scope, statuses, since)
+    per: list[dict[str, Any]] = [
+        {
+            "warehouse_id": wh,
+            "tasks": len(tasks.get(wh, [])),
+            "orders": sorted(set(tasks.get(wh, []))),
+            "already_shipped": sorted(set(shipped.get(wh, []))),
+        }
+        for wh in sorted(tasks.keys() | shipped.keys())
+    ]
+    return {
+        "scope": scope.to_dict(),
+        "tasks": sum(w["tasks"] for w in per),
+        "orders": sorted({o for w in per for o in w["orders"]}),
+        "already_shipped": sorted({o for w in per for o in w["already_shipped"]}),
+        "warehouses": per,
+    }

@@ -23,7 +23,13 @@ class RefundRepository:
         self.session = session
 
     def _load(self, row) -> Refund:
-        return from_row(Refund, row, amount=money(row.amount), claims=list(row.claims or []))
+        return from_row(
+            Refund,
+            row,
+            amount=money(row.amount),
+            claims=list(row.claims or []),
+            lines=list(row.lines or []),
+        )
 
     async def get(self, refund_id: str) -> Refund:
         row = (

@@ -126,6 +126,11 @@ refunds = Table(
     Column("created_at", TS, nullable=False),
     Column("issued_at", TS),
     Column("version", Integer, nullable=False, default=0),
+    # order | lines | goodwill | partial; the lines of a `lines` refund; the order service's
+    # answer to the refund request (None: not asked, or not answered yet).
+    Column("kind", String(16), nullable=False, default="order", server_default="order"),
+    Column("lines", JSON, default=list),
+    Column("decision", JSON),
     UniqueConstraint("order_id", "platform_refund_id", name="uq_refunds_platform_refund"),
 )
 

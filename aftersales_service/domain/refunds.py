@@ -1,76 +1,67 @@
-"""Refunds follow the stage table (SPEC §2.1); never twice, never more than was paid."""
+"""Refund money rules: never more than was paid, never twice, within approval limits.
+
+The stage path of a refund is not decided here (SPEC §4.1): the order service answers
+with its own rule (`Decision`) and the refund follows what it took.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from aftersales_service.domain.errors import NotFound, Refused
+from aftersales_service.domain.errors import InvalidRequest, Refused
 from aftersales_service.domain.lifecycle import REFUNDS
-from aftersales_service.domain.orders import IN_WAREHOUSE, PRE_WAREHOUSE, OrderView
+from aftersales_service.domain.orders import OrderView
 
 CENT = Decimal("0.01")
 WHOLE_ORDER = "order"  # claim key of a whole-order refund
+# Paths on which the money comes back through a cancel (then `order.cancelled`).
+THROUGH_A_CANCEL = ("void", "withdraw", "intercept")
+# Paths on which it comes back only with the goods: the request names the path instead.
+THROUGH_GOODS = {
+    "refuse_delivery": "refund_requires_refusal_or_return",
+    "return": "refund_requires_return",
+}
 
 
 @dataclass(frozen=True)
-class Route:
-    """How a refund for an order at this stage proceeds."""
+class Decision:
+    """The order service's answer to a refund request (`order.refund_decided`)."""
 
-    mode: str  # void | withdraw | intercept | cancel
-    guaranteed: bool
+    allowed: bool
+    mode: str
+    guaranteed: bool = False
+    timing: str = ""
+    code: str = ""
+    reason: str = ""
+    cancel: str = "none"  # requested | pending | lines_pending | refused | none
+
+    def refusal(self) -> tuple[str, str, str] | None:
+        """(code, path, reason) when the refund cannot proceed on this path, else None."""
+        if not self.allowed or self.cancel == "refused":
+            return self.code or "refund_refused", _path(self.mode), self.reason
+        if self.mode in THROUGH_GOODS:
+            return THROUGH_GOODS[self.mode], self.mode, self.reason
+        if self.mode not in THROUGH_A_CANCEL:
+            return "refund_refused", _path(self.mode), self.reason
+        return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "allowed": self.allowed,
+            "mode": self.mode,
+            "guaranteed": self.guaranteed,
+            "timing": self.timing,
+            "code": self.code,
+            "reason": self.reason,
+            "cancel": self.cancel,
+        }
 
 
-def refund_route(order: OrderView) -> Route:
-    """The stage table's refund column, or a refusal naming the path to take instead."""
-    if not order.synced and order.stage is None:
-        raise NotFound(
-            f"order {order.order_id} is not known here yet; refunds before sync are platform-side",
-            code="order_unknown",
-        )
-    stage = order.effective_stage
-    if stage in PRE_WAREHOUSE:
-        return Route("void", True)
-    if order.held and stage in ("submitted", *IN_WAREHOUSE):
-        return Route("withdraw", True)
-    if stage == "submitted":
-        return Route("withdraw", False)
-    if stage in (*IN_WAREHOUSE, "intercepting"):
-        return Route("intercept", False)
-    if stage == "exception":
-        return Route("cancel", True)
-    raise _refusal(order.order_id, stage)
-
-
-def _refusal(order_id: str, stage: str | None) -> Refused:
-    if stage in ("shipped", "returning"):
-        return Refused(
-            f"order {order_id} has shipped: the refund path is refuse delivery or a return",
-            code="refund_requires_refusal_or_return",
-            path="refuse_delivery",
-            stage=stage,
-        )
-    if stage in ("delivered", "returned"):
-        return Refused(
-            f"order {order_id} was delivered: refund through a return (POST /returns)",
-            code="refund_requires_return",
-            path="return",
-            stage=stage,
-        )
-    if stage == "cancelled":
-        return Refused(
-            f"order {order_id} is cancelled; its refund is issued automatically",
-            code="order_cancelled",
-            path="none",
-            stage=stage,
-        )
-    return Refused(
-        f"order {order_id} is {stage}: only a complaint or warranty claim remains",
-        code="refund_window_closed",
-        path="complaint",
-        stage=stage,
-    )
+def _path(mode: str) -> str:
+    return mode if mode in ("refuse_delivery", "return") else "complaint"
 
 
 @dataclass
@@ -92,14 +83,27 @@ class Refund:
     created_at: datetime | None = None
     issued_at: datetime | None = None
     version: int = 0
+    kind: str = "order"  # order | lines | goodwill | partial
+    lines: list[dict[str, Any]] = field(default_factory=list)  # [{"sku", "qty"}] of `lines`
+    decision: dict[str, Any] | None = None  # the order service's answer, as it gave it
 
     @property
     def open(self) -> bool:
         return self.status in ("requested", "awaiting_cancel", "awaiting_return")
 
-    def request_cancel(self, route: Route) -> None:
-        self.mode = route.mode
-        REFUNDS.fire(self, "request_cancel")
+    def decided(self, decision: Decision) -> tuple[str, str, str] | None:
+        """Record the order service's answer; an open refund waits for the cancel it took,
+        or is refused naming the path. → (code, path, reason) when refused now."""
+        self.decision = decision.as_dict()
+        self.mode = self.mode or decision.mode
+        if self.status != "requested":  # already settled (e.g. `order.cancelled` came first)
+            return None
+        refusal = decision.refusal()
+        if refusal is None:
+            REFUNDS.fire(self, "request_cancel")
+            return None
+        self.refuse(refusal[0])
+        return refusal
 
     def await_return(self, return_id: str, mode: str) -> None:
         self.return_id, self.mode = return_id, mode
@@ -135,6 +139,13 @@ def check_within_paid(order: OrderView, refunds: list[Refund], amount: Decimal) 
             already=str(already),
             requested=str(amount),
         )
+
+
+def goodwill_amount(amount: Decimal | None) -> Decimal:
+    """A goodwill (or partial platform) refund names its amount; it claims no goods."""
+    if amount is None or amount <= 0:
+        raise InvalidRequest("a goodwill refund needs a positive amount", code="amount_required")
+    return amount.quantize(CENT)
 
 
 def whole_order_claims(order: OrderView, claimed: set[str], refunds: list[Refund]) -> list[str]:

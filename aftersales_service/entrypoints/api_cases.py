@@ -30,12 +30,33 @@ router = APIRouter(tags=["refunds and returns"])
 @router.post(
     "/refunds",
     status_code=202,
-    responses={**documented(r.RefundView, 202), **errors(403, 404, 409)},
+    responses={
+        **documented(
+            r.RefundView,
+            202,
+            "Accepted. Whole-order and line refunds: `status: requested`, `mode: null` until "
+            "the order service has answered (then see `GET /refunds/{id}`); goodwill: "
+            "`status: issued` at once.",
+        ),
+        **errors(403, 404, 409, 422),
+    },
 )
 async def request_refund(body: RefundIn, uow: Uow, now: Now, who: CSAgent) -> dict:
-    """Refund by stage: before shipping the order is cancelled first (202, pending
-    `order.cancelled`); after shipping 409 names the path (refuse delivery or return).
-    Over the caller role's approval limit: 403 `approval_limit_exceeded`."""
+    """Asynchronous: answers 202 with `status: requested` and `mode: null`. After-sales
+    holds no stage rule: it asks the order service (event `aftersales.refund_requested`),
+    which answers with its own refund rule, the one `GET /orders/{id}/capabilities` shows,
+    and takes the cancel that path needs (void, withdraw, intercept). `GET /refunds/{id}`
+    then shows that `mode` and `decision`, and the status moves to `awaiting_cancel` and
+    `issued` when `order.cancelled` arrives, or to `refused` (`refused_code`, e.g.
+    `refund_requires_refusal_or_return` once shipped, `refund_requires_return` once
+    delivered) when money can only come back with the goods.
+
+    `kind: goodwill` with an `amount` cancels nothing, is allowed at any stage, and is
+    issued at once (`status: issued`, no order-service round trip). `lines` (kind `lines`)
+    refund those units: price less their share of the order's discount, shipping with the
+    last unit of a shipment; a unit is refunded once (409 `already_refunded`).
+    Every kind: never more than paid (409 `refund_exceeds_paid`); over the caller role's
+    approval limit: 403 `approval_limit_exceeded` naming the limit."""
     refund = await refunds.request_refund(
         uow,
         refunds.RequestRefund(
@@ -46,6 +67,8 @@ async def request_refund(body: RefundIn, uow: Uow, now: Now, who: CSAgent) -> di
             who.actor,
             "cs",
             role=who.role,
+            kind=body.kind or "order",
+            lines=tuple((ln.sku, ln.qty) for ln in body.lines),
         ),
         now,
     )
@@ -54,6 +77,8 @@ async def request_refund(body: RefundIn, uow: Uow, now: Now, who: CSAgent) -> di
 
 @router.get("/refunds/{refund_id}", responses={**documented(r.RefundView), **errors(404)})
 async def get_refund(refund_id: str, db: Db, _: CSAgent) -> dict:
+    """The refund as it stands: `mode` and `decision` are the order service's answer on the
+    refund path once it has given it (null before, and for goodwill refunds)."""
     async with db.reader() as s:
         return refund_view(await RefundRepository(s).get(refund_id))
 

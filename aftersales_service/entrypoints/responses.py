@@ -13,16 +13,41 @@ from pydantic import BaseModel
 Money = str
 
 
+class RefundLine(BaseModel):
+    sku: str
+    qty: int
+
+
+class RefundDecision(BaseModel):
+    """The order service's answer on the refund path (`order.refund_decided`)."""
+
+    allowed: bool
+    mode: str
+    guaranteed: bool
+    timing: str
+    code: str
+    reason: str
+    cancel: str
+
+
 class RefundView(BaseModel):
+    """`status`: requested (waiting for the order service's decision) → awaiting_cancel
+    (waiting for the cancel it took) → issued; or awaiting_return, refused.
+    `mode`: the path the order service took (void | withdraw | intercept | refuse_delivery |
+    return | none); null until it has answered (goodwill and partial refunds: null)."""
+
     id: str
     refund_id: str
     order_id: str
+    kind: str
+    lines: list[RefundLine]
     amount: Money
     currency: str
     source: str
     reason: str
     reason_code: str
-    mode: str
+    mode: str | None
+    decision: RefundDecision | None
     status: str
     return_id: str | None
     platform_refund_id: str | None

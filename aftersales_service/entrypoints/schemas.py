@@ -37,16 +37,36 @@ class Body(BoundedBody):
     pass
 
 
+class ReturnLineIn(Body):
+    sku: Sku
+    qty: Qty = 1
+
+
 class RefundIn(Body):
+    """`kind`: `order` (the whole order; `amount` defaults to what is left to refund),
+    `lines` (the units named in `lines`; amount computed), `goodwill` (`amount` required;
+    cancels nothing, issued at once). Omitted: `lines` when lines are given, else `order`."""
+
     order_id: Id
     reason: Text = ""
     reason_code: Code = "changed_mind"
     amount: PositiveMoney | None = None
+    kind: Literal["order", "lines", "goodwill"] | None = None
+    lines: list[ReturnLineIn] = Field(default_factory=list, max_length=LINES_MAX)
 
-
-class ReturnLineIn(Body):
-    sku: Sku
-    qty: Qty = 1
+    @model_validator(mode="after")
+    def _kind_fits(self) -> RefundIn:
+        if self.kind is None:
+            self.kind = "lines" if self.lines else "order"
+        if self.kind == "lines" and not self.lines:
+            raise ValueError("a `lines` refund names at least one line")
+        if self.kind != "lines" and self.lines:
+            raise ValueError(f"a `{self.kind}` refund names no lines")
+        if self.kind == "goodwill" and self.amount is None:
+            raise ValueError("a goodwill refund needs an `amount`")
+        if self.kind == "lines" and self.amount is not None:
+            raise ValueError("a `lines` refund's amount is computed from its lines")
+        return self
 
 
 class Evidence(Body):

@@ -26,6 +26,7 @@ def refund_view(refund) -> dict:
     data = plain(refund)
     data.pop("claims", None)
     data["id"] = refund.refund_id
+    data["mode"] = refund.mode or None
     return data
 
 

@@ -9,14 +9,14 @@ from aftersales_service.adapters.rows import utc
 from aftersales_service.adapters.uow import AftersalesUnitOfWork
 from aftersales_service.domain.care import out_of_stock_task
 from aftersales_service.domain.errors import Conflict, DomainError
+from aftersales_service.domain.refunds import Decision
 from aftersales_service.handlers import new_id
-from aftersales_service.handlers.refunds import (
-    RequestRefund,
+from aftersales_service.handlers.refund_outcomes import (
     on_delivered,
     on_interception_missed,
     on_order_cancelled,
-    platform_refund,
 )
+from aftersales_service.handlers.refunds import RequestRefund, on_refund_decided, platform_refund
 from shared.envelope import Envelope
 
 Handler = Callable[[AftersalesUnitOfWork, Envelope, object, datetime], Awaitable[None]]
@@ -52,7 +52,8 @@ async def _submitted(uow, env, p, now):
 
 async def _cancelled(uow, env, p, now):
     await uow.orders.update(env.order_id, stage="cancelled", cancelled_at=utc(env.occurred_at))
-    await on_order_cancelled(uow, env.order_id, p.refund_due, p.mode, p.reason, now, env)
+    lines = [(ln.sku, ln.qty) for ln in p.lines]
+    await on_order_cancelled(uow, env.order_id, p.refund_due, p.mode, p.reason, now, env, lines)
 
 
 async def _delivered(uow, env, p, now):
@@ -69,8 +70,14 @@ async def _refund_requested(uow, env, p, now):
         requested_by="platform",
         source="platform",
         platform_refund_id=p.platform_refund_id,
+        lines=tuple((sku, 1) for sku in p.skus),
     )
     await platform_refund(uow, cmd, now, env)
+
+
+async def _refund_decided(uow, env, p, now):
+    decision = Decision(p.allowed, p.mode, p.guaranteed, p.timing, p.code, p.reason, p.cancel)
+    await on_refund_decided(uow, p.refund_id, decision, now, env)
 
 
 async def _shipped(uow, env, p, now):
@@ -108,6 +115,7 @@ HANDLERS: dict[str, Handler] = {
     "order.cancelled": _cancelled,
     "order.delivered": _delivered,
     "order.refund_requested": _refund_requested,
+    "order.refund_decided": _refund_decided,
     "shipment.shipped": _shipped,
     "shipment.out_of_stock": _out_of_stock,
     "shipment.intercepted": _intercepted,
@@ -129,7 +137,13 @@ PROJECTION_ONLY = (
 # On the orders topic, keyed by order id, `order.synced` comes before every other event of
 # its order: one of these before it is about an order this service does not know. Warehouse
 # events may overtake it (another topic) and land on a placeholder instead.
-AFTER_SYNC = ("order.stage_changed", "order.submitted", "order.cancelled", "order.delivered")
+AFTER_SYNC = (
+    "order.stage_changed",
+    "order.submitted",
+    "order.cancelled",
+    "order.delivered",
+    "order.refund_decided",
+)
 ANSWERED = ("order.refund_requested",)  # unknown too, but refused and announced as well
 # A parcel that leaves (or is still on its way) cannot belong to a cancelled order.
 NOT_WHEN_CANCELLED = ("shipment.shipped", "shipment.interception_missed", "order.delivered")

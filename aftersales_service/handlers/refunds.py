@@ -1,27 +1,29 @@
-"""Refund use cases: by stage (cancel first), on cancellation, on missed interception."""
+"""Refund requests: whole order or by line (the order service decides the path), goodwill
+and partial platform refunds (issued at once), and the order service's answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from aftersales_service.adapters.uow import AftersalesUnitOfWork
 from aftersales_service.domain.errors import NotFound, Refused
+from aftersales_service.domain.line_refunds import line_refund_amount
 from aftersales_service.domain.orders import OrderView
 from aftersales_service.domain.refunds import (
-    WHOLE_ORDER,
+    Decision,
     Refund,
-    cancellation_amount,
     check_within_paid,
     committed,
-    refund_route,
+    goodwill_amount,
     whole_order_claims,
 )
-from aftersales_service.domain.returns import ReturnCase, ReturnLine
 from aftersales_service.handlers import emit, new_id
 from shared.envelope import Envelope
-from shared.events.aftersales import CancelForRefund, RefundIssued, RefundRefused, ReturnOpened
+from shared.events.aftersales import RefundIssued, RefundPathRequested, RefundRefused
+from shared.events.orders import LineQty
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,12 @@ class RequestRefund:
     # The CS role asking: the amount must be within its approval limit (None: platform
     # and system refunds, which no one approves).
     role: str | None = None
+    kind: str = "order"  # order | lines | goodwill | partial
+    lines: tuple[tuple[str, int], ...] = ()  # (sku, qty) of a `lines` refund
 
 
 async def request_refund(uow: AftersalesUnitOfWork, cmd: RequestRefund, now: datetime) -> Refund:
-    """`POST /refunds`: the stage decides; before shipping it asks the order to cancel."""
+    """`POST /refunds`: goodwill is issued at once; any other asks the order service."""
     async with uow:
         refund = await start_refund(uow, cmd, now)
         await uow.commit()
@@ -56,15 +60,41 @@ async def load_order(uow: AftersalesUnitOfWork, order_id: str) -> OrderView:
     return order
 
 
+async def load_synced(uow: AftersalesUnitOfWork, order_id: str) -> OrderView:
+    """The order with its lines and what was paid (not a placeholder of early events)."""
+    order = await load_order(uow, order_id)
+    if not order.synced:
+        raise NotFound(
+            f"order {order_id} is not known here yet; refunds before sync are platform-side",
+            code="order_unknown",
+        )
+    return order
+
+
 async def start_refund(
     uow: AftersalesUnitOfWork, cmd: RequestRefund, now: datetime, cause: Envelope | None = None
 ) -> Refund:
-    """Inside an open unit of work: validate, claim the whole order, emit the cancel request."""
-    order = await load_order(uow, cmd.order_id)
-    route = refund_route(order)
+    """Inside an open unit of work: the order is locked (refunds of one order are decided
+    one at a time), the money rules are checked, the goods claimed, the refund stored.
+
+    A whole-order or line refund then asks the order service for its path
+    (`aftersales.refund_requested`) and waits. A goodwill or partial refund is issued at
+    once: it cancels nothing, so no stage rule decides it and the order service is not
+    asked (SPEC §4.1: allowed at any stage, within the approval limit and what was paid)."""
+    await uow.orders.status(cmd.order_id)  # locks the order row until commit
+    order = await load_synced(uow, cmd.order_id)
     refunds = await uow.refunds.for_order(order.order_id)
-    claims = whole_order_claims(order, await uow.refunds.claimed(order.order_id), refunds)
-    amount = cmd.amount if cmd.amount is not None else order.total - committed(refunds)
+    claimed = await uow.refunds.claimed(order.order_id)
+    remaining = order.total - committed(refunds)
+    claims: list[str] = []
+    if cmd.kind in ("goodwill", "partial"):
+        amount = goodwill_amount(cmd.amount)
+    elif cmd.kind == "lines":
+        units = [u.key for u in order.claim_units(list(cmd.lines), claimed)]
+        amount, claims = line_refund_amount(order, claimed, units, remaining), units
+    else:
+        claims = whole_order_claims(order, claimed, refunds)
+        amount = cmd.amount if cmd.amount is not None else remaining
     check_within_paid(order, refunds, amount)
     if cmd.role is not None:
         (await uow.policies.get()).check_approval_limit(cmd.role, amount)
@@ -80,11 +110,35 @@ async def start_refund(
         requested_by=cmd.requested_by,
         created_at=now,
         platform_refund_id=cmd.platform_refund_id,
+        kind=cmd.kind,
+        lines=[{"sku": sku, "qty": qty} for sku, qty in cmd.lines],
     )
-    refund.request_cancel(route)
     await uow.refunds.add(refund)
-    emit(uow, CancelForRefund(refund_id=refund.refund_id, reason=cmd.reason), order.order_id, cause)
+    if cmd.kind in ("goodwill", "partial"):
+        await issue(uow, refund, amount, now, cause)
+        return refund
+    request = RefundPathRequested(
+        refund_id=refund.refund_id,
+        amount=amount,
+        reason=cmd.reason,
+        lines=[LineQty(sku=sku, qty=qty) for sku, qty in cmd.lines],
+    )
+    emit(uow, request, order.order_id, cause)
     return refund
+
+
+def platform_kind(order: OrderView, refunds: list[Refund], cmd: RequestRefund) -> RequestRefund:
+    """A platform refund naming SKUs refunds those lines (each listed SKU one unit); one for
+    less than what is left to refund pays that part and cancels nothing; one for all that is
+    left refunds the order (cancelled first, by the order service's rule)."""
+    skus = [sku for sku, _ in cmd.lines]
+    if skus:
+        lines = tuple(Counter(skus).items())
+        return replace(cmd, kind="lines", lines=lines)
+    remaining = order.total - committed(refunds)
+    if cmd.amount is not None and 0 < cmd.amount < remaining:
+        return replace(cmd, kind="partial")
+    return replace(cmd, kind="order")  # more than is left: refused, never more than paid
 
 
 async def platform_refund(
@@ -95,7 +149,9 @@ async def platform_refund(
         return
     try:
         async with uow.savepoint():
-            await start_refund(uow, cmd, now, cause)
+            order = await load_synced(uow, cmd.order_id)
+            refunds = await uow.refunds.for_order(cmd.order_id)
+            await start_refund(uow, platform_kind(order, refunds, cmd), now, cause)
     except (Refused, NotFound) as exc:
         refused = Refund(
             new_id("RF"),
@@ -111,17 +167,39 @@ async def platform_refund(
         )
         refused.refuse(exc.code)
         await uow.refunds.add(refused)
-        emit(
-            uow,
-            RefundRefused(
-                refund_id=refused.refund_id,
-                code=exc.code,
-                path=exc.details.get("path", "none"),
-                reason=exc.message,
-            ),
-            cmd.order_id,
-            cause,
-        )
+        path = str(exc.details.get("path", "none"))
+        await _announce_refusal(uow, refused, exc.code, path, exc.message, cause)
+
+
+async def on_refund_decided(
+    uow: AftersalesUnitOfWork, refund_id: str, decision: Decision, now: datetime, cause: Envelope
+) -> None:
+    """`order.refund_decided`: record the mode the order service took; a path the refund
+    cannot take from here (refusal, return) refuses it, frees its goods and says so."""
+    refund = await uow.refunds.get(refund_id)
+    refusal = refund.decided(decision)
+    if refusal is not None:
+        await uow.refunds.release_claims(refund)
+    await uow.refunds.save(refund)
+    if refusal is not None:
+        code, path, reason = refusal
+        await _announce_refusal(uow, refund, code, path, reason, cause)
+
+
+async def _announce_refusal(
+    uow: AftersalesUnitOfWork,
+    refund: Refund,
+    code: str,
+    path: str,
+    reason: str,
+    cause: Envelope | None,
+) -> None:
+    emit(
+        uow,
+        RefundRefused(refund_id=refund.refund_id, code=code, path=path, reason=reason),
+        refund.order_id,
+        cause,
+    )
 
 
 async def issue(
@@ -145,133 +223,3 @@ async def issue(
         refund.order_id,
         cause,
     )
-
-
-async def on_order_cancelled(
-    uow: AftersalesUnitOfWork,
-    order_id: str,
-    refund_due: Decimal,
-    mode: str,
-    reason: str,
-    now: datetime,
-    cause: Envelope,
-) -> None:
-    """Any cancellation refunds `refund_due` once: the waiting refund, or a new one."""
-    order = await load_order(uow, order_id)
-    refunds = await uow.refunds.for_order(order_id)
-    amount = cancellation_amount(order, refunds, refund_due)
-    waiting = [r for r in refunds if r.status in ("awaiting_cancel", "requested")]
-    if waiting:
-        refund = waiting[0]
-        if amount > 0:
-            await issue(uow, refund, amount, now, cause)
-        else:
-            refund.refuse("nothing_owed")
-            await uow.refunds.save(refund)
-        return
-    claimed = await uow.refunds.claimed(order_id)
-    if WHOLE_ORDER in claimed or amount <= 0:
-        await uow.orders.record_anomaly(
-            order_id, cause.type, cause.event_id, "cancelled but nothing left to refund", now
-        )
-        return
-    refund = Refund(
-        new_id("RF"),
-        order_id,
-        amount,
-        order.currency,
-        "order_cancelled",
-        reason,
-        "changed_mind",
-        mode=mode,
-        claims=whole_order_claims(order, claimed, refunds),
-        requested_by="order_service",
-        created_at=now,
-    )
-    await uow.refunds.add(refund)
-    await issue(uow, refund, amount, now, cause)
-
-
-async def on_interception_missed(
-    uow: AftersalesUnitOfWork, order_id: str, now: datetime, cause: Envelope
-) -> None:
-    """The parcel left anyway: the refund waits for the refused parcel to come back."""
-    order = await load_order(uow, order_id)
-    refunds = await uow.refunds.for_order(order_id)
-    refund = next((r for r in refunds if r.status == "awaiting_cancel"), None)
-    if refund is None:
-        claimed = await uow.refunds.claimed(order_id)
-        if WHOLE_ORDER in claimed:
-            return  # already being refunded through another path
-        refund = Refund(
-            new_id("RF"),
-            order_id,
-            order.total - committed(refunds),
-            order.currency,
-            "interception_missed",
-            "cancel after shipping: refuse delivery",
-            "changed_mind",
-            claims=whole_order_claims(order, claimed, refunds),
-            requested_by="order_service",
-            created_at=now,
-        )
-        await uow.refunds.add(refund)
-    case = ReturnCase(
-        new_id("RT"),
-        order_id,
-        "refused_delivery",
-        refund.reason_code,
-        [
-            ReturnLine(ln.sku, ln.qty, ln.unit_price, ln.category, ln.supplier_id, ln.warehouse_id)
-            for ln in order.lines
-        ]
-        or [ReturnLine("UNKNOWN", 1, order.total)],
-        method="carrier_return",
-        status="approved",
-        shipping_payer="seller",
-        refund_id=refund.refund_id,
-        delivered_at=None,
-        opened_at=now,
-        approved_by="auto",
-    )
-    refund.await_return(case.return_id, "refuse_delivery")
-    await uow.refunds.save(refund)
-    await uow.returns.add(case, None)
-    emit(
-        uow,
-        ReturnOpened(return_id=case.return_id, kind=case.kind, reason_code=case.reason_code),
-        order_id,
-        cause,
-    )
-
-
-async def on_delivered(
-    uow: AftersalesUnitOfWork, order_id: str, now: datetime, cause: Envelope
-) -> None:
-    """A cancel that never happened (the parcel was delivered): refuse the waiting refund,
-    free its goods for a return, and say so."""
-    for refund in await uow.refunds.for_order(order_id):
-        if refund.status != "awaiting_cancel":
-            continue
-        refund.refuse("cancel_too_late")
-        await uow.refunds.release_claims(refund)
-        await uow.refunds.save(refund)
-        await uow.orders.record_anomaly(
-            order_id,
-            cause.type,
-            cause.event_id,
-            f"refund {refund.refund_id}: delivered "
-            "before the cancel took effect; refund through a return",
-            now,
-        )
-        emit(
-            uow,
-            RefundRefused(
-                refund_id=refund.refund_id,
-                code="cancel_too_late",
-                path="return",
-                reason="the order was delivered before it could be cancelled",
-            ),
-            order_id,
-            cause,
-        )

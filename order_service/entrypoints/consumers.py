@@ -6,7 +6,9 @@ from order_service.adapters.uow import OrderUnitOfWork
 from order_service.handlers import Deps
 from order_service.handlers.common import retry_on_conflict
 from order_service.handlers.events import (
+    REFUND_REQUESTED,
     on_aftersales_event,
+    on_refund_requested,
     on_shipments_held,
     on_shipments_released,
     on_warehouse_event,
@@ -28,6 +30,8 @@ async def dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
         await on_shipments_released(uow, env)  # a lifted stop's releases, batched
     elif env.type.startswith(("shipment.", "warehouse.")):
         await on_warehouse_event(uow, env)
+    elif env.type == REFUND_REQUESTED:
+        await on_refund_requested(uow, env)  # after-sales asks for the refund path
     elif env.type.startswith(("aftersales.", "refund.", "return.")):
         await on_aftersales_event(uow, env)
     # anything else on these topics is not ours to act on

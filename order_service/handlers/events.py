@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from order_service.adapters.uow import OrderUnitOfWork
 from order_service.domain.errors import DomainError
+from order_service.domain.refund_path import answer_refund_request
 from shared.envelope import Envelope
 from shared.events.warehouse import ShipmentsHeld, ShipmentsReleased
 
@@ -75,6 +76,19 @@ async def on_aftersales_event(uow: OrderUnitOfWork, env: Envelope) -> None:
     """Cancel requests, refunds issued and returns from after-sales."""
     await _apply(
         uow, env, "aftersales", lambda o: o.on_aftersales(env.type, dict(env.payload), "aftersales")
+    )
+
+
+REFUND_REQUESTED = "aftersales.refund_requested"
+
+
+async def on_refund_requested(uow: OrderUnitOfWork, env: Envelope) -> None:
+    """Decide by `rules.decide(order, "refund")`, answer `order.refund_decided`, cancel."""
+    await _apply(
+        uow,
+        env,
+        "aftersales",
+        lambda o: answer_refund_request(o, dict(env.payload), "aftersales"),
     )
 
 

@@ -5,14 +5,29 @@ from decimal import Decimal
 
 from shared.envelope import Payload, event
 from shared.events.common import Value
+from shared.events.orders import LineQty
 
 
 @event("aftersales.cancel_requested")
 class CancelForRefund(Payload):
-    """A refund needs the order stopped first; order_service applies its stage rule."""
+    """A refund needs the order stopped first; order_service applies its stage rule.
+    Superseded by `aftersales.refund_requested`; still handled for events in flight."""
 
     refund_id: str
     reason: str
+
+
+@event("aftersales.refund_requested")
+class RefundPathRequested(Payload):
+    """A refund asks the order service for its refund path (SPEC §4.1): after-sales holds
+    no stage rule. Answered by `order.refund_decided`; then the order service takes the
+    cancel that path needs (void, withdraw, intercept) as for a CS cancel, and
+    `order.cancelled` releases the money. `lines` empty: the whole order."""
+
+    refund_id: str
+    amount: Decimal
+    reason: str = ""
+    lines: list[LineQty] = []
 
 
 @event("refund.issued")

@@ -145,9 +145,32 @@ class OrderDelivered(Payload):
 
 @event("order.refund_requested")
 class RefundRequested(Payload):
-    """A refund request that arrived from the platform (webhook)."""
+    """A refund request that arrived from the platform (webhook). `skus` names the units
+    refunded (each entry one unit); none: an amount, the whole order when it is all that
+    is left to refund."""
 
     platform_refund_id: str
     amount: Decimal
     reason: str = ""
     skus: list[str] = []
+
+
+@event("order.refund_decided")
+class RefundDecided(Payload):
+    """The order service's answer to `aftersales.refund_requested` (SPEC §4.1): its own
+    refund rule (`rules.decide(order, "refund")`, what capabilities answers) and what it did.
+
+    `mode`: void | withdraw | intercept | refuse_delivery | return | none; `code` and
+    `reason` say why when not `allowed`. `cancel`: `requested` (the cancel of that mode was
+    issued: `order.cancelled` follows when it takes effect), `pending` (a cancel already
+    under way answers it), `lines_pending` (a line cancel is needed), or `none`."""
+
+    refund_id: str
+    allowed: bool
+    mode: str
+    guaranteed: bool = False
+    timing: str = ""
+    code: str = ""
+    reason: str = ""
+    cancel: str = "none"
+    lines: list[LineQty] = []

@@ -114,14 +114,22 @@ async def test_an_order_travels_to_shipped_and_cs_answers_change_with_the_stage(
     cancel = await actors.cs.post(f"/orders/{order_id}/cancel", json={"reason": "too late"})
     assert cancel.status_code == 409, cancel.text
 
-    async def refund_answer():  # after-sales learns the stage from events: wait for it
-        r = await actors.aftersales.post(
-            "/refunds", json={"order_id": order_id, "reason_code": "changed_mind"}
-        )
-        return r if r.json().get("error", {}).get("details", {}).get("stage") == "shipped" else None
+    # after-sales asks the order service, whose rule says: refuse delivery or return
+    refund = await actors.aftersales.post(
+        "/refunds", json={"order_id": order_id, "reason_code": "changed_mind"}
+    )
+    assert refund.status_code == 202, refund.text
+    assert (refund.json()["status"], refund.json()["mode"]) == ("requested", None)
 
-    refund = await wait_until(refund_answer, message="after-sales knows the order shipped")
-    assert refund.status_code == 409, refund.text  # shipped: refusal or return only
+    async def refund_answer():
+        got = (await actors.aftersales.get(f"/refunds/{refund.json()['id']}")).json()
+        return got if got["status"] == "refused" else None
+
+    got = await wait_until(refund_answer, message="the order service decided the refund")
+    assert (got["refused_code"], got["mode"]) == (
+        "refund_requires_refusal_or_return",
+        caps["refund"]["mode"],
+    )
     timeline = (await actors.cs.get(f"/orders/{order_id}/timeline")).json()["entries"]
     stages = [e["detail"]["stage"] for e in timeline if e["kind"] == "transition"]
     assert stages == [
@@ -166,6 +174,48 @@ async def test_an_interception_that_succeeds_cancels_and_refunds(actors):
     await actors.stage_is(order_id, "cancelled")
     refunds = await wait_until(lambda: actors.refunds(order_id), message="refund issued")
     assert [x["status"] for x in refunds] == ["issued"]
+
+
+async def test_an_after_sales_refund_takes_the_order_services_path(actors):
+    order_id = await actors.new_order("SKU-4")
+    await actors.clerk.post(f"/orders/{order_id}/submit", json={"warehouse_id": "WH-OWN-1"})
+    scanner, shipment_id = actors.scanner("WH-OWN-1"), f"{order_id}-S1"
+    await actors.task(scanner, shipment_id)
+    await scanner.post("/warehouses/WH-OWN-1/imports", json={"shipment_ids": [shipment_id]})
+    await actors.stage_is(order_id, "allocated")
+    caps = await actors.capabilities(order_id)
+
+    async def known():  # after-sales learns of the order from events
+        r = await actors.aftersales.post("/refunds", json={"order_id": order_id})
+        return r if r.status_code == 202 else None
+
+    r = await wait_until(known, message="after-sales knows the order")
+    refund_id = r.json()["id"]
+
+    async def mode():
+        return (await actors.aftersales.get(f"/refunds/{refund_id}")).json()["mode"]
+
+    await wait_until(mode, expect=caps["refund"]["mode"], message="the order service's mode")
+    await actors.stage_is(order_id, "intercepting")
+    await wait_until(
+        lambda: _interception_requested(scanner, shipment_id),
+        message="interception request on the worklist",
+    )
+    r = await scanner.post(
+        f"/shipments/{shipment_id}/interception", json={"outcome": "intercepted"}
+    )
+    assert r.status_code == 200, r.text
+
+    async def issued():
+        got = (await actors.aftersales.get(f"/refunds/{refund_id}")).json()
+        return got if got["status"] == "issued" else None
+
+    assert (await wait_until(issued, message="refund issued"))["amount"] == "59.00"
+    # a goodwill refund afterwards would exceed what was paid
+    r = await actors.aftersales.post(
+        "/refunds", json={"order_id": order_id, "kind": "goodwill", "amount": "5.00"}
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "refund_exceeds_paid")
 
 
 async def _interception_requested(scanner, shipment_id: str):

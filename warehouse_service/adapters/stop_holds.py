@@ -186,6 +186,26 @@ class StopHolds:
             found.setdefault(wh, set()).add(order_id)
         return {wh: sorted(ids) for wh, ids in found.items()}
 
+    async def preview(
+        self, scope: Scope, statuses: Sequence[str], since: datetime
+    ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """What `scope` matches now, recording nothing: (order ids of tasks in `statuses`,
+        order ids shipped since `since`), each per warehouse."""
+        s = t.shipments.c
+        found: tuple[dict[str, list[str]], dict[str, list[str]]] = ({}, {})
+        for into, where in (
+            (found[0], s.status.in_(list(statuses))),
+            (found[1], and_(s.status == "shipped", s.shipped_at >= since)),
+        ):
+            rows = await self.session.execute(
+                select(s.warehouse_id, s.order_id)
+                .where(where, scope_condition(scope))
+                .order_by(s.warehouse_id, s.order_id)
+            )
+            for wh, order_id in rows:
+                into.setdefault(wh, []).append(order_id)
+        return found
+
     async def backfill_keys(self) -> int:
         """Write match keys for tasks stored before `shipment_keys` existed; returns how many."""
         s, k = t.shipments.c, t.shipment_keys.c

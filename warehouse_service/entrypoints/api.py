@@ -12,14 +12,15 @@ from shared.limits import CODE_MAX
 from shared.openapi import documented, errors
 from warehouse_service import views
 from warehouse_service.domain.errors import NotFound
-from warehouse_service.domain.lifecycle import STATES, TRANSITIONS, mermaid
-from warehouse_service.domain.stops import Scope
+from warehouse_service.domain.lifecycle import HOLDABLE, STATES, TRANSITIONS, mermaid
+from warehouse_service.domain.stops import Scope, validate_scope
 from warehouse_service.domain.warehouse import Warehouse, check_access
 from warehouse_service.entrypoints import responses as r
 from warehouse_service.entrypoints import schemas as s
 from warehouse_service.entrypoints.errors import to_app_error
 from warehouse_service.handlers import Deps, line_removals, scanner, stops, warehouses
 from warehouse_service.handlers import holds as hold_handlers
+from warehouse_service.handlers.stops import RECALL_WINDOW
 
 router = APIRouter()
 
@@ -206,6 +207,20 @@ async def issue_stop(body: s.StopRequest, deps: D, request: Request, principal: 
     scope = Scope.from_dict(body.scope.model_dump())
     stop = await stops.issue_stop(deps, scope, body.reason, principal.actor)
     return await _stop_report(request, stop.stop_id)
+
+
+@router.post(
+    "/stop-shipments/preview",
+    tags=["stop-shipments"],
+    responses={**documented(r.StopPreview), **errors(422)},
+)
+async def preview_stop(body: s.PreviewRequest, deps: D, request: Request, _: Ops) -> dict:
+    """How many tasks and orders the scope would hold now, and which matching orders have
+    already shipped (last 30 days); records and broadcasts nothing."""
+    scope = Scope.from_dict(body.scope.model_dump())
+    validate_scope(scope)
+    since = deps.clock.now() - RECALL_WINDOW
+    return await views.stop_preview(request.app.state.runtime.db, scope, HOLDABLE, since)
 
 
 @router.get("/stop-shipments", tags=["stop-shipments"], responses=documented(list[r.StopSummary]))

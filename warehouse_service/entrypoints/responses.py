@@ -102,6 +102,23 @@ class StopReport(BaseModel):
     unacknowledged_warehouses: list[str]
 
 
+class PreviewWarehouse(BaseModel):
+    warehouse_id: str
+    tasks: int
+    orders: list[str]
+    already_shipped: list[str]
+
+
+class StopPreview(BaseModel):
+    """What a scope would hold now (tasks not yet shipped) and what has already shipped."""
+
+    scope: StopScope
+    tasks: int
+    orders: list[str]
+    already_shipped: list[str]
+    warehouses: list[PreviewWarehouse]
+
+
 class StopSummary(BaseModel):
     stop_id: str
     status: str

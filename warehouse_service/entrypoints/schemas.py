@@ -82,6 +82,10 @@ class ScopeBody(Body):
     all_dropship: bool = False
 
 
+class PreviewRequest(Body):
+    scope: ScopeBody
+
+
 class StopRequest(Body):
     scope: ScopeBody
     reason: str = Field(min_length=1, max_length=500)

@@ -8,10 +8,12 @@ from decimal import Decimal
 from shared.envelope import Envelope, new_event
 from shared.events.common import Address, Buyer, Line
 from shared.events.orders import (
+    LineQty,
     OrderCancelled,
     OrderDelivered,
     OrderStageChanged,
     OrderSynced,
+    RefundDecided,
     RefundRequested,
     ShipmentSubmitted,
 )
@@ -94,12 +96,34 @@ def delivered(order_id: str, at: datetime) -> Envelope:
     return new_event(OrderDelivered(delivered_at=at), producer="order", order_id=order_id)
 
 
-def cancelled(order_id: str, refund_due: str, mode: str = "void") -> Envelope:
+def cancelled(
+    order_id: str, refund_due: str, mode: str = "void", lines: list[tuple[str, int]] = ()
+) -> Envelope:
+    cancelled_lines = [LineQty(sku=sku, qty=qty) for sku, qty in lines]
     return new_event(
-        OrderCancelled(reason="cs", mode=mode, refund_due=Decimal(refund_due)),
+        OrderCancelled(
+            reason="cs", mode=mode, refund_due=Decimal(refund_due), lines=cancelled_lines
+        ),
         producer="order",
         order_id=order_id,
     )
+
+
+# The order service's answers by mode, as `rules.decide(order, "refund")` gives them.
+DECISIONS = {
+    "void": dict(allowed=True, guaranteed=True, timing="at_once", cancel="requested"),
+    "withdraw": dict(allowed=True, timing="on_confirmation", cancel="requested"),
+    "intercept": dict(allowed=True, timing="after_interception", cancel="requested"),
+    "refuse_delivery": dict(allowed=True, timing="after_return"),
+    "return": dict(allowed=True, timing="return_policy"),
+    "none": dict(allowed=False, code="closed", reason="complaint / warranty only"),
+}
+
+
+def decided(order_id: str, refund_id: str, mode: str, **over) -> Envelope:
+    """`order.refund_decided` as the order service answers a refund request."""
+    fields = {"refund_id": refund_id, "mode": mode, **DECISIONS[mode], **over}
+    return new_event(RefundDecided(**fields), producer="order", order_id=order_id)
 
 
 def refund_requested(order_id: str, platform_refund_id: str, amount: str) -> Envelope:

@@ -80,6 +80,7 @@ ORDER_EVENTS = {
     "order.cancelled": lambda o: ev.cancelled(o, "59.00"),
     "order.delivered": lambda o: ev.delivered(o, AT),
     "order.refund_requested": lambda o: ev.refund_requested(o, "PR-1", "59.00"),
+    "order.refund_decided": lambda o: ev.decided(o, "RF-GHOST", "void"),
 }
 WAREHOUSE_EVENTS = {
     "shipment.shipped": lambda o: ev.shipped(o, f"S-{o}", "WH-OWN-1", AT),

@@ -49,10 +49,10 @@ async def test_post_refunds_is_checked_against_the_approval_limit(harness):
         "/refunds", json={"order_id": "O-BIG", "amount": "300.00"}, headers=AGENT
     )
     assert r.status_code == 403
-    assert await h.emitted("aftersales.cancel_requested") == []
+    assert await h.emitted("aftersales.refund_requested") == []
     r = await h.client.post("/refunds", json={"order_id": "O-BIG"}, headers=SUPERVISOR)
     assert r.status_code == 202, r.text
-    assert len(await h.emitted("aftersales.cancel_requested")) == 1
+    assert len(await h.emitted("aftersales.refund_requested")) == 1
 
 
 async def test_sla_minutes_and_other_policy_numbers_are_bounded(harness):

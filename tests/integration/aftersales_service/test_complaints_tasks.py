@@ -101,7 +101,7 @@ async def test_out_of_stock_creates_task_with_deadline_and_options(harness):
     )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "resolved" and r.json()["refund_id"]
-    cancels = await h.emitted("aftersales.cancel_requested")
+    cancels = await h.emitted("aftersales.refund_requested")
     assert [c.payload["refund_id"] for c in cancels] == [r.json()["refund_id"]]
     again = await h.client.post(
         f"/tasks/{task['task_id']}/resolve", json={"option": "wait"}, headers=AGENT

@@ -19,9 +19,17 @@ async def test_warehouse_events_before_the_order_is_synced(harness):
         ev.submitted("O-1", "S-1", "WH-DS-1", lines, ev.T0),
         ev.stage("O-1", "submitted", "reviewed"),
     )
-    # the stage says submitted but the parcel has left: no cancel is sent
+    # the parcel has left: the order service answers refuse_delivery; nothing is cancelled
     r = await h.client.post("/refunds", json={"order_id": "O-1"}, headers=AGENT)
-    assert r.json()["error"]["code"] == "refund_requires_refusal_or_return"
+    assert (r.status_code, r.json()["status"], r.json()["mode"]) == (202, "requested", None)
+    await h.feed(ev.decided("O-1", r.json()["id"], "refuse_delivery"))
+    got = (await h.client.get(f"/refunds/{r.json()['id']}", headers=AGENT)).json()
+    assert (got["status"], got["refused_code"], got["mode"]) == (
+        "refused",
+        "refund_requires_refusal_or_return",
+        "refuse_delivery",
+    )
+    assert [e.payload["path"] for e in await h.emitted("refund.refused")] == ["refuse_delivery"]
     await h.feed(ev.delivered("O-1", ev.T0 + timedelta(days=1)))
     h.clock.set(ev.T0 + timedelta(days=2))
     body = {"order_id": "O-1", "lines": [{"sku": "SKU-7"}], "reason_code": "changed_mind"}
@@ -51,7 +59,7 @@ async def test_impossible_events_are_recorded_not_fatal(harness):
     synced = ev.synced("O-2", [ev.line("SKU-1")])
     refund = ev.refund_requested("O-2", "PR-1", "59.00")
     await h.feed(synced, refund, refund, synced)
-    assert len(await h.emitted("aftersales.cancel_requested")) == 1
+    assert len(await h.emitted("aftersales.refund_requested")) == 1
 
 
 async def test_returns_refused_after_completion_and_unknown_reason(harness):
@@ -104,7 +112,9 @@ async def test_delivery_before_the_cancel_took_effect_frees_the_goods(harness):
     lines = [ev.line("SKU-1", 1, "59.00")]
     await h.feed(ev.synced("O-5", lines), ev.stage("O-5", "packed", "labelled"))
     r = await h.client.post("/refunds", json={"order_id": "O-5"}, headers=AGENT)
-    assert r.json()["mode"] == "intercept"
+    await h.feed(ev.decided("O-5", r.json()["id"], "intercept"))
+    got = (await h.client.get(f"/refunds/{r.json()['id']}", headers=AGENT)).json()
+    assert (got["status"], got["mode"]) == ("awaiting_cancel", "intercept")
     # no interception outcome ever arrives; the parcel is delivered
     await h.feed(ev.delivered("O-5", ev.T0), ev.stage("O-5", "delivered", "shipped"))
     got = (await h.client.get(f"/refunds/{r.json()['id']}", headers=AGENT)).json()

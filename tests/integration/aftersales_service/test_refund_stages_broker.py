@@ -1,5 +1,6 @@
-"""Refund outcome per stage, driven through the real broker (order/warehouse events in,
-`aftersales.cancel_requested` / `refund.issued` / `return.*` out)."""
+"""Refund outcome per stage, driven through the real broker (order/warehouse events and the
+order service's `order.refund_decided` in, `aftersales.refund_requested` / `refund.issued` /
+`refund.refused` / `return.*` out). The decisions themselves: test_refund_path_broker.py."""
 
 from __future__ import annotations
 
@@ -80,6 +81,11 @@ async def _projected(h, order_id: str, stage: str) -> bool:
     return order is not None and order.effective_stage == stage
 
 
+async def _refund(h, refund_id: str) -> tuple[str, str | None]:
+    got = (await h.client.get(f"/refunds/{refund_id}", headers=AGENT)).json()
+    return got["status"], got["mode"]
+
+
 async def test_refund_outcome_per_stage(harness, make_settings):
     h = harness
     settings = make_settings("aftersales")
@@ -127,18 +133,32 @@ async def test_refund_outcome_per_stage(harness, make_settings):
                 "/refunds", json={"order_id": oid, "reason": "buyer asks"}, headers=AGENT
             )
             assert r.status_code == 202, r.text
-            assert (r.json()["status"], r.json()["mode"]) == ("awaiting_cancel", mode)
+            assert (r.json()["status"], r.json()["mode"]) == ("requested", None)
             refunds[oid] = r.json()["id"]
-            cancel = await wire.wait_for("aftersales.cancel_requested", oid)
-            assert cancel[0].payload["refund_id"] == refunds[oid]
+            asked = await wire.wait_for("aftersales.refund_requested", oid)
+            assert asked[0].payload["refund_id"] == refunds[oid]
             assert not wire.of("refund.issued", oid)
+            # the order service answers with its own rule (tests/unit/order_service)
+            await wire.publish(topics.ORDERS, ev.decided(oid, refunds[oid], mode))
+        for oid, mode in expected.items():
+            await wait_until(
+                lambda o=oid: _refund(h, refunds[o]),
+                expect=("awaiting_cancel", mode),
+                message=f"{oid} awaits its {mode}",
+            )
 
-        r = await h.client.post("/refunds", json={"order_id": "O-SHIP"}, headers=AGENT)
-        assert r.status_code == 409
-        assert r.json()["error"]["code"] == "refund_requires_refusal_or_return"
-        assert r.json()["error"]["details"]["path"] == "refuse_delivery"
-        r = await h.client.post("/refunds", json={"order_id": "O-DLV"}, headers=AGENT)
-        assert (r.status_code, r.json()["error"]["code"]) == (409, "refund_requires_return")
+        # shipped or delivered: money comes back only with the goods; the path is named
+        for oid, mode, code in (
+            ("O-SHIP", "refuse_delivery", "refund_requires_refusal_or_return"),
+            ("O-DLV", "return", "refund_requires_return"),
+        ):
+            r = await h.client.post("/refunds", json={"order_id": oid}, headers=AGENT)
+            assert r.status_code == 202, r.text
+            await wire.publish(topics.ORDERS, ev.decided(oid, r.json()["id"], mode))
+            refused = await wire.wait_for("refund.refused", oid)
+            assert (refused[0].payload["code"], refused[0].payload["path"]) == (code, mode)
+            got = await h.client.get(f"/refunds/{r.json()['id']}", headers=AGENT)
+            assert (got.json()["status"], got.json()["mode"]) == ("refused", mode)
 
         # the order service voids/withdraws and reports the cancellation → refund issued
         await wire.publish(

@@ -129,7 +129,7 @@ async def test_double_refund_attempts_are_refused(harness):
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "refund_already_requested"
     assert again.json()["error"]["details"]["refund_id"] == first.json()["id"]
-    assert len(await h.emitted("aftersales.cancel_requested")) == 1
+    assert len(await h.emitted("aftersales.refund_requested")) == 1
     # the cancellation and its redelivery issue exactly one refund
     cancel = ev.cancelled("O-4", "59.00")
     await h.feed(cancel, cancel, ev.cancelled("O-4", "59.00"))
@@ -137,6 +137,7 @@ async def test_double_refund_attempts_are_refused(harness):
     assert [e.payload["amount"] for e in issued] == ["59.00"]
     got = (await h.client.get(f"/refunds/{first.json()['id']}", headers=AGENT)).json()
     assert got["status"] == "issued" and got["amount"] == "59.00"
+    assert got["mode"] == "void"  # the cancellation answered before any decision: its mode
 
     # the same goods cannot be returned twice
     await _delivered_order(h, "O-5", [ev.line("SKU-1", 1)])
@@ -153,17 +154,17 @@ async def test_refund_larger_than_paid_is_refused(harness):
     assert r.status_code == 409
     err = r.json()["error"]
     assert err["code"] == "refund_exceeds_paid" and err["details"]["paid"] == "59.00"
-    assert await h.emitted("aftersales.cancel_requested") == []
+    assert await h.emitted("aftersales.refund_requested") == []
     # from a platform webhook: recorded as refused and announced, nothing cancelled
     await h.feed(ev.refund_requested("O-6", "PR-1", "80.00"))
     refused = await h.emitted("refund.refused")
     assert [e.payload["code"] for e in refused] == ["refund_exceeds_paid"]
-    assert await h.emitted("aftersales.cancel_requested") == []
+    assert await h.emitted("aftersales.refund_requested") == []
     # a platform refund within what was paid cancels first, like CS
     await h.feed(
         ev.refund_requested("O-6", "PR-2", "59.00"), ev.refund_requested("O-6", "PR-2", "59.00")
     )
-    assert len(await h.emitted("aftersales.cancel_requested")) == 1
+    assert len(await h.emitted("aftersales.refund_requested")) == 1
 
 
 async def test_concurrent_refund_requests_issue_one(harness):
@@ -177,4 +178,4 @@ async def test_concurrent_refund_requests_issue_one(harness):
     assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {
         "refund_already_requested"
     }
-    assert len(await h.emitted("aftersales.cancel_requested")) == 1
+    assert len(await h.emitted("aftersales.refund_requested")) == 1

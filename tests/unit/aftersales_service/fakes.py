@@ -38,6 +38,11 @@ class FakeOrders:
     async def get(self, order_id: str) -> OrderView | None:
         return copy.deepcopy(self.db.orders.get(order_id))
 
+    async def status(self, order_id: str) -> tuple[bool, str | None] | None:
+        """(synced, stage); the real one locks the row, which one task needs no fake of."""
+        view = self.db.orders.get(order_id)
+        return None if view is None else (view.synced, view.stage)
+
 
 class FakeRefunds:
     def __init__(self, db: FakeDatabase):

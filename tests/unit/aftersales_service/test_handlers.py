@@ -9,7 +9,8 @@ import pytest
 
 from aftersales_service.domain.errors import Refused
 from aftersales_service.domain.orders import OrderLine, OrderView
-from aftersales_service.handlers.refunds import RequestRefund, request_refund
+from aftersales_service.domain.refunds import Decision
+from aftersales_service.handlers.refunds import RequestRefund, on_refund_decided, request_refund
 from aftersales_service.handlers.returns import OpenReturn, open_return, receive_return
 from tests.unit.aftersales_service.fakes import FakeAftersalesUnitOfWork, FakeDatabase
 
@@ -32,22 +33,27 @@ def unit(*orders: OrderView) -> tuple[FakeAftersalesUnitOfWork, FakeDatabase]:
     return FakeAftersalesUnitOfWork(db), db
 
 
-async def test_a_refund_before_shipping_asks_the_order_to_cancel_and_claims_it_once():
+async def test_a_refund_asks_the_order_service_for_its_path_and_claims_it_once():
     uow, db = unit(order("reviewed"))
     refund = await request_refund(uow, RequestRefund("O-1", "changed mind"), NOW)
-    assert (refund.status, refund.amount) == ("awaiting_cancel", Decimal("100.00"))
-    assert db.event_types() == ["aftersales.cancel_requested"]
+    assert (refund.status, refund.amount, refund.mode) == ("requested", Decimal("100.00"), "")
+    assert db.event_types() == ["aftersales.refund_requested"]
     with pytest.raises(Refused):
         await request_refund(uow, RequestRefund("O-1", "again"), NOW)
     assert len(db.refunds) == 1 and len(db.outbox) == 1
 
 
-async def test_a_refund_after_shipping_is_refused_naming_the_path():
+async def test_a_refund_the_order_service_routes_through_the_goods_is_refused_naming_the_path():
     uow, db = unit(order("shipped"))
-    with pytest.raises(Refused) as err:
-        await request_refund(uow, RequestRefund("O-1", "changed mind"), NOW)
-    assert err.value.code == "refund_requires_refusal_or_return"
-    assert db.refunds == {} and db.outbox == []
+    refund = await request_refund(uow, RequestRefund("O-1", "changed mind"), NOW)
+    decided = Decision(True, "refuse_delivery", timing="after_return")
+    async with uow:  # the consumer's unit of work
+        await on_refund_decided(uow, refund.refund_id, decided, NOW, cause=None)  # type: ignore[arg-type]
+        await uow.commit()
+    assert db.refunds[refund.refund_id].status == "refused"
+    assert db.claims == {}  # its units are free for the return that pays them
+    assert db.event_types() == ["aftersales.refund_requested", "refund.refused"]
+    assert db.outbox[-1].payload["code"] == "refund_requires_refusal_or_return"
 
 
 async def test_an_unopened_return_is_approved_at_once_and_received_later():

@@ -1,4 +1,5 @@
-"""The stage table for refunds and the never-twice / never-more-than-paid rules."""
+"""Refunds follow the order service's decision; the never-twice / never-more-than-paid
+rules are after-sales' own."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from aftersales_service.domain.errors import NotFound, Refused
+from aftersales_service.domain.errors import InvalidRequest, Refused
 from aftersales_service.domain.orders import OrderLine, OrderView
 from aftersales_service.domain.refunds import (
+    Decision,
     Refund,
     cancellation_amount,
     check_within_paid,
-    refund_route,
+    goodwill_amount,
     whole_order_claims,
 )
 
@@ -35,59 +37,65 @@ def order(stage="synced", held=False, shipped=False, total="100.00") -> OrderVie
     )
 
 
-@pytest.mark.parametrize(
-    ("stage", "held", "mode", "guaranteed"),
-    [
-        ("synced", False, "void", True),
-        ("reviewed", False, "void", True),
-        ("submitted", False, "withdraw", False),
-        ("allocated", False, "intercept", False),
-        ("labelled", False, "intercept", False),
-        ("packed", False, "intercept", False),
-        ("intercepting", False, "intercept", False),
-        ("submitted", True, "withdraw", True),
-        ("packed", True, "withdraw", True),
-        ("synced", True, "void", True),
-        ("exception", False, "cancel", True),
-    ],
-)
-def test_refund_route_before_shipping(stage, held, mode, guaranteed):
-    route = refund_route(order(stage, held))
-    assert (route.mode, route.guaranteed) == (mode, guaranteed)
+def decision(mode, allowed=True, code="", cancel="requested", **kw) -> Decision:
+    return Decision(allowed, mode, code=code, cancel=cancel, **kw)
+
+
+@pytest.mark.parametrize("mode", ["void", "withdraw", "intercept"])
+def test_a_path_through_a_cancel_waits_for_it(mode):
+    r = refund("59.00", "requested")
+    assert r.decided(decision(mode, guaranteed=True, timing="at_once")) is None
+    assert (r.status, r.mode) == ("awaiting_cancel", mode)
+    assert r.decision["guaranteed"] is True and r.decision["timing"] == "at_once"
 
 
 @pytest.mark.parametrize(
-    ("stage", "code", "path"),
+    ("mode", "code"),
     [
-        ("shipped", "refund_requires_refusal_or_return", "refuse_delivery"),
-        ("returning", "refund_requires_refusal_or_return", "refuse_delivery"),
-        ("delivered", "refund_requires_return", "return"),
-        ("returned", "refund_requires_return", "return"),
-        ("completed", "refund_window_closed", "complaint"),
-        ("cancelled", "order_cancelled", "none"),
+        ("refuse_delivery", "refund_requires_refusal_or_return"),
+        ("return", "refund_requires_return"),
     ],
 )
-def test_refund_route_refusals_name_the_path(stage, code, path):
-    with pytest.raises(Refused) as exc:
-        refund_route(order(stage))
-    assert (exc.value.code, exc.value.details["path"]) == (code, path)
+def test_a_path_through_the_goods_refuses_naming_it(mode, code):
+    r = refund("59.00", "requested")
+    assert r.decided(decision(mode, cancel="none", reason="after return")) == (
+        code,
+        mode,
+        "after return",
+    )
+    assert (r.status, r.refused_code, r.mode) == ("refused", code, mode)
 
 
-def test_held_does_not_help_after_shipping():
-    with pytest.raises(Refused):
-        refund_route(order("shipped", held=True))
+def test_a_refusal_of_the_order_service_is_the_refunds():
+    r = refund("59.00", "requested")
+    refused = r.decided(decision("none", allowed=False, code="closed", cancel="none"))
+    assert refused == ("closed", "complaint", "")
+    assert (r.status, r.refused_code) == ("refused", "closed")
+    # a cancel refused where the refund rule allowed it refuses with the cancel's code
+    r = refund("59.00", "requested")
+    assert r.decided(decision("withdraw", code="shipped", cancel="refused"))[0] == "shipped"
 
 
-def test_warehouse_shipped_event_overrides_a_stale_stage():
-    with pytest.raises(Refused) as exc:
-        refund_route(order("packed", shipped=True))
-    assert exc.value.code == "refund_requires_refusal_or_return"
+def test_a_decision_after_the_cancellation_only_records_the_mode():
+    r = refund("59.00", "issued")
+    assert r.decided(decision("void")) is None
+    assert (r.status, r.mode, r.decision["mode"]) == ("issued", "void", "void")
 
 
-def test_unknown_order():
-    with pytest.raises(NotFound) as exc:
-        refund_route(OrderView("O-X"))
-    assert exc.value.code == "order_unknown"
+def test_after_sales_holds_no_stage_rule():
+    import aftersales_service.domain.refunds as module
+
+    assert not hasattr(module, "refund_route")
+    # the decision names no stage: it is the order service's, whatever the stage was
+    assert "stage" not in Decision.__dataclass_fields__
+
+
+def test_goodwill_needs_an_amount():
+    assert goodwill_amount(Decimal("5")) == Decimal("5.00")
+    for amount in (None, Decimal("0"), Decimal("-1")):
+        with pytest.raises(InvalidRequest) as exc:
+            goodwill_amount(amount)
+        assert exc.value.code == "amount_required"
 
 
 def refund(amount, status="issued", claims=()):
@@ -136,7 +144,7 @@ def test_cancellation_amount_subtracts_refunds_issued_elsewhere():
 
 def test_refund_state_machine():
     r = refund("10.00", "requested")
-    r.request_cancel(refund_route(order()))
+    r.decided(decision("void"))
     assert (r.status, r.mode) == ("awaiting_cancel", "void")
     r.issue(Decimal("10"), NOW)
     assert (r.status, r.amount, r.issued_at) == ("issued", Decimal("10.00"), NOW)

@@ -1,0 +1,72 @@
+"""What a refund of some units of an order is worth (SPEC §2.4).
+
+A unit is refunded at its price less its share of the order-level discount; a
+shipment's shipping goes back with the last of its units. The order event carries only
+the lines and the total paid, so the difference is the discount (paid < lines) or the
+shipping (paid > lines). A set of units is worth `units_value`; a refund of more units is
+worth what they add to those already claimed, so all refunds of an order add up to at most
+what was paid, to the cent, whatever their order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_DOWN, Decimal
+
+from aftersales_service.domain.orders import OrderLine, OrderView
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+
+
+def goods_total(order: OrderView) -> Decimal:
+    return sum((ln.unit_price * ln.qty for ln in order.lines), ZERO)
+
+
+def discount(order: OrderView) -> Decimal:
+    """The order-level discount: what the lines cost above what was paid."""
+    return max(ZERO, goods_total(order) - order.total)
+
+
+def shipping(order: OrderView) -> Decimal:
+    """The shipping paid: what was paid above the lines."""
+    return max(ZERO, order.total - goods_total(order))
+
+
+def shipment_groups(order: OrderView) -> dict[str | None, list[OrderLine]]:
+    """Lines by the shipment that carries them (one per warehouse; None: not yet submitted)."""
+    groups: dict[str | None, list[OrderLine]] = {}
+    for line in order.lines:
+        groups.setdefault(line.warehouse_id, []).append(line)
+    return groups
+
+
+def units_value(order: OrderView, keys: Iterable[str]) -> Decimal:
+    """What the units `keys` (unit claim keys) are worth together, shipping included for
+    each shipment all of whose units are among them; every unit: exactly what was paid."""
+    keys = set(keys)
+    every = {k for line in order.lines for k in line.unit_keys()}
+    if every and every <= keys:
+        return order.total
+    goods = goods_total(order)
+    if goods <= 0:
+        return ZERO
+    price = {k: line.unit_price for line in order.lines for k in line.unit_keys()}
+    chosen = sum((price[k] for k in keys if k in price), ZERO)
+    value = chosen * (goods - discount(order)) / goods
+    groups = shipment_groups(order)
+    share = shipping(order) / len(groups)
+    for lines in groups.values():
+        if all(k in keys for line in lines for k in line.unit_keys()):
+            value += share
+    return value.quantize(CENT, rounding=ROUND_DOWN)
+
+
+def line_refund_amount(
+    order: OrderView, claimed: Iterable[str], units: Iterable[str], remaining: Decimal
+) -> Decimal:
+    """The refund of `units` when `claimed` units are already refunded or in a case: what
+    they add to the value of those, never more than `remaining` (paid less committed)."""
+    before = set(claimed)
+    added = units_value(order, before | set(units)) - units_value(order, before)
+    return max(ZERO, min(added, remaining)).quantize(CENT)
