@@ -40,6 +40,7 @@ def shipment_dict(s: Shipment) -> dict[str, Any]:
         "held_by": s.held_by_stops,
         "holds": [hold_dict(h) for h in s.active_holds],
         "interception_request": s.interception,
+        "line_removals": s.line_removals,
         "lines": s.lines,
         "address": s.address,
         "note": s.note,

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from order_service.domain import lifecycle, reactions
+from order_service.domain import lifecycle, lines, reactions
 from order_service.domain.errors import IllegalTransition, InvalidRequest, NotAllowed
 from order_service.domain.lifecycle import SHIPMENT_RANK
 from order_service.domain.rules import Capability, decide
@@ -72,6 +72,10 @@ class Order:
     delivered_at: datetime | None = None
     delivery_reported_at: datetime | None = None
     merge_group: str | None = None
+    # Cancel by line (domain/lines.py): the ledger of removed / requested units, and one
+    # versioned change record per line cancel.
+    line_removals: list[dict[str, Any]] = field(default_factory=list)
+    line_changes: list[dict[str, Any]] = field(default_factory=list)
     # Collected during one use case; written by the unit of work, never persisted here.
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list, repr=False)
     timeline: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -233,6 +237,12 @@ class Order:
             self.record("edit_applied", actor, request_id=request_id, changes=changes)
             return cap
         targets = self.live_shipments(unshipped=True)
+        if "lines" in changes and lines.removal_pending(self):
+            raise NotAllowed(
+                "a line removal awaits the warehouse's answer: edit the items after it",
+                code="line_removal_in_progress",
+                action="edit",
+            )
         if "lines" in changes and len(targets) > 1:
             raise InvalidRequest(
                 "item changes on an order split across warehouses must be made by cancel "
@@ -317,11 +327,12 @@ class Order:
     def _cancelled(self, reason: str, mode: str, actor: str, request_id: str) -> None:
         self.pending_cancel = None
         self.last_cancel = {"request_id": request_id, "outcome": "cancelled", "mode": mode}
+        lines.supersede_requests(self)  # line removals still waiting go with the order
         self.emit(
             "order.cancelled",
             reason=reason,
             mode=mode,
-            refund_due=str(self.total),
+            refund_due=str(self.total - lines.removed_value(self)),
             currency=self.currency,
         )
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from order_service.domain import lifecycle
+from order_service.domain import lifecycle, lines
 from order_service.domain.errors import IllegalTransition, NotAllowed
 
 if TYPE_CHECKING:
@@ -414,6 +414,7 @@ ON_SHIPMENT: dict[str, Reaction] = {
     "interception_pending": _on_interception_pending,
     "intercepted": _on_intercepted,
     "interception_missed": _on_interception_missed,
+    **lines.ON_SHIPMENT,  # cancel by line: the warehouse's answers to line removals
 }
 
 

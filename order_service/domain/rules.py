@@ -215,3 +215,162 @@ def capabilities(order: OrderFacts) -> dict[str, Any]:
     for action in ACTIONS:
         body[action] = decide(order, action).as_dict()
     return body
+
+
+# ---- SPEC §2.4: cancel and refund by line ------------------------------------------------
+# A line takes the path of the shipment that carries it. `line_stage` names that path's
+# stage from the order's stage and the shipment's status; `line_capability` is the table.
+LINE_STAGES = (
+    "unsubmitted",
+    "submitted",
+    "exception",
+    "allocated",
+    "labelled",
+    "packed",
+    "shipped",
+    "delivered",
+    "closed",
+)
+# Line stages where the task exists and has not left: a hold makes removal guaranteed.
+LINE_HOLDABLE = ("submitted", "exception", "allocated", "labelled", "packed")
+LINE_CANCEL_MODES = ("remove", "withdraw", "removal_request", "refuse_delivery", "return", "none")
+
+
+def line_stage(order_stage: str, shipment_status: str | None) -> str:
+    """The stage of the shipment that carries a line, as the line table reads it."""
+    if order_stage in ("cancelled", "completed"):
+        return "closed"
+    if shipment_status is None:
+        return "unsubmitted" if order_stage in ("synced", "reviewed") else "closed"
+    if shipment_status in ("withdrawn", "intercepted"):
+        return "closed"
+    if shipment_status in ("submitted", "queued"):
+        return "submitted"
+    if shipment_status == "shipped":
+        return "delivered" if order_stage in ("delivered", "returning", "returned") else "shipped"
+    return shipment_status if shipment_status in LINE_STAGES else "closed"
+
+
+def _line_cancel(stage: str, held: bool) -> Capability:
+    if stage == "unsubmitted":
+        return _ok(
+            "remove",
+            "removed at once, guaranteed (a reviewed order goes back to review)",
+            guaranteed=True,
+            pending=False,
+        )
+    if held and stage in LINE_HOLDABLE:
+        return _ok(
+            "withdraw",
+            "guaranteed: the held shipment cannot leave, so the line is removed from it",
+            guaranteed=True,
+            pending=True,
+        )
+    if stage in ("submitted", "exception"):
+        return _ok(
+            "withdraw",
+            "withdrawn from the task: guaranteed if the warehouse has not imported it, "
+            "otherwise a line-removal request",
+            guaranteed=False,
+            pending=True,
+        )
+    if stage in ("allocated", "labelled"):
+        return _ok(
+            "removal_request",
+            "best effort line-removal request: the warehouse removes it before packing "
+            "(removed, refund) or reports missed (it ships; the path is a return)",
+            guaranteed=False,
+            pending=True,
+        )
+    if stage in ("packed", "shipped"):
+        return _no(
+            "refuse_delivery",
+            f"refused: the line is {stage}; the path is refusal or return of that item",
+            stage,
+        )
+    if stage == "delivered":
+        return _no("return", "refused: delivered; the path is a return of that item", "delivered")
+    return _no("none", "refused: the line's shipment is closed", "closed")
+
+
+def _line_refund(stage: str, held: bool) -> Capability:
+    if stage == "unsubmitted":
+        return _ok("remove", "issued at once", guaranteed=True, pending=False, timing="at_once")
+    if held and stage in LINE_HOLDABLE:
+        return _ok(
+            "withdraw",
+            "issued at once: the line is removed from the held shipment",
+            guaranteed=True,
+            pending=False,
+            timing="at_once",
+        )
+    if stage in ("submitted", "exception"):
+        return _ok(
+            "withdraw",
+            "issued on the warehouse's confirmation of the removal",
+            guaranteed=False,
+            pending=True,
+            timing="on_confirmation",
+        )
+    if stage in ("allocated", "labelled"):
+        return _ok(
+            "removal_request",
+            "issued after the warehouse removes the line",
+            guaranteed=False,
+            pending=True,
+            timing="after_removal",
+        )
+    if stage in ("packed", "shipped", "delivered"):
+        return _ok(
+            "return" if stage == "delivered" else "refuse_delivery",
+            "after the item is back (refusal or return)",
+            guaranteed=False,
+            pending=True,
+            timing="after_return",
+        )
+    return _no("none", "complaint / warranty only", "closed", timing="complaint_only")
+
+
+def line_capability(stage: str, held: bool, action: str) -> Capability:
+    """The bare SPEC §2.4 table for one line: its shipment's stage, held or not, and action."""
+    if stage not in LINE_STAGES:
+        raise ValueError(f"unknown line stage {stage!r}")
+    if action == "cancel":
+        return _line_cancel(stage, held)
+    if action == "refund":
+        return _line_refund(stage, held)
+    raise ValueError(f"unknown line action {action!r}")
+
+
+class LineFacts(Protocol):
+    """What the rules read of one order line (per SKU and shipment)."""
+
+    @property
+    def sku(self) -> str: ...
+    @property
+    def shipment_status(self) -> str | None: ...
+    @property
+    def shipment_held(self) -> bool: ...
+    @property
+    def active_qty(self) -> int: ...
+
+
+def decide_line(order: OrderFacts, line: LineFacts, action: str) -> Capability:
+    """The §2.4 table for one line of this order, including what is pending on the order."""
+    if action == "cancel":
+        if order.pending_cancel:
+            return _no(
+                "none",
+                f"a cancellation ({order.pending_cancel['mode']}) is already pending",
+                "cancel_in_progress",
+            )
+        if order.pending_edit:
+            return _no(
+                "none",
+                f"edit {order.pending_edit['request_id']} awaits the warehouse's answer",
+                "edit_in_progress",
+            )
+        if line.active_qty <= 0:
+            return _no("none", "refused: no active units left on this line", "line_not_active")
+    stage = line_stage(order.stage, line.shipment_status)
+    return line_capability(stage, line.shipment_held, action)

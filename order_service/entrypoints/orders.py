@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 
 from order_service import views
 from order_service.adapters.repository import to_document
-from order_service.domain import lifecycle
+from order_service.domain import lifecycle, lines
+from order_service.domain.lines import capabilities
 from order_service.domain.order import Order
 from order_service.domain.review import ReviewPolicy
-from order_service.domain.rules import capabilities
 from order_service.entrypoints import responses as r
 from order_service.entrypoints.schemas import (
     CancelBody,
@@ -22,7 +22,7 @@ from order_service.entrypoints.schemas import (
     ReviewPolicyBody,
     SubmitBody,
 )
-from order_service.handlers import Deps
+from order_service.handlers import Deps, line_cancels
 from order_service.handlers import orders as uc
 from shared.auth import Principal, allow
 from shared.errors import AppError
@@ -51,6 +51,7 @@ def view(order: Order) -> dict[str, Any]:
     body = {"order_id": order.id, "version": order.version, **to_document(order)}
     body.pop("id")
     body.update(held=order.held, held_by=order.held_by, capabilities=capabilities(order))
+    body["line_states"] = lines.line_states(order)
     return body
 
 
@@ -118,7 +119,7 @@ async def get_order(request: Request, response: Response, order_id: str, _: Read
 
 @router.get(
     "/orders/{order_id}/capabilities",
-    summary="SPEC §2.1 answered for this order",
+    summary="SPEC §2.1 answered for this order, and §2.4 per line (`lines`)",
     responses={**documented(r.Capabilities), **errors(404)},
 )
 async def get_capabilities(request: Request, order_id: str, _: Reader) -> dict:
@@ -197,19 +198,50 @@ async def submit_order(
 
 @router.post(
     "/orders/{order_id}/cancel",
-    summary="Cancel by the stage table; answers the mode",
+    summary="Cancel by the stage table (or some lines, SPEC §2.4); answers the mode",
     responses={
         **documented(r.CancelAnswer, 200, "Done"),
-        **documented(r.CancelAnswer, 202, "Pending the warehouse (withdraw, intercept)"),
-        **errors(404, 409),
+        **documented(r.CancelAnswer, 202, "Pending the warehouse (withdraw, intercept, a line)"),
+        **errors(404, 409, 422),
     },
 )
 async def cancel_order(
     request: Request, order_id: str, body: CancelBody, principal: CS
 ) -> JSONResponse:
+    """Without `lines`: the whole order, by the SPEC §2.1 table. With `lines`
+    (`[{"sku", "qty"}]`): only those units, each by its shipment's stage as
+    `capabilities.lines` says (removed at once / withdrawn / a line-removal request);
+    a refused line refuses the whole request (409 with the line's code). 422
+    `unknown_line`, 409 `qty_exceeds_active`; naming every remaining unit cancels the order."""
+    if body.lines:
+        return await _cancel_lines(request, order_id, body, principal)
     order, cap = await uc.cancel(_deps(request), order_id, body.reason, principal.actor)
     answer = {"order_id": order.id, "stage": order.stage, **cap.as_dict(), "order": view(order)}
     return JSONResponse(answer, 202 if cap.pending_confirmation else 200)
+
+
+async def _cancel_lines(
+    request: Request, order_id: str, body: CancelBody, principal: Principal
+) -> JSONResponse:
+    wanted = [line.model_dump() for line in body.lines or []]
+    order, change = await line_cancels.cancel_lines(
+        _deps(request), order_id, wanted, body.reason, principal.actor
+    )
+    pending = any(line["outcome"] == "pending" for line in change["lines"])
+    answer = {
+        "order_id": order.id,
+        "stage": order.stage,
+        "allowed": True,
+        "mode": "lines",
+        "guaranteed": all(line["guaranteed"] for line in change["lines"]),
+        "pending_confirmation": pending,
+        "reason": "each line took its shipment's path (see lines)",
+        "lines": change["lines"],
+        "change": change["version"],
+        "request_id": change["request_id"],
+        "order": view(order),
+    }
+    return JSONResponse(answer, 202 if pending else 200)
 
 
 @router.post(

@@ -32,6 +32,7 @@ class Capabilities(BaseModel):
     edit: Capability
     cancel: Capability
     refund: Capability
+    lines: list[CapabilityLine] = []
 
 
 class OrderShipment(BaseModel):
@@ -69,6 +70,13 @@ class OrderView(BaseModel):
     held: bool
     held_by: list[str]
     capabilities: Capabilities
+    line_states: list[LineState] = []
+    line_removals: list[dict[str, Any]] = Field(
+        [], description="ledger of removed / requested units (request, shipment, mode, state)"
+    )
+    line_changes: list[dict[str, Any]] = Field(
+        [], description="versioned change records of the lines (who, which, path, outcome)"
+    )
 
 
 class OrderList(BaseModel):
@@ -95,12 +103,45 @@ class EditAnswer(BaseModel):
     order: OrderView
 
 
+class LineCancelled(BaseModel):
+    """One line of a cancel by line: the units, the path taken and where it stands."""
+
+    sku: str
+    qty: int
+    shipment_id: str | None
+    mode: str = Field(description="remove | withdraw | removal_request")
+    guaranteed: bool
+    outcome: str = Field(description="removed | pending | missed")
+
+
 class CancelAnswer(Capability):
-    """The mode taken (200 done, 202 pending the warehouse), and the order after it."""
+    """The mode taken (200 done, 202 pending the warehouse), and the order after it. A cancel
+    by line answers `mode: "lines"` with `lines` (the mode taken per line) and `change` (the
+    version of its change record on the order)."""
 
     order_id: str
     stage: str
     order: OrderView
+    lines: list[LineCancelled] | None = None
+    change: int | None = None
+    request_id: str | None = None
+
+
+class CapabilityLine(BaseModel):
+    """SPEC §2.4 for one line: `qty` is its active units (what a cancel may name)."""
+
+    sku: str
+    qty: int
+    shipment_id: str | None
+    cancel: Capability
+    refund: Capability
+
+
+class LineState(BaseModel):
+    sku: str
+    shipment_id: str | None
+    qty: int
+    state: str = Field(description="active | removal_requested | removed | shipped | returned")
 
 
 class MergeAnswer(BaseModel):

@@ -260,8 +260,16 @@ class SubmitBody(BoundedBody):
     warehouse_id: Id | None = None
 
 
+class CancelLine(Body):
+    sku: Sku
+    qty: Qty
+
+
 class CancelBody(BoundedBody):
+    """`lines` (optional): cancel only these units, each by its shipment's stage (SPEC §2.4)."""
+
     reason: Text = Field(min_length=1)
+    lines: list[CancelLine] | None = Field(None, min_length=1, max_length=LINES_MAX)
 
 
 class MergeBody(BoundedBody):

@@ -85,6 +85,44 @@ class InterceptRequested(Payload):
     reason: str
 
 
+@event("order.line_removal_requested")
+class LineRemovalRequested(Payload):
+    """Cancel by line (SPEC §2.4): remove these units from one shipment's task. The
+    warehouse removes them at once while queued or when `guaranteed` (held), else records
+    a removal request answered by the scanner (`removed` | `missed`)."""
+
+    shipment_id: str
+    request_id: str
+    lines: list[LineQty] = Field(min_length=1)
+    reason: str
+    guaranteed: bool = False
+
+
+class LineChange(Value):
+    """One line of a change record: the units, the path they took and its outcome."""
+
+    sku: str
+    qty: int = Field(gt=0)
+    shipment_id: str | None = None
+    mode: str  # remove | withdraw | removal_request
+    guaranteed: bool = False
+    outcome: str  # pending | removed | missed
+
+
+@event("order.lines_changed")
+class LinesChanged(Payload):
+    """One versioned change record of an order's lines (cancel by line): who, which lines,
+    each line's path and outcome. Emitted when made and again at every answer."""
+
+    version: int
+    kind: str
+    request_id: str
+    by: str
+    reason: str
+    lines: list[LineChange]
+    outcome: str  # pending | done | missed | partly_missed
+
+
 @event("order.cancelled")
 class OrderCancelled(Payload):
     """The order is cancelled; `refund_due` is what the buyer paid and gets back.

@@ -149,3 +149,37 @@ class ShipmentIntercepted(ShipmentEvent):
 @event("shipment.interception_missed")
 class InterceptionMissed(ShipmentEvent):
     request_id: str | None = None
+
+
+class RemovedLine(Value):
+    """Units of one SKU taken off a task (or not) by a line-removal answer."""
+
+    sku: str
+    qty: int = Field(gt=0)
+
+
+@event("shipment.lines_removed")
+class LinesRemoved(ShipmentEvent):
+    """The lines of a removal request are off the task (at once while queued or held, or
+    answered `removed` by the scanner). `task_withdrawn`: no line was left, so the task
+    is withdrawn with them."""
+
+    request_id: str
+    lines: list[RemovedLine]
+    task_withdrawn: bool = False
+
+
+@event("shipment.line_removal_pending")
+class LineRemovalPending(ShipmentEvent):
+    """A removal request reached a task already imported: best effort, answered later."""
+
+    request_id: str
+    lines: list[RemovedLine]
+
+
+@event("shipment.line_removal_missed")
+class LineRemovalMissed(ShipmentEvent):
+    """The lines could not be taken off (packed or shipped with them): they ship."""
+
+    request_id: str
+    lines: list[RemovedLine]

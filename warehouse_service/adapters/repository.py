@@ -26,6 +26,7 @@ _SHIPMENT_FIELDS = (
     "address",
     "note",
     "interception",
+    "line_removals",
     "carrier",
     "tracking_number",
     "weight_grams",
@@ -161,6 +162,7 @@ class ShipmentRepository:
     def _shipment(row: Row) -> Shipment:
         data = {f: getattr(row, f) for f in _SHIPMENT_FIELDS}
         data["submitted_at"], data["shipped_at"] = utc(row.submitted_at), utc(row.shipped_at)
+        data["line_removals"] = data["line_removals"] or []
         return Shipment(shipment_id=row.shipment_id, version=row.version, **data)
 
     async def add(self, shipment: Shipment, now: datetime) -> None:

@@ -48,6 +48,7 @@ shipments = Table(
     Column("address", JSON, nullable=False),
     Column("note", Text),
     Column("interception", JSON),
+    Column("line_removals", JSON),
     Column("carrier", String(64)),
     Column("tracking_number", String(100), unique=True),
     Column("weight_grams", Integer),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from warehouse_service.domain import lifecycle
+from warehouse_service.domain import lifecycle, line_removal
 from warehouse_service.domain.errors import (
     Held,
     InvalidRequest,
@@ -60,6 +60,8 @@ class Shipment:
     note: str | None = None
     holds: list[Hold] = field(default_factory=list)
     interception: dict[str, Any] | None = None
+    # Line-removal requests (cancel by line): see `line_removal`.
+    line_removals: list[dict[str, Any]] = field(default_factory=list)
     carrier: str | None = None
     tracking_number: str | None = None
     weight_grams: int | None = None
@@ -151,6 +153,7 @@ class Shipment:
         self._fire("pack")
         self.scanned, self.weight_grams = list(scanned), weight_grams
         self._record("shipment.packed", weight_grams=weight_grams)
+        line_removal.miss_at_pack(self)
 
     def ensure_not_stopped(self, action: str, active_stops: list[Stop]) -> None:
         """Refuse progress while held or matched by an active stop not yet applied here."""

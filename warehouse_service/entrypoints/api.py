@@ -18,7 +18,7 @@ from warehouse_service.domain.warehouse import Warehouse, check_access
 from warehouse_service.entrypoints import responses as r
 from warehouse_service.entrypoints import schemas as s
 from warehouse_service.entrypoints.errors import to_app_error
-from warehouse_service.handlers import Deps, scanner, stops, warehouses
+from warehouse_service.handlers import Deps, line_removals, scanner, stops, warehouses
 from warehouse_service.handlers import holds as hold_handlers
 from warehouse_service.handlers.stops import RECALL_WINDOW
 
@@ -28,6 +28,7 @@ Scanner = Annotated[Principal, allow("scanner", "clerk", "ops")]
 Reader = Annotated[Principal, allow("scanner", "clerk", "ops", "cs_agent", "cs_supervisor")]
 Holder = Annotated[Principal, allow("clerk", "ops")]
 Ops = Annotated[Principal, allow("ops")]
+Remover = Annotated[Principal, allow("scanner", "ops")]
 
 
 async def _deps(request: Request) -> Deps:
@@ -151,6 +152,20 @@ async def interception(
 ) -> dict:
     done = await scanner.report_interception(
         deps, shipment_id, body.outcome, principal.warehouse_id
+    )
+    return views.shipment_dict(done)
+
+
+@router.post("/shipments/{shipment_id}/line-removal", tags=["scanner"], responses=SCAN_STEP)
+async def line_removal(
+    shipment_id: str, body: s.LineRemovalAnswer, deps: D, principal: Remover
+) -> dict:
+    """Answer the task's pending line-removal requests (cancel by line, SPEC §2.4):
+    `removed` takes the units off the task (a task left empty is withdrawn), `missed`
+    lets them ship. 409 `no_line_removal_pending` / `line_removal_mismatch`."""
+    lines = [line.model_dump() for line in body.lines] if body.lines else None
+    done = await line_removals.answer_line_removal(
+        deps, shipment_id, body.outcome, lines, principal.warehouse_id
     )
     return views.shipment_dict(done)
 

@@ -40,6 +40,7 @@ class ShipmentView(BaseModel):
     held_by: list[str]
     holds: list[HoldView]
     interception_request: dict[str, Any] | None
+    line_removals: list[dict[str, Any]] = []  # cancel by line: requests and their state
     lines: list[dict[str, Any]]
     address: dict[str, Any]
     note: str | None

@@ -89,3 +89,16 @@ class PreviewRequest(Body):
 class StopRequest(Body):
     scope: ScopeBody
     reason: str = Field(min_length=1, max_length=500)
+
+
+class RemovalLine(Body):
+    sku: Sku
+    qty: int = Field(gt=0, le=QTY_MAX)
+
+
+class LineRemovalAnswer(Body):
+    """`removed`: the units are off the task; `missed`: they ship. `lines` (optional) picks
+    the pending requests answered; their units must be exactly these."""
+
+    outcome: Literal["removed", "missed"]
+    lines: list[RemovalLine] | None = Field(None, min_length=1, max_length=LINES_MAX)

@@ -14,6 +14,7 @@ from warehouse_service.adapters.uow import WarehouseUnitOfWork
 from warehouse_service.domain.errors import Conflict, DomainError
 from warehouse_service.domain.shipment import Hold, Shipment
 from warehouse_service.handlers import PRODUCER, Deps, intake, publish
+from warehouse_service.handlers.line_removals import line_removal_requested
 
 Handle = Callable[[WarehouseUnitOfWork, Envelope], Awaitable[None]]
 
@@ -130,6 +131,7 @@ HANDLERS = {
     "order.edit_requested": edit_requested,
     "order.withdraw_requested": withdraw_requested,
     "order.intercept_requested": intercept_requested,
+    "order.line_removal_requested": line_removal_requested,
 }
 
 

@@ -44,6 +44,9 @@ def shipment_event(kind: str, sid: str, **over) -> Payload:
         "interception_pending": {"request_id": "R-1"},
         "intercepted": {"request_id": "R-1"},
         "interception_missed": {"request_id": "R-1"},
+        "lines_removed": {"request_id": "R-1", "lines": [{"sku": "SKU-1", "qty": 1}]},
+        "line_removal_pending": {"request_id": "R-1", "lines": [{"sku": "SKU-1", "qty": 1}]},
+        "line_removal_missed": {"request_id": "R-1", "lines": [{"sku": "SKU-1", "qty": 1}]},
     }.get(kind, {})
     cls = {
         "queued": w.ShipmentQueued,
@@ -60,6 +63,9 @@ def shipment_event(kind: str, sid: str, **over) -> Payload:
         "interception_pending": w.InterceptionPending,
         "intercepted": w.ShipmentIntercepted,
         "interception_missed": w.InterceptionMissed,
+        "lines_removed": w.LinesRemoved,
+        "line_removal_pending": w.LineRemovalPending,
+        "line_removal_missed": w.LineRemovalMissed,
     }[kind]
     return cls(shipment_id=sid, warehouse_id=WH, **(extra | over))
 
@@ -79,6 +85,9 @@ SHIPMENT_KINDS = [
     "interception_pending",
     "intercepted",
     "interception_missed",
+    "lines_removed",
+    "line_removal_pending",
+    "line_removal_missed",
 ]
 AFTERSALES = {
     "aftersales.cancel_requested": lambda: a.CancelForRefund(refund_id="RF-1", reason="r"),
@@ -241,6 +250,9 @@ STAGE_CASES = {
     "shipment.interception_pending": ("submitted", "unexpected_cancel_answer"),
     "shipment.intercepted": ("shipped", "event_after_shipping"),
     "shipment.interception_missed": ("submitted", "unexpected_cancel_answer"),
+    "shipment.lines_removed": ("submitted", "unexpected_line_removal_answer"),
+    "shipment.line_removal_pending": ("submitted", "unexpected_line_removal_answer"),
+    "shipment.line_removal_missed": ("submitted", "unexpected_line_removal_answer"),
     "aftersales.cancel_requested": ("shipped", "aftersales_cancel_refused"),
     "return.opened": ("submitted", "return_unexpected"),
     "return.received": ("shipped", "return_unexpected"),

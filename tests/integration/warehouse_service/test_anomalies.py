@@ -112,6 +112,12 @@ def request(kind: str, order_id: str, shipment_id: str) -> Envelope:
         "order.intercept_requested": lambda: ev.InterceptRequested(
             shipment_id=shipment_id, request_id="R-1", reason="r"
         ),
+        "order.line_removal_requested": lambda: ev.LineRemovalRequested(
+            shipment_id=shipment_id,
+            request_id="R-1",
+            reason="r",
+            lines=[ev.LineQty(sku="SKU-1", qty=1)],
+        ),
     }[kind]()
     return new_event(payload, producer="order_service", order_id=order_id)
 
@@ -140,7 +146,12 @@ async def assert_recorded_once(feed: Feed, env: Envelope, kind: str) -> dict:
     return found[0]
 
 
-REQUESTS = ["order.edit_requested", "order.withdraw_requested", "order.intercept_requested"]
+REQUESTS = [
+    "order.edit_requested",
+    "order.withdraw_requested",
+    "order.intercept_requested",
+    "order.line_removal_requested",
+]
 
 
 @pytest.mark.parametrize("event_type", REQUESTS)
@@ -191,6 +202,7 @@ async def test_stop_event_for_an_unknown_stop_is_an_anomaly(feed, event_type):
         ("order.edit_requested", "shipment.edit_rejected"),
         ("order.withdraw_requested", "shipment.interception_missed"),
         ("order.intercept_requested", "shipment.interception_missed"),
+        ("order.line_removal_requested", "shipment.line_removal_missed"),
     ],
 )
 async def test_request_after_shipping_is_answered_not_raised(feed, event_type, answer):

@@ -1,10 +1,12 @@
 """Property: whatever happened before, what `decide` predicts is what the action does.
 
 Random sequences of review, submit, warehouse progress / holds / stock-outs,
-CS edits and cancels, and a simulated warehouse answering requests the way
-SPEC §3 says (edits and withdrawals only while queued, or a held task whatever
-its step; otherwise an interception). Warehouse events reach the order at once;
-the warehouse handles its pending requests before any later action on a task.
+CS edits, cancels and cancels by line, and a simulated warehouse answering
+requests the way SPEC §3 / §2.4 say (edits and withdrawals only while queued, or a
+held task whatever its step; otherwise an interception; line removals at once while
+queued or held, else a removal request answered removed or missed, missed once
+packed). Warehouse events reach the order at once; the warehouse handles its
+pending requests before any later action on a task.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from decimal import Decimal
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from order_service.domain import lines
 from order_service.domain.errors import DomainError, NotAllowed
 from order_service.domain.order import Order
 from order_service.domain.routing import DEV_CATALOG, DEV_WAREHOUSES, enrich, plan_shipments
-from order_service.domain.rules import decide
+from order_service.domain.rules import decide, decide_line
 
 CATALOG = {c.sku: c for c in DEV_CATALOG}
 STEPS = {"queued": "allocated", "allocated": "labelled", "labelled": "packed", "packed": "shipped"}
@@ -41,6 +44,7 @@ class Warehouse:
         self.tasks: dict[str, dict] = {}
         self.requests: list[tuple[str, dict]] = []
         self.interceptions: list[str] = []
+        self.removals: list[dict] = []  # line-removal requests pending on imported tasks
 
     def tell(self, kind: str, sid: str, **data) -> None:
         self.order.on_shipment_event(
@@ -50,11 +54,17 @@ class Warehouse:
     def take_requests(self) -> None:
         for kind, data in self.order.events:
             if kind == "order.submitted":
-                self.tasks[data["shipment_id"]] = {"status": "queued", "held": False}
+                units = sum(line["qty"] for line in data["lines"])
+                self.tasks[data["shipment_id"]] = {
+                    "status": "queued",
+                    "held": False,
+                    "units": units,
+                }
             elif kind in (
                 "order.edit_requested",
                 "order.withdraw_requested",
                 "order.intercept_requested",
+                "order.line_removal_requested",
             ):
                 self.requests.append((kind, data))
         self.order.events.clear()
@@ -64,7 +74,9 @@ class Warehouse:
             kind, data = self.requests.pop(0)
             sid, task = data["shipment_id"], self.tasks[data["shipment_id"]]
             rid = data["request_id"]
-            if kind == "order.edit_requested":
+            if kind == "order.line_removal_requested":
+                self.remove_lines(task, data)
+            elif kind == "order.edit_requested":
                 ok = task["status"] == "queued"
                 self.tell(
                     "edit_applied" if ok else "edit_rejected",
@@ -84,6 +96,50 @@ class Warehouse:
                     self.tell("interception_pending", sid, request_id=rid)
                 self.intercept(sid, catch)
             self.take_requests()
+
+    def remove_lines(self, task: dict, data: dict) -> None:
+        sid, status = data["shipment_id"], task["status"]
+        if status in ("withdrawn", "intercepted"):
+            self.tell("lines_removed", sid, request_id=data["request_id"], lines=data["lines"])
+        elif status in ("shipped", "packed") and not (task["held"] or data["guaranteed"]):
+            self.tell(
+                "line_removal_missed", sid, request_id=data["request_id"], lines=data["lines"]
+            )
+        elif status in ("queued", "exception") or task["held"] or data["guaranteed"]:
+            self.removed(task, data)
+        else:
+            self.tell(
+                "line_removal_pending", sid, request_id=data["request_id"], lines=data["lines"]
+            )
+            self.removals.append(data)
+
+    def removed(self, task: dict, data: dict) -> None:
+        task["units"] -= sum(line["qty"] for line in data["lines"])
+        emptied = task["units"] == 0
+        if emptied:
+            task["status"] = "withdrawn"
+        self.tell(
+            "lines_removed",
+            data["shipment_id"],
+            request_id=data["request_id"],
+            lines=data["lines"],
+            task_withdrawn=emptied,
+        )
+
+    def answer_removals(self, sid: str | None, catch: bool) -> None:
+        """The scanner answers (sid None: every task), or the pack scan misses them."""
+        for data in [d for d in self.removals if sid in (None, d["shipment_id"])]:
+            self.removals.remove(data)
+            task = self.tasks[data["shipment_id"]]
+            if task["status"] in ("withdrawn", "intercepted"):
+                continue  # the whole task went: the order cancelled with it
+            if catch and task["status"] in ("allocated", "labelled"):
+                self.removed(task, data)
+            else:
+                kind = "line_removal_missed"
+                self.tell(
+                    kind, data["shipment_id"], request_id=data["request_id"], lines=data["lines"]
+                )
 
     def intercept(self, sid: str, catch: bool) -> None:
         task = self.tasks[sid]
@@ -113,6 +169,8 @@ class Warehouse:
             if nxt == "packed":
                 extra["weight_grams"] = 1
             self.tell(nxt, sid, **extra)
+            if nxt == "packed":  # packed with the units still asked for: missed
+                self.answer_removals(sid, catch=False)
         elif op == "hold" and task["status"] in ("queued", "allocated", "labelled", "packed"):
             task["held"] = True
             self.tell("held", sid, hold_id="STOP-1", stop_id="STOP-1", reason="stop")
@@ -196,6 +254,67 @@ def check_action(order: Order, wh: Warehouse, action: str, n: int) -> bool:
     return action == "cancel" and predicted.guaranteed
 
 
+def check_line_cancel(order: Order, wh: Warehouse, index: int, n: int) -> list[str]:
+    """Cancel one unit of one line and assert it took the path `decide_line` predicted,
+    as `GET /capabilities` shows it. Returns the request id when guaranteed."""
+    caps = lines.line_capabilities(order)
+    listed = lines.order_lines(order)
+    if not listed:  # every line removed: the order is cancelled
+        assert order.stage == "cancelled"
+        return []
+    line = listed[index % len(listed)]
+    predicted = decide_line(order, line, "cancel")
+    shown = caps[index % len(caps)]
+    assert (shown["sku"], shown["shipment_id"], shown["qty"]) == (
+        line.sku,
+        line.shipment_id,
+        line.active_qty,
+    )
+    assert shown["cancel"] == predicted.as_dict()
+    event(f"line cancel: {predicted.mode} guaranteed={predicted.guaranteed}")
+    before = (order.stage, len(order.events), len(order.line_changes), list(order.line_removals))
+    try:
+        change = lines.cancel_lines(order, [{"sku": line.sku, "qty": 1}], "one item", "cs", f"L{n}")
+    except NotAllowed as exc:
+        assert not predicted.allowed, f"line cancel refused but predicted allowed: {exc}"
+        assert exc.code == predicted.code
+        after = (order.stage, len(order.events), len(order.line_changes), order.line_removals)
+        assert after == before
+        return []
+    assert predicted.allowed, f"line cancel done but predicted refused ({predicted.reason})"
+    [entry] = change["lines"]
+    assert (entry["mode"], entry["guaranteed"]) == (predicted.mode, predicted.guaranteed)
+    kinds = [k for k, _ in order.events]
+    if predicted.mode == "remove":
+        assert entry["outcome"] == "removed" and "order.cancelled" in kinds
+        assert "order.line_removal_requested" not in kinds
+    else:
+        sent = [d for k, d in order.events if k == "order.line_removal_requested"]
+        assert [d["shipment_id"] for d in sent] == [line.shipment_id]
+        assert sent[0]["guaranteed"] == predicted.guaranteed
+    wh.take_requests()
+    return [f"L{n}"] if predicted.guaranteed else []
+
+
+def check_line_outcomes(order: Order, guaranteed: list[str]) -> None:
+    """A guaranteed line removal is removed (or went with its whole shipment), never missed;
+    a missed one was best effort; the change records agree with the ledger."""
+    for r in order.line_removals:
+        if r["request_id"] in guaranteed:
+            assert r["state"] in lines.REMOVED, r
+        if r["state"] == "missed":
+            assert r["mode"] == "removal_request" and not r["guaranteed"], r
+    for change in order.line_changes:
+        states = {
+            r["state"] for r in order.line_removals if r["request_id"] == change["request_id"]
+        }
+        if "requested" not in states:
+            assert all(entry["outcome"] != "pending" for entry in change["lines"]), change
+    active = sum(line.active_qty for line in lines.order_lines(order))
+    shown = sum(s["qty"] for s in lines.line_states(order) if s["state"] != "removed")
+    assert shown - active == sum(r["qty"] for r in order.line_removals if r["state"] == "requested")
+
+
 OPS = st.sampled_from(
     [
         "approve",
@@ -210,6 +329,9 @@ OPS = st.sampled_from(
         "answer",
         "edit",
         "cancel",
+        "cancel_line",
+        "cancel_line",
+        "answer_removals",
     ]
 )
 
@@ -227,9 +349,15 @@ def test_capabilities_predict_what_actions_do(skus, start, steps):
     wh = Warehouse(order)
     order.events.clear()
     guaranteed_cancel = False
+    guaranteed_lines: list[str] = []
     for n, (op, index, flag) in enumerate([(op, 0, True) for op in start] + steps):
         if op in ("edit", "cancel"):
             guaranteed_cancel |= check_action(order, wh, op, n)
+        elif op == "cancel_line":
+            guaranteed_lines += check_line_cancel(order, wh, index, n)
+        elif op == "answer_removals":
+            wh.answer_all(flag)
+            wh.answer_removals(None, flag)
         elif op == "approve":
             try:
                 order.approve("clerk")
@@ -251,6 +379,8 @@ def test_capabilities_predict_what_actions_do(skus, start, steps):
             or any(t["status"] != "intercepted" for t in wh.tasks.values())
         )
     wh.answer_all(True)
+    wh.answer_removals(None, True)
+    check_line_outcomes(order, guaranteed_lines)
     if guaranteed_cancel:
         assert order.stage == "cancelled", order.timeline
     for s in order.shipments:

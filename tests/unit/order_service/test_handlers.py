@@ -158,3 +158,36 @@ async def test_an_event_for_an_unknown_order_is_an_anomaly_not_an_error():
     async with deps.uow() as uow:
         await events.on_warehouse_event(uow, env)
     assert [a["kind"] for a in db.anomalies] == ["unknown_order"]
+
+
+async def test_cancel_lines_removes_at_once_or_asks_the_warehouse_and_hears_its_answer():
+    from order_service.handlers import line_cancels
+
+    deps, db = fake_deps()
+    two = [
+        {"sku": "SKU-1", "qty": 2, "unit_price": "10.00", "campaign_id": None},
+        {"sku": "SKU-4", "qty": 1, "unit_price": "39.00", "campaign_id": None},
+    ]
+    oid = (await ingest_order(deps, incoming(lines=two))).order_id
+    _, change = await line_cancels.cancel_lines(deps, oid, [{"sku": "SKU-1", "qty": 1}], "r", "cs")
+    assert (change["lines"][0]["mode"], change["outcome"]) == ("remove", "done")
+    assert db.event_types(oid)[-2:] == ["order.lines_changed", "order.cancelled"]
+    await uc.review(deps, oid, True, "", "clerk")
+    [ship] = (await uc.submit(deps, oid, None, "clerk")).shipments
+    _, change = await line_cancels.cancel_lines(deps, oid, [{"sku": "SKU-4", "qty": 1}], "r", "cs")
+    assert (change["lines"][0]["mode"], change["outcome"]) == ("withdraw", "pending")
+    assert "order.line_removal_requested" in db.event_types(oid)
+    answer = w.LinesRemoved(
+        shipment_id=ship.shipment_id,
+        warehouse_id=ship.warehouse_id,
+        request_id=change["request_id"],
+        lines=[w.RemovedLine(sku="SKU-4", qty=1)],
+    )
+    async with deps.uow() as uow:
+        await events.on_warehouse_event(
+            uow, new_event(answer, producer="warehouse_service", order_id=oid)
+        )
+        await uow.commit()
+    after = db.order(oid)
+    assert [c["outcome"] for c in after.line_changes] == ["done", "done"]
+    assert after.shipments[0].lines == [{**ship.lines[0], "qty": 1}]
