@@ -2,14 +2,16 @@
 
 After-sales holds no stage rule: it asks (`aftersales.refund_requested`) and this answers
 with `rules.decide(order, "refund")`, the function `/capabilities` reads, then takes the
-cancel that path needs exactly as a CS cancel would (`Order.cancel`).
+cancel that path needs exactly as a CS cancel would: `Order.cancel`, or for a refund of
+lines `lines.cancel_lines`, where each line follows its shipment's rule (SPEC §2.4).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from order_service.domain.errors import NotAllowed
+from order_service.domain.errors import DomainError, NotAllowed
+from order_service.domain.lines import cancel_lines
 from order_service.domain.rules import decide
 
 if TYPE_CHECKING:
@@ -21,23 +23,20 @@ THROUGH_A_CANCEL = ("void", "withdraw", "intercept")
 
 def answer_refund_request(order: Order, request: dict[str, Any], actor: str) -> str:
     """Emit `order.refund_decided` (before whatever the cancel emits) and take the path;
-    → what was done about the cancel: requested | pending | lines_pending | refused | none."""
+    → what was done about the cancel: requested | pending | refused | none."""
     cap = decide(order, "refund")
     refund_id, lines = request["refund_id"], request.get("lines") or []
     mark = len(order.events)
     cancel, mode, code, reason = "none", cap.mode, cap.code, cap.reason
     if cap.allowed and cap.mode in THROUGH_A_CANCEL:
-        if lines:
-            # Cancel by line is not built yet: the decision is recorded and the line cancel
-            # (its `order.cancelled` with `lines`) is what releases the money.
-            cancel = "lines_pending"
-            order.record("refund_lines_requested", actor, refund_id=refund_id, lines=lines)
-        else:
-            try:
+        try:
+            if lines:
+                cancel = _cancel_lines(order, request, actor)
+            else:
                 cancel, mode = _cancel(order, request, actor, cap.mode)
-            except NotAllowed as exc:  # the cancel refused what the refund rule allowed
-                cancel, code, reason = "refused", exc.code, exc.message
-                order.anomaly("aftersales_cancel_refused", actor, exc.message, refund_id=refund_id)
+        except DomainError as exc:  # the cancel (or a line's rule) refused it
+            cancel, code, reason = "refused", exc.code, exc.message
+            order.anomaly("aftersales_cancel_refused", actor, exc.message, refund_id=refund_id)
     order.events.insert(
         mark,
         (
@@ -72,3 +71,13 @@ def _cancel(order: Order, request: dict[str, Any], actor: str, mode: str) -> tup
         return "pending", mode
     order.record("aftersales_cancel", actor, refund_id=refund_id, mode=cap.mode)
     return "requested", cap.mode
+
+
+def _cancel_lines(order: Order, request: dict[str, Any], actor: str) -> str:
+    """Cancel the refund's lines as CS would by line; their `order.cancelled` (with
+    `lines`: at once, or when the warehouse removes them) releases the refund."""
+    refund_id = request["refund_id"]
+    reason = request.get("reason") or "after-sales refund"
+    change = cancel_lines(order, request["lines"], reason, actor, f"L{refund_id}")
+    order.record("aftersales_cancel_lines", actor, refund_id=refund_id, change=change["version"])
+    return "requested"

@@ -163,16 +163,32 @@ def test_cancelled_order_refuses_with_the_tables_code():
     assert (d["allowed"], d["mode"], d["code"]) == (False, "none", "closed")
 
 
-def test_a_line_refund_is_decided_and_waits_for_the_line_cancel():
+def test_a_line_refund_cancels_its_lines_by_their_own_rule():
     order = at("reviewed")
     answer_refund_request(order, {**REQUEST, "lines": [{"sku": "SKU-1", "qty": 1}]}, "aftersales")
     d = emitted(order, "order.refund_decided")[0]
     assert (d["mode"], d["cancel"], d["lines"]) == (
         "void",
-        "lines_pending",
+        "requested",
         [{"sku": "SKU-1", "qty": 1}],
     )
-    assert order.stage == "reviewed"
+    cancelled = emitted(order, "order.cancelled")
+    assert [c["lines"] for c in cancelled] == [[{"sku": "SKU-1", "qty": 1}]]
+    assert [ln["sku"] for ln in order.lines] == ["SKU-7"]
+    assert order.stage == "synced"  # its items changed: back to review
+
+
+def test_a_line_refund_of_a_packed_line_is_refused_with_the_lines_code():
+    order = at("reviewed")
+    order.submit(plan_shipments(order.id, order.lines, DEV_WAREHOUSES), "clerk")
+    s1 = next(s.shipment_id for s in order.shipments if "SKU-1" in str(s.lines))
+    for kind in ("allocated", "labelled", "packed"):
+        tell(order, kind, s1)
+    _fresh(order)
+    answer_refund_request(order, {**REQUEST, "lines": [{"sku": "SKU-1", "qty": 1}]}, "aftersales")
+    d = emitted(order, "order.refund_decided")[0]
+    assert (d["cancel"], d["code"]) == ("refused", "packed")
+    assert emitted(order, "order.cancelled") == []
 
 
 def check_refund(order: Order, wh, n: int) -> bool:
