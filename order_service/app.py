@@ -70,8 +70,8 @@ def create_app(
     settings = settings or Settings(service="order")
     rt = build_runtime(settings, messaging, clock)
     deps = order_deps(rt, platform or RecordingPlatformAdapter())
-    sync = deps.platform_sync
-    assert sync is not None
+    sync, intake = deps.platform_sync, deps.intake
+    assert sync is not None and intake is not None
     app = create_service_app(
         title="order_service",
         description="Order lifecycle, platform webhooks, review, submission, CS capabilities.",
@@ -85,6 +85,7 @@ def create_app(
         ],
         consumers=lambda rt: consumers(deps, rt),
         on_startup=[lambda _rt: seed_development(deps)],
+        on_shutdown=[lambda _rt: intake.aclose()],
         background=[lambda _rt: _platform_loop(sync), lambda _rt: _completion_loop(deps)],
     )
     app.state.deps = deps

@@ -55,6 +55,13 @@ class Batcher(Generic[T, R]):
                 else:
                     future.set_result(result)
 
+    async def aclose(self) -> None:
+        """Let the batch in progress finish before the database goes away: a worker left
+        running at loop close, mid-statement, never lets the loop close (aiosqlite ≥ 0.22
+        with SQLAlchemy's shielded connection close)."""
+        if self._worker is not None and not self._worker.done():
+            await asyncio.gather(self._worker, return_exceptions=True)
+
     def _release_waiting(self, worker: asyncio.Task[None]) -> None:
         """A worker cancelled at shutdown leaves no caller waiting for ever."""
         if worker.cancelled():

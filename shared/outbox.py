@@ -168,8 +168,9 @@ class OutboxRelay:
             await self._run()
         finally:
             await self._abandon()
-            if self._marking is not None:
+            if self._marking is not None:  # awaited: it holds a connection until it ends
                 self._marking.cancel()
+                await asyncio.gather(self._marking, return_exceptions=True)
 
     async def _run(self) -> None:
         backoff, next_prune = 0.1, 0.0

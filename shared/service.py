@@ -83,9 +83,11 @@ def create_service_app(
     consumers: Callable[[Runtime], list[EventConsumer]] = lambda rt: [],
     on_startup: Sequence[Task] = (),
     background: Sequence[Task] = (),
+    on_shutdown: Sequence[Task] = (),
     description: str = "",
 ) -> FastAPI:
-    """A FastAPI app whose lifespan runs the relay, consumers and background loops."""
+    """A FastAPI app whose lifespan runs the relay, consumers and background loops;
+    `on_shutdown` hooks run after those stop, before the database is disposed."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -103,6 +105,8 @@ def create_service_app(
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for hook in on_shutdown:
+                await hook(runtime)
             await runtime.bus.stop()
             await runtime.db.dispose()
 

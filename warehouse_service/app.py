@@ -50,7 +50,7 @@ def create_app(
         served=settings.served_warehouses,
         partitions=settings.kafka_topic_partitions,
     )
-    deps.scans = Batcher(partial(run_scans, deps))
+    scans = deps.scans = Batcher(partial(run_scans, deps))
 
     async def prepare(rt: Runtime) -> None:
         with contextlib.suppress(IntegrityError):
@@ -93,6 +93,7 @@ def create_app(
         routers=[api.router, inventory.router, anomalies_router(tables.anomalies, "clerk", "ops")],
         consumers=lambda rt: consumers.build(deps, rt),
         on_startup=[prepare],
+        on_shutdown=[lambda _rt: scans.aclose()],
         background=[hold_timer, listing_timer],
     )
     app.state.deps = deps

@@ -78,3 +78,26 @@ async def test_a_cancelled_worker_releases_every_waiting_caller():
     batcher._worker.cancel()
     results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
     assert all(isinstance(r, asyncio.CancelledError) for r in results)
+
+
+async def test_aclose_waits_for_the_batch_a_caller_gave_up_on():
+    """The app closes the batcher before the database: no worker is left mid-statement
+    for the loop's close to trip over."""
+    started, release, done = asyncio.Event(), asyncio.Event(), []
+
+    async def run(items):
+        started.set()
+        await release.wait()
+        done.extend(items)
+        return items
+
+    batcher = Batcher(run)
+    caller = asyncio.create_task(batcher.submit(1))
+    await started.wait()
+    caller.cancel()  # a request that gave up: its item is still being written
+    closing = asyncio.create_task(batcher.aclose())
+    await asyncio.sleep(0)
+    assert not closing.done()
+    release.set()
+    await closing
+    assert done == [1]
