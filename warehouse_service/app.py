@@ -42,7 +42,9 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings(service="warehouse")
     runtime = build_runtime(settings, tables.messaging, clock)
-    listing_sync = ListingSync(runtime.db, listing or RecordingListingAdapter(), runtime.clock)
+    listing_sync = ListingSync(
+        runtime.db, listing or RecordingListingAdapter(), runtime.clock, outbox=runtime.outbox
+    )
     deps = Deps(
         uow=lambda: WarehouseUnitOfWork(runtime.db, runtime.outbox, runtime.inbox, runtime.clock),
         clock=runtime.clock,

@@ -1,12 +1,15 @@
-"""Reference data the order rules read: catalog, warehouse routing, review policy;
-and the campaign purchases that per-buyer limits count."""
+"""Reference data the order rules read: catalog, warehouse routing, review policy, stock
+per SKU (from `stock.levels`); and the campaign purchases that per-buyer limits count."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
+from datetime import datetime
 
 from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order_service.adapters import tables as t
@@ -29,6 +32,29 @@ class ReferenceData:
     async def warehouses(self) -> list[Warehouse]:
         rows = (await self.session.execute(select(t.warehouses))).all()
         return [Warehouse(r.warehouse_id, r.kind, r.supplier_id) for r in rows]
+
+    async def stock(self, skus: Iterable[str]) -> dict[str, int]:
+        """Available units of these SKUs over all warehouses; a SKU never announced is absent."""
+        wanted = sorted(set(skus))
+        if not wanted:
+            return {}
+        s = t.sku_stock.c
+        rows = await self.session.execute(select(s.sku, s.available).where(s.sku.in_(wanted)))
+        return {r.sku: r.available for r in rows}
+
+    async def put_stock(self, levels: Iterable[tuple[str, int]], as_of: datetime) -> None:
+        """Upsert announced levels; an older announcement than the stored one changes nothing."""
+        rows = [{"sku": sku, "available": n, "as_of": as_of} for sku, n in levels]
+        if not rows:
+            return
+        dialect = self.session.get_bind().dialect.name
+        upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(t.sku_stock)
+        stmt = upsert.on_conflict_do_update(
+            index_elements=["sku"],
+            set_={"available": upsert.excluded.available, "as_of": upsert.excluded.as_of},
+            where=t.sku_stock.c.as_of < upsert.excluded.as_of,
+        )
+        await self.session.execute(stmt, rows)
 
     async def review_policy(self) -> ReviewPolicy:
         row = (

@@ -112,6 +112,15 @@ warehouses = Table(
     Column("name", String(200), nullable=False, default=""),
 )
 
+# Sellable stock available per SKU over all warehouses, from `stock.levels` (auto-review).
+sku_stock = Table(
+    "sku_stock",
+    metadata,
+    Column("sku", String(100), primary_key=True),
+    Column("available", Integer, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+)
+
 platform_calls = Table(
     "platform_calls",
     metadata,

@@ -87,6 +87,13 @@ def campaign_breaches(
     return flags
 
 
+def no_stock_flags(lines: list[dict[str, Any]], stock: Mapping[str, int]) -> list[dict[str, Any]]:
+    """A `no_stock` flag for lines whose SKU no warehouse has (a known zero); a SKU whose
+    stock was never announced is unknown and does not flag."""
+    skus = sorted({ln["sku"] for ln in lines if ln.get("sku") and stock.get(ln["sku"]) == 0})
+    return [{"code": "no_stock", "skus": skus}] if skus else []
+
+
 def clean_problems(
     address: dict[str, Any],
     lines: list[dict[str, Any]],
@@ -103,6 +110,9 @@ def clean_problems(
         problems.append(f"unknown SKUs: {', '.join(unknown)}")
     if any(f["code"] == "campaign_limit" for f in flags):
         problems.append("campaign limit breached")
+    for f in flags:
+        if f["code"] == "no_stock":
+            problems.append(f"no stock anywhere: {', '.join(f['skus'])}")
     if note and CHANGE_WORDS.search(note):
         problems.append("buyer note asks for a change")
     return problems

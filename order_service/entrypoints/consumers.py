@@ -11,6 +11,7 @@ from order_service.handlers.events import (
     on_refund_requested,
     on_shipments_held,
     on_shipments_released,
+    on_stock_levels,
     on_warehouse_event,
 )
 from shared import topics
@@ -28,6 +29,8 @@ async def dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
         await on_shipments_held(uow, env)  # a stop's holds, batched
     elif env.type == "shipments.released":
         await on_shipments_released(uow, env)  # a lifted stop's releases, batched
+    elif env.type == "stock.levels":
+        await on_stock_levels(uow, env)  # the stock auto-review reads
     elif env.type.startswith(("shipment.", "warehouse.")):
         await on_warehouse_event(uow, env)
     elif env.type == REFUND_REQUESTED:

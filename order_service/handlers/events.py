@@ -8,7 +8,7 @@ from order_service.adapters.uow import OrderUnitOfWork
 from order_service.domain.errors import DomainError
 from order_service.domain.refund_path import answer_refund_request
 from shared.envelope import Envelope
-from shared.events.warehouse import ShipmentsHeld, ShipmentsReleased
+from shared.events.warehouse import ShipmentsHeld, ShipmentsReleased, StockLevels
 
 
 async def on_warehouse_event(uow: OrderUnitOfWork, env: Envelope) -> None:
@@ -126,6 +126,12 @@ async def _apply(
     for entry in order.timeline:
         entry["detail"].setdefault("event_id", env.event_id)
     await uow.store(order, cause=env)
+
+
+async def on_stock_levels(uow: OrderUnitOfWork, env: Envelope) -> None:
+    """`stock.levels`: the stock projection auto-review reads (an older batch loses)."""
+    p: StockLevels = env.typed()
+    await uow.reference.put_stock([(x.sku, x.available) for x in p.levels], p.as_of)
 
 
 async def _register_warehouse(uow: OrderUnitOfWork, env: Envelope) -> None:

@@ -23,6 +23,7 @@ from order_service.domain.review import (
     buyer_keys,
     campaign_breaches,
     holds_campaign_quantity,
+    no_stock_flags,
 )
 from order_service.domain.routing import enrich
 from order_service.domain.skus import map_lines, waiting_variants, with_sku_flag
@@ -212,6 +213,11 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
     keys = [buyer_keys(c.buyer, c.address) for c in cmds]
     enriched = [enrich(lines, catalog) for lines in await _mapped(uow, cmds)]
     prior = await _prior_purchases(uow, enriched, keys)
+    stock = (
+        await uow.reference.stock(ln["sku"] for lines in enriched for ln in lines if ln["sku"])
+        if policy.auto_review
+        else {}
+    )
     parked = await uow.parked.waiting([(c.platform, c.platform_order_id) for c in cmds])
     orders, purchases = [], []
     for cmd, lines, order_keys in zip(cmds, enriched, keys, strict=True):
@@ -231,6 +237,7 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
             platform_updated_at=cmd.updated_at,
         )
         order.flags = with_sku_flag(campaign_breaches(lines, prior, order_keys, policy), lines)
+        order.flags += no_stock_flags(lines, stock)
         mapped = [
             {"line": i, "variant_id": ln["variant_id"], "sku": ln["sku"]}
             for i, (ln, raw) in enumerate(zip(lines, cmd.lines, strict=True))

@@ -183,3 +183,19 @@ class LineRemovalMissed(ShipmentEvent):
 
     request_id: str
     lines: list[RemovedLine]
+
+
+class SkuAvailable(Value):
+    """One SKU's sellable stock available, summed over every warehouse."""
+
+    sku: str
+    available: int
+
+
+@event("stock.levels")
+class StockLevels(Payload):
+    """What the shop listing was just told (warehouse listing sync: debounced, a zero at
+    once), in one batch keyed `stock`; `as_of` orders batches for a projection."""
+
+    as_of: datetime
+    levels: list[SkuAvailable]

@@ -4,7 +4,9 @@
 was last told (`listing_state`), claims the figures that are due (domain/listing.py)
 in one transaction, then calls the adapter; a failed call un-claims its SKU so the next
 pass retries it. Instances sharing a database claim each figure once. Development and
-tests use `RecordingListingAdapter`.
+tests use `RecordingListingAdapter`. With an outbox, the claiming transaction also emits
+the claimed figures as `stock.levels` (so the order service's auto-review learns which
+SKUs no warehouse has, on the same debounce, a zero at once).
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ import asyncio
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from shared import topics
 from shared.clock import Clock
 from shared.db import Database, rowcount
+from shared.envelope import Envelope, new_event
+from shared.events.warehouse import SkuAvailable, StockLevels
+from shared.outbox import Outbox
 from warehouse_service.adapters import tables as t
 from warehouse_service.adapters.repository import utc
 from warehouse_service.domain.listing import DEBOUNCE, Listed, due
@@ -29,6 +35,8 @@ from warehouse_service.domain.stock import SELLABLE
 
 log = logging.getLogger(__name__)
 UNKNOWN = -1  # an un-claimed figure: the next pass pushes whatever is current
+LEVELS_PER_EVENT = 1_000
+PRODUCER = "warehouse_service"
 
 
 class ListingAdapter(Protocol):
@@ -51,9 +59,15 @@ class ListingSync:
     """One pass at a time per process."""
 
     def __init__(
-        self, db: Database, adapter: ListingAdapter, clock: Clock, debounce: timedelta = DEBOUNCE
+        self,
+        db: Database,
+        adapter: ListingAdapter,
+        clock: Clock,
+        debounce: timedelta = DEBOUNCE,
+        outbox: Outbox | None = None,
     ):
         self.db, self.adapter, self.clock, self.debounce = db, adapter, clock, debounce
+        self.outbox = outbox
         self._lock = asyncio.Lock()
 
     async def run_once(self) -> int:
@@ -90,6 +104,10 @@ class ListingSync:
                     session, row.sku, int(row.available), row.listed, now
                 ):
                     claimed.append((row.sku, int(row.available)))
+            if self.outbox is not None:
+                await self.outbox.add(session, _levels_events(claimed, now))
+        if claimed and self.outbox is not None:
+            self.outbox.notify()
         return claimed
 
     async def _unclaim(self, sku: str, available: int) -> None:
@@ -100,6 +118,26 @@ class ListingSync:
                 .where(ls.sku == sku, ls.available == available)
                 .values(available=UNKNOWN)
             )
+
+
+def _levels_events(claimed: list[tuple[str, int]], now: datetime) -> list[tuple[str, Envelope]]:
+    """The claimed figures as `stock.levels` batches on the warehouse topic."""
+    return [
+        (
+            topics.WAREHOUSE,
+            new_event(
+                StockLevels(
+                    as_of=now,
+                    levels=[SkuAvailable(sku=s, available=a) for s, a in chunk],
+                ),
+                producer=PRODUCER,
+                key="stock",
+            ),
+        )
+        for chunk in (
+            claimed[i : i + LEVELS_PER_EVENT] for i in range(0, len(claimed), LEVELS_PER_EVENT)
+        )
+    ]
 
 
 async def listed(db: Database, sku: str | None = None) -> list[dict[str, Any]]:

@@ -72,12 +72,15 @@ async def deliver(app: FastAPI, *envelopes: Envelope) -> None:
 
 
 async def emitted(app: FastAPI, type_name: str | None = None) -> list[Envelope]:
-    """What the service wrote to its outbox (published or not), in order."""
+    """What the service wrote to its outbox (published or not), in order; the listing
+    timer's `stock.levels` (written at any moment) only when asked for by type."""
     o = tables.messaging.outbox
     async with app.state.runtime.db.reader() as session:
         rows = (await session.execute(select(o.c.value).order_by(o.c.id))).all()
     found = [decode(r.value) for r in rows]
-    return [e for e in found if type_name is None or e.type == type_name]
+    if type_name is None:
+        return [e for e in found if e.type != "stock.levels"]
+    return [e for e in found if e.type == type_name]
 
 
 async def consume_until(settings: Settings, topic: str, done, timeout: float = 20.0) -> list:

@@ -39,6 +39,7 @@ class FakeDatabase:
     sku_mappings: dict[tuple[str, str], str] = field(default_factory=dict)
     sku_waiting: set[tuple[str, str, str]] = field(default_factory=set)
     purchases: list[dict[str, Any]] = field(default_factory=list)
+    stock: dict[str, tuple[int, Any]] = field(default_factory=dict)  # sku → (available, as_of)
     commits: int = 0
 
     def order(self, order_id: str) -> Order:
@@ -90,6 +91,14 @@ class FakeReference:
 
     async def review_policy(self) -> ReviewPolicy:
         return self.db.policy
+
+    async def stock(self, skus) -> dict[str, int]:
+        return {s: self.db.stock[s][0] for s in set(skus) if s in self.db.stock}
+
+    async def put_stock(self, levels, as_of) -> None:
+        for sku, n in levels:
+            if sku not in self.db.stock or self.db.stock[sku][1] < as_of:
+                self.db.stock[sku] = (n, as_of)
 
     async def set_review_policy(self, policy: ReviewPolicy) -> None:
         self.db.policy = policy
