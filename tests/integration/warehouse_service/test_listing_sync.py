@@ -58,7 +58,10 @@ async def test_listing_is_debounced_and_told_of_a_zero_at_once(make_settings):
         assert list(adapter.calls)[-1] == {"sku": "SKU-2", "available": 0}
         r = await http.get("/inventory/listing?sku=SKU-2", headers=OPS)
         assert [x["available"] for x in r.json()] == [0]
-        assert len(adapter.calls) == 2
+        # the failed push is not recorded, its retry is, once (the app's own listing timer
+        # runs alongside and may have pushed SKU-2's 3 first: the clock is past the debounce)
+        assert adapter.calls.count({"sku": "SKU-2", "available": 0}) == 1
+        pushed = len(adapter.calls)
         clock.advance(seconds=timedelta(hours=1).total_seconds())
         await sync.run_once()
-        assert len(adapter.calls) == 2  # nothing changed since
+        assert len(adapter.calls) == pushed  # nothing changed since
