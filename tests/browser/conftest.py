@@ -7,14 +7,9 @@ executable path (no browser download). Without it the tests skip, unless
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Databases, _free_port, session_timeout_ms
+from tests.conftest import _free_port
+from tests.support.runner import runner, tails, wait_ok
 from tests.support.webhooks import generic_order, sign_generic
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -57,10 +53,7 @@ class System:
         )
 
     def logs(self) -> str:
-        parts = []
-        for path in sorted(self.log_dir.glob("*.log")):
-            parts.append(f"--- {path.name} (tail) ---\n{path.read_text()[-2000:]}")
-        return "\n".join(parts)
+        return tails(self.log_dir, 2000)
 
     def new_order(self, *skus: str, buyer: str = "buyer-1") -> str:
         headers, raw = sign_generic(generic_order(skus=skus or ("SKU-1",), buyer=buyer))
@@ -88,64 +81,22 @@ class System:
         raise AssertionError(f"{warehouse_id} never got the task of {order_id}")
 
 
-def _wait(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"runner exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
-
-
 @pytest.fixture(scope="session")
 def system(broker, tmp_path_factory) -> Iterator[System]:
     """Broker + the three services + the console, as the runner starts them."""
     _chromium_or_skip()
     var = tmp_path_factory.mktemp("browser")
     offset = _free_port() % 1000 + 21000 - 8000
-    env = dict(
-        os.environ,
-        FULFIL_VAR_DIR=str(var),
-        KAFKA_BOOTSTRAP_SERVERS=broker,
-        FULFIL_TOPIC_PREFIX=f"ui{offset}.",
-        KAFKA_SESSION_TIMEOUT_MS=str(session_timeout_ms()),
-        FULFIL_RELAY_IDLE_MS="50",
-    )
-    dbs = Databases(var)
-    if dbs.postgres:
-        for name in ("order", "warehouse", "aftersales"):
-            env[f"{name.upper()}_DATABASE_URL"] = dbs.url(name)
-    (var / "logs").mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services", "--port-offset", str(offset), "--var-dir", str(var)],
-        env=env,
-        stdout=(var / "logs" / "runner.log").open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    urls = {name: f"http://127.0.0.1:{port + offset}" for name, port in SERVICES.items()}
-    system = System(urls, var / "logs")
-    try:
-        for name, url in urls.items():
-            _wait(url + ("/healthz" if name == "console" else "/readyz"), proc)
-        yield system
-    except Exception:
-        print(system.logs())
-        raise
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+    with runner(broker, var, offset, f"ui{offset}.") as proc:
+        urls = {name: f"http://127.0.0.1:{port + offset}" for name, port in SERVICES.items()}
+        system = System(urls, var / "logs")
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        dbs.drop_all()
+            for name, url in urls.items():
+                wait_ok(url + ("/healthz" if name == "console" else "/readyz"), proc, timeout=90)
+            yield system
+        except Exception:
+            print(system.logs())
+            raise
 
 
 @pytest.fixture(scope="module")
