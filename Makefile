@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: embedded broker + three services on SQLite under var/ (Ctrl-C stops all)
+## make run: embedded broker + three services on SQLite under var/ + the console (Ctrl-C stops all)
 run: install
 	$(BIN)/python -m services
 
