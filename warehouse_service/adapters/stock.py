@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -145,23 +146,7 @@ class StockRepository:
     # -- ledger and reservations -----------------------------------------------------------
 
     async def record(self, movements: Sequence[Movement], now: datetime) -> None:
-        rows = [
-            {
-                "warehouse_id": m.warehouse_id,
-                "sku": m.sku,
-                "pool": m.pool,
-                "kind": m.kind,
-                "on_hand_delta": m.on_hand_delta,
-                "reserved_delta": m.reserved_delta,
-                "actor": m.actor,
-                "reason": m.reason,
-                "cause_event_id": m.cause_event_id,
-                "shipment_id": m.shipment_id,
-                "reference": m.reference,
-                "at": now,
-            }
-            for m in movements
-        ]
+        rows = [{**asdict(m), "at": now} for m in movements]
         for i in range(0, len(rows), _CHUNK):
             await self.session.execute(insert(t.stock_movements), rows[i : i + _CHUNK])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -122,16 +123,4 @@ def stock_dict(s: Stock) -> dict:
 
 
 def movement_dict(m: Movement) -> dict:
-    return {
-        "warehouse_id": m.warehouse_id,
-        "sku": m.sku,
-        "pool": m.pool,
-        "kind": m.kind,
-        "on_hand_delta": m.on_hand_delta,
-        "reserved_delta": m.reserved_delta,
-        "actor": m.actor,
-        "reason": m.reason,
-        "cause_event_id": m.cause_event_id,
-        "shipment_id": m.shipment_id,
-        "reference": m.reference,
-    }
+    return asdict(m)
