@@ -3,6 +3,8 @@
 from datetime import datetime
 from decimal import Decimal
 
+from pydantic import Field
+
 from shared.envelope import Payload, event
 from shared.events.common import Value
 from shared.events.orders import LineQty
@@ -28,6 +30,20 @@ class RefundPathRequested(Payload):
     amount: Decimal
     reason: str = ""
     lines: list[LineQty] = []
+
+
+@event("aftersales.replacement_requested")
+class ReplacementRequested(Payload):
+    """Send replacement units (SPEC §4.1): an exchange (when its return is received, or at
+    once under the `ship_first` policy) or a reship of missing or transit-damaged units.
+    The order service routes them as a new shipment of the same order (`<order>-R1`) and
+    answers `order.replacement_created` or `order.replacement_refused`."""
+
+    replacement_id: str
+    kind: str  # exchange | reship
+    lines: list[LineQty] = Field(min_length=1)
+    reason: str = ""
+    return_id: str | None = None  # the exchange's return
 
 
 @event("refund.issued")

@@ -53,6 +53,8 @@ class ShipmentSubmitted(Payload):
     platform: str
     buyer_id: str
     paid_at: datetime
+    # Set on a replacement shipment (`<order>-R1`, SPEC §4.1): the after-sales request.
+    replacement_id: str | None = None
 
 
 @event("order.edit_requested")
@@ -174,3 +176,33 @@ class RefundDecided(Payload):
     reason: str = ""
     cancel: str = "none"
     lines: list[LineQty] = []
+
+
+class ReplacementShipment(Value):
+    shipment_id: str
+    warehouse_id: str
+    lines: list[Line]
+
+
+@event("order.replacement_created")
+class ReplacementCreated(Payload):
+    """The answer to `aftersales.replacement_requested`: the replacement units were routed
+    as new shipments of the order (each also sent as `order.submitted`). `value` is the
+    replacement lines at catalog price, for an exchange's price difference."""
+
+    replacement_id: str
+    kind: str
+    shipments: list[ReplacementShipment]
+    value: Decimal
+    currency: str = "CNY"
+
+
+@event("order.replacement_refused")
+class ReplacementRefused(Payload):
+    """A replacement could not be sent: `code` says why (unknown_sku, no_warehouse,
+    order_cancelled, ...)."""
+
+    replacement_id: str
+    kind: str
+    code: str
+    reason: str = ""
