@@ -31,9 +31,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bench.faults_check import Result, check, final
 from bench.faults_infra import Cluster, Kafka, Postgres, off_thread
-from bench.faults_load import Stream
+from bench.faults_load import ANSWER_SECONDS, Stream
 from bench.faults_scan import ScanRace
 from bench.faults_system import System
 from tests.support import wait_until
@@ -53,6 +55,7 @@ class Run:
             infra,
         )
         self.fault_end = time.monotonic()
+        self.fault_start: float | None = None
         self.race: ScanRace | None = None
 
     async def progress(self, fraction: float) -> None:
@@ -98,6 +101,7 @@ async def postgres_restart(run: Run) -> None:
 async def cluster_broker(run: Run) -> None:
     cluster = run.infra["cluster"]
     await run.progress(1 / 3)
+    run.fault_start = time.monotonic()
     await off_thread(cluster.kill_node, 2)
     await asyncio.sleep(10)
     await off_thread(cluster.start_node, 2)
@@ -157,10 +161,11 @@ async def in_system(name: str, opts, infra: dict, result: Result, bootstrap: str
         urls = {n: s.url for n, s in system.services.items()}
         race = name == "stop-race"
         n = opts.parcels if race else opts.webhooks
-        deadline = time.monotonic() + n / opts.rate + 240
+        deadline = time.monotonic() + n / opts.rate + ANSWER_SECONDS
         extra: dict[str, Any] = {"mixes": (("SKU-7",),), "submit_every": 1} if race else {}
         stream = Stream(urls, n, opts.rate, deadline, **extra)
         run = Run(name, opts, system, stream, infra)
+        stream_began = time.monotonic()
         load = asyncio.create_task(stream.run())
         await {**SCENARIOS, **EXTRA}[name](run)
         await load
@@ -169,10 +174,31 @@ async def in_system(name: str, opts, infra: dict, result: Result, bootstrap: str
         if run.race:
             result.after_stop = await run.race.judge(result.notes)
         result.notes.update({f"load: {k}": v for k, v in stream.counts.items()})
+        result.notes["webhook answer s p50 / p99 / max"] = stream.answer_times()
+        origin = run.fault_start or stream_began
+        result.notes["webhook answers > 1 s (from the fault)"] = stream.slowest_answers(origin)
         result.notes.update({f"log: {k}": v for k, v in system.signs().items() if v})
+        result.notes["order POST answers > 1 s / all (server side)"] = await _slow_posts(
+            system["order"].url
+        )
     finally:
         system.kill()  # checked already: a clean shutdown is not what is measured
         await infra["postgres"].drop_databases(db)
+
+
+async def _slow_posts(url: str) -> str:
+    """From the order service's own latency histogram: POSTs slower than 1 s, of all."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(url + "/metrics")).text
+    fast = total = 0.0
+    for line in text.splitlines():
+        if line.startswith("http_request_seconds_") and 'method="POST"' in line:
+            value = float(line.rsplit(" ", 1)[1])
+            if line.startswith("http_request_seconds_bucket") and 'le="1.0"' in line:
+                fast += value
+            elif line.startswith("http_request_seconds_count"):
+                total += value
+    return f"{total - fast:.0f} / {total:.0f}"
 
 
 async def recover(run: Run, db: dict[str, str], result: Result) -> None:

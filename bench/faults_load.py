@@ -20,6 +20,7 @@ CLERK, CS = bearer("dev-clerk"), bearer("dev-cs_agent")
 # SKU-1 ships from the own warehouse, SKU-7 from dropship WH-DS-1, SKU-9 from WH-DS-2.
 MIXES = (("SKU-7",), ("SKU-1",), ("SKU-1", "SKU-9"))
 FOLLOW_UP_SECONDS = 90
+ANSWER_SECONDS = 240  # a webhook is resent until 2xx for this long after its first send
 
 
 async def until_answered(
@@ -32,9 +33,11 @@ async def until_answered(
     body=None,
     headers=None,
     retry_if=lambda r: r.status_code >= 500,
+    failures: Counter | None = None,
 ) -> httpx.Response | None:
     """Send until an answer that `retry_if` accepts as final, or `deadline` passes (None).
-    A transport error or a timeout is always retried; `sign(body)` re-signs each attempt."""
+    A transport error or a timeout is always retried; `sign(body)` re-signs each attempt.
+    `failures` counts the attempts retried, by status code or exception name."""
     pause = 0.1
     while time.monotonic() < deadline:
         try:
@@ -45,8 +48,11 @@ async def until_answered(
                 r = await http.request(method, url, headers=headers, json=body)
             if not retry_if(r):
                 return r
-        except httpx.HTTPError:
-            pass
+            if failures is not None:
+                failures[f"retried {r.status_code}"] += 1
+        except httpx.HTTPError as exc:
+            if failures is not None:
+                failures[f"retried {type(exc).__name__}"] += 1
         await asyncio.sleep(pause)
         pause = min(pause * 2, 1.0)
     return None
@@ -75,6 +81,24 @@ class Stream:
     sent: int = 0
     counts: Counter = field(default_factory=Counter)
     tasks: list[asyncio.Task] = field(default_factory=list)
+    answers: list[tuple[float, float]] = field(default_factory=list)  # (sent at, seconds)
+
+    def answer_times(self) -> str:
+        """Client-side seconds from a webhook's first send to its 2xx: p50 / p99 / max."""
+        took = sorted(t for _, t in self.answers)
+        if not took:
+            return "none"
+        p50, p99 = took[len(took) // 2], took[min(len(took) - 1, int(len(took) * 0.99))]
+        return f"{p50:.2f} / {p99:.2f} / {took[-1]:.2f}"
+
+    def slowest_answers(self, origin: float, window: float = 10.0) -> str:
+        """Per `window` seconds from `origin` (a fault's clock), the slowest webhook answer:
+        where the stream stalled."""
+        worst: dict[int, float] = {}
+        for began, took in self.answers:
+            k = int((began - origin) // window)
+            worst[k] = max(worst.get(k, 0.0), took)
+        return " ".join(f"{k * window:+.0f}s:{v:.1f}" for k, v in sorted(worst.items()) if v > 1)
 
     async def run(self) -> None:
         limits = httpx.Limits(max_connections=64)
@@ -84,6 +108,10 @@ class Stream:
             for i in range(self.n):
                 await asyncio.sleep(max(0.0, start + i / self.rate - time.monotonic()))
                 await gate.acquire()
+                behind = round(time.monotonic() - (start + i / self.rate))
+                self.counts["generator_behind_max_s"] = max(
+                    self.counts["generator_behind_max_s"], behind
+                )
                 self.tasks.append(asyncio.create_task(self._one(http, gate, i)))
             await asyncio.gather(*self.tasks)
 
@@ -91,18 +119,23 @@ class Stream:
         pid = f"F-{i:05d}-{uuid.uuid4().hex[:6]}"
         body = json.dumps(generic_order(pid, skus=self.mixes[i % len(self.mixes)])).encode()
         self.sent += 1
+        began = time.monotonic()
         try:
             r = await until_answered(
                 http,
                 "POST",
                 self.urls["order"] + "/webhooks/generic/orders",
-                self.deadline,
+                # Its own bound, from when it is sent: a generator that fell behind on a
+                # starved machine must not turn late sends into unanswered webhooks.
+                max(self.deadline, began + ANSWER_SECONDS),
                 sign=sign_generic,
                 body=body,
                 retry_if=_webhook_retry,
+                failures=self.counts,
             )
         finally:
             gate.release()
+            self.answers.append((began, time.monotonic() - began))
         if r is None:
             self.counts["webhook_gave_up"] += 1
             return
