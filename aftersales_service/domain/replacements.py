@@ -171,3 +171,29 @@ def reship_liabilities(order: OrderView, reship: Replacement) -> list[Liability]
         basis = f"{reship.reason_code}: reshipped {item['qty']} x {item['sku']}"
         out.append(Liability(party, amount, basis, line.sku, line.supplier_id, line.warehouse_id))
     return out
+
+
+def exchange_for(
+    replacement_id: str,
+    order: OrderView,
+    returned: list[tuple[str, int]],
+    wanted: list[tuple[str, int]],
+    unit_keys: list[str],
+    reason_code: str,
+    now: datetime,
+    by: str = "",
+) -> Replacement:
+    """An exchange: the returned units (held, refunded nothing) for the `wanted` units; it
+    waits for the return to be received, or for `ship_first`."""
+    return Replacement(
+        replacement_id,
+        order.order_id,
+        "exchange",
+        [{"sku": sku, "qty": qty} for sku, qty in merge_lines(wanted)],
+        reason_code,
+        now,
+        requested_by=by,
+        paid_value=paid_goods_value(order, returned),
+        currency=order.currency,
+        claims=list(unit_keys),
+    )
