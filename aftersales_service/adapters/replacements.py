@@ -52,10 +52,14 @@ class ReplacementRepository:
         return self._load(row)
 
     async def find(self, replacement_id: str, kind: str) -> Replacement:
-        found = await self.get(replacement_id)
-        if found.kind != kind:
+        """A replacement of this kind (`GET /reships/{id}` shows no exchange)."""
+        query = select(t.replacements).where(
+            t.replacements.c.replacement_id == replacement_id, t.replacements.c.kind == kind
+        )
+        row = (await self.session.execute(query)).first()
+        if row is None:
             raise NotFound(f"{kind} {replacement_id} not found", code=f"{kind}_not_found")
-        return found
+        return self._load(row)
 
     async def save(self, replacement: Replacement) -> None:
         await save_versioned(self.session, t.replacements, "replacement_id", replacement)

@@ -67,12 +67,12 @@ class Replacement:
     @property
     def due_from_customer(self) -> Decimal:
         """A positive difference: shown on the exchange, not collected here."""
-        return max(ZERO, self.price_difference or ZERO)
+        return max(ZERO, self.price_difference or ZERO).quantize(CENT)
 
     @property
     def refund_due(self) -> Decimal:
         """A negative difference: refunded to the customer."""
-        return max(ZERO, -(self.price_difference or ZERO))
+        return max(ZERO, -(self.price_difference or ZERO)).quantize(CENT)
 
     def request(self, now: datetime) -> None:
         REPLACEMENTS.fire(self, "request")
