@@ -176,6 +176,7 @@ def reship_liabilities(order: OrderView, reship: Replacement) -> list[Liability]
 def exchange_for(
     replacement_id: str,
     order: OrderView,
+    return_id: str,
     returned: list[tuple[str, int]],
     wanted: list[tuple[str, int]],
     unit_keys: list[str],
@@ -192,6 +193,7 @@ def exchange_for(
         [{"sku": sku, "qty": qty} for sku, qty in merge_lines(wanted)],
         reason_code,
         now,
+        return_id=return_id,
         requested_by=by,
         paid_value=paid_goods_value(order, returned),
         currency=order.currency,

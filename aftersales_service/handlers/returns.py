@@ -7,6 +7,7 @@ from datetime import datetime
 
 from aftersales_service.adapters.uow import AftersalesUnitOfWork
 from aftersales_service.domain.errors import InvalidRequest, NotFound, Refused
+from aftersales_service.domain.orders import OrderView
 from aftersales_service.domain.policy import ReturnPolicy, reason_category
 from aftersales_service.domain.refunds import Refund, check_within_paid, issued
 from aftersales_service.domain.replacements import exchange_for
@@ -84,7 +85,16 @@ async def open_return(uow: AftersalesUnitOfWork, cmd: OpenReturn, now: datetime)
     return case
 
 
-async def _start_exchange(uow, order, case: ReturnCase, cmd: OpenReturn, keys, policy, now):
+async def _start_exchange(
+    uow: AftersalesUnitOfWork,
+    order: OrderView,
+    case: ReturnCase,
+    cmd: OpenReturn,
+    keys: list[str],
+    policy: ReturnPolicy,
+    now: datetime,
+) -> None:
+    """The returned units are held by the exchange (refunded nothing); it waits to ship."""
     if cmd.reason_code in policy.refund_only_reasons:
         raise InvalidRequest(
             f"{cmd.reason_code}: nothing comes back to exchange; send the units with POST /reships",
@@ -92,16 +102,23 @@ async def _start_exchange(uow, order, case: ReturnCase, cmd: OpenReturn, keys, p
         )
     returned = [(ln.sku, ln.qty) for ln in case.lines]
     exchange = exchange_for(
-        new_id("EX"), order, returned, list(cmd.replacement_lines), keys, cmd.reason_code, now,
-        cmd.requested_by,
+        new_id("EX"), order, case.return_id, returned, list(cmd.replacement_lines), keys,
+        cmd.reason_code, now, cmd.requested_by,
     )  # fmt: skip
     await uow.replacements.hold_units(order.order_id, keys, exchange.replacement_id)
-    exchange.return_id = case.return_id
     await uow.replacements.add(exchange)
     case.resolution, case.replacement_id = "exchange", exchange.replacement_id
 
 
-async def _refund_on_return(uow, order, case: ReturnCase, cmd: OpenReturn, keys, now) -> Refund:
+async def _refund_on_return(
+    uow: AftersalesUnitOfWork,
+    order: OrderView,
+    case: ReturnCase,
+    cmd: OpenReturn,
+    keys: list[str],
+    now: datetime,
+) -> Refund:
+    """A refund resolution: the return's refund waits for the goods, holding the units."""
     refunds = await uow.refunds.for_order(order.order_id)
     check_within_paid(order, refunds, case.amount)
     refund = Refund(
