@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from aftersales_service.adapters import rollup
 from aftersales_service.adapters.tables import anomalies, messaging, metadata
 from aftersales_service.adapters.uow import AftersalesUnitOfWork
-from aftersales_service.entrypoints import api_analytics, api_care, api_cases
+from aftersales_service.entrypoints import api_analytics, api_care, api_cases, api_reships
 from aftersales_service.entrypoints.consumers import consumers, sla_scheduler
 from aftersales_service.entrypoints.deps import install_domain_errors
 from aftersales_service.handlers import Deps
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         metadata=metadata,
         routers=[
             api_cases.router,
+            api_reships.router,
             api_care.router,
             api_analytics.router,
             anomalies_router(anomalies, "cs_agent", "cs_supervisor", "ops"),

@@ -158,6 +158,11 @@ class OrderProjection:
                 .order_by(t.order_lines.c.line_no)
             )
         ).all()
+        sh = t.shipments.c
+        left = await self.session.execute(
+            select(sh.skus).where(sh.order_id == order_id, sh.status == "shipped")
+        )
+        shipped_skus = {sku for (skus,) in left for sku in (skus or [])}
         return OrderView(
             order_id=row.order_id,
             stage=row.stage,
@@ -178,6 +183,7 @@ class OrderProjection:
                     r.category,
                     r.supplier_id,
                     r.warehouse_id,
+                    shipped=r.sku in shipped_skus,
                 )
                 for r in lines
             ],

@@ -170,6 +170,9 @@ returns = Table(
     Column("inspected_at", TS),
     Column("handling_seconds", Integer),
     Column("version", Integer, nullable=False, default=0),
+    # refund | exchange; an exchange's replacement (table `replacements`)
+    Column("resolution", String(16), nullable=False, default="refund", server_default="refund"),
+    Column("replacement_id", String(40)),
     Index("ix_returns_status", "status", "opened_at"),
     Index("ix_returns_reason", "reason_code", "reason_category", "status", "amount"),
     Index("ix_returns_days", "days_after_delivery", "kind", "status"),
@@ -232,8 +235,49 @@ liabilities = Table(
     Column("original_amount", Money),
     Column("overridden_by", String(100)),
     Column("override_reason", Text),
+    Column("replacement_id", String(40), index=True),  # a reship's loss
     Index("ix_liabilities_warehouse", "party", "warehouse_id", "amount"),
     Index("ix_liabilities_supplier", "party", "supplier_id", "amount"),
+)
+
+# Exchanges' replacement units and reships (SPEC §4.1); the order service routes them.
+replacements = Table(
+    "replacements",
+    metadata,
+    Column("replacement_id", String(40), primary_key=True),
+    Column("order_id", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("lines", JSON, nullable=False, default=list),
+    Column("reason_code", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("return_id", String(40), index=True),
+    Column("note", Text, nullable=False, default=""),
+    Column("requested_by", String(100), nullable=False, default=""),
+    Column("paid_value", Money, nullable=False),
+    Column("value", Money),
+    Column("currency", String(3), nullable=False, default="CNY"),
+    Column("price_difference", Money),
+    Column("refund_id", String(40)),
+    Column("shipments", JSON, nullable=False, default=list),
+    Column("shipped", JSON, nullable=False, default=list),
+    Column("claims", JSON, nullable=False, default=list),
+    Column("liable_party", String(16)),
+    Column("refused_code", String(64)),
+    Column("refused_reason", Text, nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    Column("requested_at", TS),
+    Column("shipped_at", TS),
+    Column("version", Integer, nullable=False, default=0),
+)
+
+# Which replacement a shipment carries (from `order.submitted` or the order service's
+# answer, whichever comes first), so `shipment.shipped` finds it.
+replacement_shipments = Table(
+    "replacement_shipments",
+    metadata,
+    Column("shipment_id", String(64), primary_key=True),
+    Column("replacement_id", String(40), nullable=False, index=True),
+    Column("order_id", String(64), nullable=False),
 )
 
 complaints = Table(

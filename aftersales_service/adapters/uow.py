@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Self
 
 from aftersales_service.adapters.projection import OrderProjection
+from aftersales_service.adapters.replacements import ReplacementRepository
 from aftersales_service.adapters.repositories import (
     CareRepository,
     LedgerRepository,
@@ -27,6 +28,7 @@ class AftersalesUnitOfWork(UnitOfWork):
         self.ledger = LedgerRepository(self.session)
         self.care = CareRepository(self.session)
         self.policies = PolicyRepository(self.session)
+        self.replacements = ReplacementRepository(self.session)
         return self
 
     async def prepare(self, envelopes: Sequence[Envelope]) -> None:

@@ -86,3 +86,15 @@ TASKS = StateTable(
     ["open", "resolved"],
     [{"trigger": "resolve", "source": "open", "dest": "resolved"}],
 )
+
+REPLACEMENTS = StateTable(
+    "replacement",
+    ["waiting", "requested", "created", "shipped", "refused", "cancelled"],
+    [
+        {"trigger": "request", "source": "waiting", "dest": "requested"},
+        {"trigger": "create", "source": "requested", "dest": "created"},
+        {"trigger": "ship", "source": "created", "dest": "shipped"},
+        {"trigger": "refuse", "source": "requested", "dest": "refused"},
+        {"trigger": "cancel", "source": "waiting", "dest": "cancelled"},
+    ],
+)

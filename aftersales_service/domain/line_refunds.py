@@ -51,15 +51,32 @@ def units_value(order: OrderView, keys: Iterable[str]) -> Decimal:
     goods = goods_total(order)
     if goods <= 0:
         return ZERO
-    price = {k: line.unit_price for line in order.lines for k in line.unit_keys()}
-    chosen = sum((price[k] for k in keys if k in price), ZERO)
-    value = chosen * (goods - discount(order)) / goods
+    value = _net(order, _list_price(order, keys))
     groups = shipment_groups(order)
     share = shipping(order) / len(groups)
     for lines in groups.values():
         if all(k in keys for line in lines for k in line.unit_keys()):
             value += share
     return value.quantize(CENT, rounding=ROUND_DOWN)
+
+
+def _list_price(order: OrderView, keys: Iterable[str]) -> Decimal:
+    price = {k: line.unit_price for line in order.lines for k in line.unit_keys()}
+    return sum((price[k] for k in keys if k in price), ZERO)
+
+
+def _net(order: OrderView, list_price: Decimal) -> Decimal:
+    """A list price less its share of the order-level discount (unrounded)."""
+    goods = goods_total(order)
+    return list_price * (goods - discount(order)) / goods if goods > 0 else ZERO
+
+
+def paid_goods_value(order: OrderView, lines: Iterable[tuple[str, int]]) -> Decimal:
+    """What the buyer paid for these units (sku, qty): price less their discount share,
+    no shipping. An exchange's returned units and a reship's units are worth this."""
+    by_sku = {ln.sku: ln.unit_price for ln in order.lines}
+    list_price = sum((by_sku.get(sku, ZERO) * qty for sku, qty in lines), ZERO)
+    return _net(order, list_price).quantize(CENT, rounding=ROUND_DOWN)
 
 
 def line_refund_amount(

@@ -10,6 +10,8 @@ from aftersales_service.domain.errors import InvalidRequest, Refused
 
 PRE_WAREHOUSE = ("synced", "reviewed")
 IN_WAREHOUSE = ("allocated", "labelled", "packed")
+# Stages at which every line of the order has left the warehouse.
+AFTER_SHIPPING = ("shipped", "delivered", "completed", "returning", "returned")
 STAGE_ORDER = (
     "synced",
     "reviewed",
@@ -32,6 +34,7 @@ class OrderLine:
     category: str | None = None
     supplier_id: str | None = None
     warehouse_id: str | None = None
+    shipped: bool = False  # a shipment carrying it has left (projection)
 
     def unit_keys(self) -> list[str]:
         """Claim keys, one per unit: a refunded unit is claimed once (unique in the DB)."""
@@ -58,6 +61,15 @@ class OrderView:
         if self.shipped and self.stage in (*PRE_WAREHOUSE, "submitted", *IN_WAREHOUSE):
             return "shipped"
         return self.stage
+
+    def shipped_lines(self, sku: str) -> list[OrderLine]:
+        """The lines of `sku` that have left the warehouse."""
+        all_left = self.stage in AFTER_SHIPPING
+        return [ln for ln in self.lines if ln.sku == sku and (all_left or ln.shipped)]
+
+    def shipped_qty(self, sku: str) -> int:
+        """Units of `sku` that have left the warehouse (0 if the order has no such line)."""
+        return sum(ln.qty for ln in self.shipped_lines(sku))
 
     def line_for(self, sku: str) -> OrderLine:
         for line in self.lines:

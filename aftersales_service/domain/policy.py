@@ -65,6 +65,10 @@ class ReturnPolicy:
     sla_minutes: dict[str, int] = field(default_factory=lambda: {"L1": 60, "L2": 240, "L3": 120})
     delist_return_rate: Decimal = Decimal("0.15")
     delist_bad_review_rate: Decimal = Decimal("0.05")
+    # Exchanges (SPEC §4.1): the replacement ships when the return is received, or at once
+    # (on approval) for every exchange, or for these reasons only (the seller's fault).
+    exchange_ship_first: bool = False
+    exchange_ship_first_reasons: list[str] = field(default_factory=lambda: ["wrong_item"])
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -159,6 +163,10 @@ class ReturnPolicy:
                 limit=str(limit) if limit is not None else None,
                 amount=str(amount),
             )
+
+    def ships_first(self, reason_code: str) -> bool:
+        """Whether an exchange's replacement leaves before its return is received."""
+        return self.exchange_ship_first or reason_code in self.exchange_ship_first_reasons
 
     def sla(self, tier: str) -> timedelta:
         if tier not in self.sla_minutes:

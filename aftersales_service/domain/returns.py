@@ -50,6 +50,8 @@ class ReturnCase:
     received_at: datetime | None = None
     inspected_at: datetime | None = None
     version: int = 0
+    resolution: str = "refund"  # refund | exchange
+    replacement_id: str | None = None  # an exchange's replacement
 
     @property
     def amount(self) -> Decimal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from aftersales_service.adapters import queries
+from aftersales_service.adapters.replacements import ReplacementRepository
 from aftersales_service.adapters.repositories import (
     PolicyRepository,
     RefundRepository,
@@ -21,10 +22,19 @@ from aftersales_service.entrypoints.schemas import (
 )
 from aftersales_service.entrypoints.views import plain, refund_view, return_view
 from aftersales_service.handlers import care, refunds, returns
+from shared.db import Database
 from shared.limits import CODE_MAX, ID_MAX
 from shared.openapi import documented, errors
 
 router = APIRouter(tags=["refunds and returns"])
+
+
+async def _return_out(db: Database, case) -> dict:
+    """The return's view with its exchange, if it is one."""
+    if case.replacement_id is None:
+        return return_view(case)
+    async with db.reader() as s:
+        return return_view(case, await ReplacementRepository(s).get(case.replacement_id))
 
 
 @router.post(
@@ -92,10 +102,18 @@ async def list_refunds(db: Db, _: CSAgent, order_id: str = Query(max_length=ID_M
 @router.post(
     "/returns",
     status_code=201,
-    responses={**documented(r.ReturnView, 201), **errors(404, 409)},
+    responses={**documented(r.ReturnView, 201), **errors(404, 409, 422)},
 )
 async def open_return(body: ReturnIn, uow: Uow, now: Now, who: CSAgent) -> dict:
-    """Open a return under the policy; the return address is issued at once."""
+    """Open a return under the policy; the return address is issued at once.
+
+    `resolution: exchange` with `replacement_lines`: the returned units are exchanged, not
+    refunded. The replacement ships when the return is received, or on approval where the
+    policy says ship first (`exchange_ship_first`, `exchange_ship_first_reasons`); the
+    order service routes it as a new shipment (`<order>-R1`). `exchange.price_difference`
+    (replacement at catalog price - what was paid for the returned units): negative is
+    refunded (a `price_difference` refund), positive shown as `due_from_customer`. If the
+    order service refuses it (`exchange.refused_code`), the return refunds instead."""
     case = await returns.open_return(
         uow,
         returns.OpenReturn(
@@ -106,10 +124,12 @@ async def open_return(body: ReturnIn, uow: Uow, now: Now, who: CSAgent) -> dict:
             body.opened,
             body.method,
             who.actor,
+            body.resolution,
+            tuple((ln.sku, ln.qty) for ln in body.replacement_lines),
         ),
         now,
     )
-    return return_view(case)
+    return await _return_out(uow.db, case)
 
 
 @router.get("/returns", responses=documented(list[r.ReturnView]))
@@ -122,13 +142,15 @@ async def list_returns(
 ) -> list[dict]:
     """`?status=pending_review` is the review queue."""
     async with db.reader() as s:
-        return [return_view(c) for c in await ReturnRepository(s).list(status, order_id, limit)]
+        cases = await ReturnRepository(s).list(status, order_id, limit)
+    return [await _return_out(db, c) for c in cases]
 
 
 @router.get("/returns/{return_id}", responses={**documented(r.ReturnView), **errors(404)})
 async def get_return(return_id: str, db: Db, _: CSAgent) -> dict:
     async with db.reader() as s:
-        return return_view(await ReturnRepository(s).get(return_id))
+        case = await ReturnRepository(s).get(return_id)
+    return await _return_out(db, case)
 
 
 @router.post(
@@ -141,7 +163,7 @@ async def decide_return(return_id: str, body: DecisionIn, uow: Uow, now: Now, wh
     case = await returns.decide_return(
         uow, return_id, body.approve, who.role, who.actor, body.note, now
     )
-    return return_view(case)
+    return await _return_out(uow.db, case)
 
 
 @router.post(
@@ -149,7 +171,7 @@ async def decide_return(return_id: str, body: DecisionIn, uow: Uow, now: Now, wh
     responses={**documented(r.ReturnView), **errors(404, 409)},
 )
 async def receive_return(return_id: str, uow: Uow, now: Now, _: CSAgent) -> dict:
-    return return_view(await returns.receive_return(uow, return_id, now))
+    return await _return_out(uow.db, await returns.receive_return(uow, return_id, now))
 
 
 @router.post(
@@ -161,7 +183,7 @@ async def inspect_return(return_id: str, body: InspectIn, uow: Uow, now: Now, _:
     case, gradings, _owed = await returns.inspect_return(
         uow, return_id, [ln.model_dump(exclude_none=True) for ln in body.lines], now
     )
-    view = return_view(case)
+    view = await _return_out(uow.db, case)
     view["gradings"] = [plain(g) | {"loss": str(g.loss)} for g in gradings]
     async with uow.db.reader() as s:
         view["liabilities"] = await queries.liabilities(s, return_id=return_id)

@@ -67,8 +67,45 @@ class ReturnLineView(BaseModel):
     warehouse_id: str | None
 
 
+class ReplacementLine(BaseModel):
+    sku: str
+    qty: int
+
+
+class ReplacementShipmentView(BaseModel):
+    shipment_id: str
+    warehouse_id: str
+    lines: list[dict[str, Any]]
+
+
+class ExchangeView(BaseModel):
+    """An exchange's replacement. `status`: waiting (for the return to be received) →
+    requested (asked of the order service) → created (`shipments` known) → shipped;
+    or refused (`refused_code`; the return then refunds), cancelled (return rejected).
+    `price_difference` = `value` (replacement at catalog price) - `returned_value` (what
+    was paid for the returned units): negative → refunded (`refund_id`), positive →
+    `due_from_customer` (shown, not collected)."""
+
+    replacement_id: str
+    status: str
+    lines: list[ReplacementLine]
+    shipments: list[ReplacementShipmentView]
+    shipment_ids: list[str]
+    shipped: list[str]
+    returned_value: Money
+    value: Money | None
+    price_difference: Money | None
+    due_from_customer: Money
+    refund_id: str | None
+    refused_code: str | None
+    refused_reason: str
+    requested_at: str | None
+    shipped_at: str | None
+
+
 class ReturnView(BaseModel):
-    """A return case: policy outcome, return address, status and amount."""
+    """A return case: policy outcome, return address, status and amount. `resolution`
+    `exchange`: `exchange` shows the replacement."""
 
     id: str
     return_id: str
@@ -85,6 +122,44 @@ class ReturnView(BaseModel):
     return_address: str
     refund_id: str | None
     amount: Money
+    resolution: str
+    replacement_id: str | None
+    exchange: ExchangeView | None
+
+
+class ReshipLiability(BaseModel):
+    liability_id: str
+    party: str
+    amount: Money
+    basis: str
+    sku: str | None
+    warehouse_id: str | None
+
+
+class ReshipView(BaseModel):
+    """A reship (补发). `status`: requested → created (`shipment_ids`) → shipped; or
+    refused (`refused_code`; its liability is struck). `value`: the units' paid price (what
+    the approval limit and the liability count)."""
+
+    id: str
+    reship_id: str
+    order_id: str
+    status: str
+    lines: list[ReplacementLine]
+    reason_code: str
+    liable_party: str | None
+    note: str
+    value: Money
+    catalog_value: Money | None
+    shipments: list[ReplacementShipmentView]
+    shipment_ids: list[str]
+    shipped: list[str]
+    refused_code: str | None
+    refused_reason: str
+    requested_by: str
+    created_at: str
+    shipped_at: str | None
+    liabilities: list[ReshipLiability]
 
 
 class LiabilityRow(BaseModel):

@@ -76,12 +76,35 @@ class Evidence(Body):
 
 
 class ReturnIn(Body):
+    """`resolution`: `refund` (default) or `exchange`: the returned `lines` for the
+    `replacement_lines` (any SKU, e.g. another size), refunding nothing for them."""
+
     order_id: Id
     lines: list[ReturnLineIn] = Field(min_length=1, max_length=LINES_MAX)
     reason_code: Code
     evidence: Evidence = Field(default_factory=Evidence)
     opened: bool = False
     method: Literal["pickup", "self_send"] = "self_send"
+    resolution: Literal["refund", "exchange"] = "refund"
+    replacement_lines: list[ReturnLineIn] = Field(default_factory=list, max_length=LINES_MAX)
+
+    @model_validator(mode="after")
+    def _replacement_fits(self) -> ReturnIn:
+        if self.resolution == "exchange" and not self.replacement_lines:
+            raise ValueError("an exchange names at least one of `replacement_lines`")
+        if self.resolution == "refund" and self.replacement_lines:
+            raise ValueError("`replacement_lines` are for `resolution: exchange`")
+        return self
+
+
+class ReshipIn(Body):
+    """补发 without a return: units the order shipped. `missing_item` and `wrong_item`:
+    the warehouse carries the loss; `transit_damage`: the carrier."""
+
+    order_id: Id
+    lines: list[ReturnLineIn] = Field(min_length=1, max_length=LINES_MAX)
+    reason_code: Literal["missing_item", "transit_damage", "wrong_item"]
+    note: Text = ""
 
 
 class DecisionIn(Body):
@@ -156,6 +179,8 @@ class PolicyIn(Body):
     sla_minutes: dict[Literal["L1", "L2", "L3"], Minutes] = {"L1": 60, "L2": 240, "L3": 120}
     delist_return_rate: Rate = Decimal("0.15")
     delist_bad_review_rate: Rate = Decimal("0.05")
+    exchange_ship_first: bool = False
+    exchange_ship_first_reasons: Codes = ["wrong_item"]
 
 
 class ReviewsIn(Body):

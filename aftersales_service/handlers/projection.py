@@ -17,6 +17,11 @@ from aftersales_service.handlers.refund_outcomes import (
     on_order_cancelled,
 )
 from aftersales_service.handlers.refunds import RequestRefund, on_refund_decided, platform_refund
+from aftersales_service.handlers.replacements import (
+    on_replacement_created,
+    on_replacement_refused,
+    on_shipment_shipped,
+)
 from shared.envelope import Envelope
 
 Handler = Callable[[AftersalesUnitOfWork, Envelope, object, datetime], Awaitable[None]]
@@ -41,13 +46,14 @@ async def _stage_changed(uow, env, p, now):
 
 
 async def _submitted(uow, env, p, now):
+    # A replacement shipment (`<order>-R1`) carries no line of the order: its SKUs keep
+    # the warehouse (and shipped state) of the shipment that first carried them.
+    skus = [] if p.replacement_id else [ln.sku for ln in p.lines]
     await uow.orders.add_shipment(
-        env.order_id,
-        p.shipment_id,
-        p.warehouse_id,
-        [ln.sku for ln in p.lines],
-        utc(env.occurred_at),
+        env.order_id, p.shipment_id, p.warehouse_id, skus, utc(env.occurred_at)
     )
+    if p.replacement_id:
+        await uow.replacements.link_shipments(env.order_id, p.replacement_id, [p.shipment_id])
 
 
 async def _cancelled(uow, env, p, now):
@@ -84,6 +90,7 @@ async def _shipped(uow, env, p, now):
     await uow.orders.shipment_status(
         env.order_id, p.shipment_id, p.warehouse_id, "shipped", shipped_at=utc(p.shipped_at)
     )
+    await on_shipment_shipped(uow, p.shipment_id, now)
 
 
 async def _out_of_stock(uow, env, p, now):
@@ -104,6 +111,14 @@ async def _missed(uow, env, p, now):
     await on_interception_missed(uow, env.order_id, now, env)
 
 
+async def _replacement_created(uow, env, p, now):
+    await on_replacement_created(uow, p, now, env)
+
+
+async def _replacement_refused(uow, env, p, now):
+    await on_replacement_refused(uow, p, now, env)
+
+
 async def _warehouse(uow, env, p, now):
     await uow.orders.upsert_warehouse(p.warehouse_id, p.kind, p.supplier_id, p.name)
 
@@ -116,6 +131,8 @@ HANDLERS: dict[str, Handler] = {
     "order.delivered": _delivered,
     "order.refund_requested": _refund_requested,
     "order.refund_decided": _refund_decided,
+    "order.replacement_created": _replacement_created,
+    "order.replacement_refused": _replacement_refused,
     "shipment.shipped": _shipped,
     "shipment.out_of_stock": _out_of_stock,
     "shipment.intercepted": _intercepted,
@@ -143,6 +160,8 @@ AFTER_SYNC = (
     "order.cancelled",
     "order.delivered",
     "order.refund_decided",
+    "order.replacement_created",
+    "order.replacement_refused",
 )
 ANSWERED = ("order.refund_requested",)  # unknown too, but refused and announced as well
 # A parcel that leaves (or is still on its way) cannot belong to a cancelled order.

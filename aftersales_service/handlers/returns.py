@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aftersales_service.adapters.uow import AftersalesUnitOfWork
-from aftersales_service.domain.errors import NotFound, Refused
+from aftersales_service.domain.errors import InvalidRequest, NotFound, Refused
+from aftersales_service.domain.orders import OrderView
 from aftersales_service.domain.policy import ReturnPolicy, reason_category
 from aftersales_service.domain.refunds import Refund, check_within_paid, issued
+from aftersales_service.domain.replacements import exchange_for
 from aftersales_service.domain.returns import (
     ReturnCase,
     ReturnLine,
@@ -19,6 +21,7 @@ from aftersales_service.domain.returns import (
 )
 from aftersales_service.handlers import emit, new_id
 from aftersales_service.handlers.refunds import issue, load_order
+from aftersales_service.handlers.replacements import send_replacement
 from shared.events.aftersales import GoodsGraded, GradedUnit, ReturnOpened, ReturnReceived
 
 
@@ -31,11 +34,15 @@ class OpenReturn:
     opened: bool = False
     method: str = "self_send"
     requested_by: str = ""
+    resolution: str = "refund"  # refund | exchange
+    replacement_lines: tuple[tuple[str, int], ...] = ()  # (sku, qty) an exchange sends
 
 
 async def open_return(uow: AftersalesUnitOfWork, cmd: OpenReturn, now: datetime) -> ReturnCase:
     """`POST /returns`: policy checks, claims the goods, issues the return address at once;
-    auto-approves what cannot affect resale, queues the rest for review."""
+    auto-approves what cannot affect resale, queues the rest for review. An exchange refunds
+    nothing: it holds the returned units and sends `replacement_lines` when the return is
+    received, or on approval where the policy says ship first."""
     async with uow:
         order = await load_order(uow, cmd.order_id)
         policy = await uow.policies.get()
@@ -64,23 +71,11 @@ async def open_return(uow: AftersalesUnitOfWork, cmd: OpenReturn, now: datetime)
             delivered_at=order.delivered_at,
             opened_at=now,
         )
-        refunds = await uow.refunds.for_order(order.order_id)
-        check_within_paid(order, refunds, case.amount)
-        refund = Refund(
-            new_id("RF"),
-            order.order_id,
-            case.amount,
-            order.currency,
-            "return",
-            f"return {case.return_id}",
-            cmd.reason_code,
-            claims=[u.key for u in units],
-            requested_by=cmd.requested_by,
-            created_at=now,
-        )
-        refund.await_return(case.return_id, "return")
-        case.refund_id = refund.refund_id
-        await uow.refunds.add(refund)
+        refund = None
+        if cmd.resolution == "exchange":
+            await _start_exchange(uow, order, case, cmd, [u.key for u in units], policy, now)
+        else:
+            refund = await _refund_on_return(uow, order, case, cmd, [u.key for u in units], now)
         days = int((now - delivered_at).total_seconds() // 86400)
         if not policy.needs_review(cmd.reason_code, cmd.opened):
             case.approve("auto", "cannot affect resale")
@@ -88,6 +83,60 @@ async def open_return(uow: AftersalesUnitOfWork, cmd: OpenReturn, now: datetime)
         await uow.returns.add(case, days)
         await uow.commit()
     return case
+
+
+async def _start_exchange(
+    uow: AftersalesUnitOfWork,
+    order: OrderView,
+    case: ReturnCase,
+    cmd: OpenReturn,
+    keys: list[str],
+    policy: ReturnPolicy,
+    now: datetime,
+) -> None:
+    """The returned units are held by the exchange (refunded nothing); it waits to ship."""
+    if cmd.reason_code in policy.refund_only_reasons:
+        raise InvalidRequest(
+            f"{cmd.reason_code}: nothing comes back to exchange; send the units with POST /reships",
+            code="exchange_needs_return",
+        )
+    returned = [(ln.sku, ln.qty) for ln in case.lines]
+    exchange = exchange_for(
+        new_id("EX"), order, case.return_id, returned, list(cmd.replacement_lines), keys,
+        cmd.reason_code, now, cmd.requested_by,
+    )  # fmt: skip
+    await uow.replacements.hold_units(order.order_id, keys, exchange.replacement_id)
+    await uow.replacements.add(exchange)
+    case.resolution, case.replacement_id = "exchange", exchange.replacement_id
+
+
+async def _refund_on_return(
+    uow: AftersalesUnitOfWork,
+    order: OrderView,
+    case: ReturnCase,
+    cmd: OpenReturn,
+    keys: list[str],
+    now: datetime,
+) -> Refund:
+    """A refund resolution: the return's refund waits for the goods, holding the units."""
+    refunds = await uow.refunds.for_order(order.order_id)
+    check_within_paid(order, refunds, case.amount)
+    refund = Refund(
+        new_id("RF"),
+        order.order_id,
+        case.amount,
+        order.currency,
+        "return",
+        f"return {case.return_id}",
+        cmd.reason_code,
+        claims=keys,
+        requested_by=cmd.requested_by,
+        created_at=now,
+    )
+    refund.await_return(case.return_id, "return")
+    case.refund_id = refund.refund_id
+    await uow.refunds.add(refund)
+    return refund
 
 
 def _liability_ids(case: ReturnCase, items: list) -> list[str]:
@@ -111,12 +160,13 @@ def _lines(units) -> list[ReturnLine]:
 async def _after_approval(
     uow: AftersalesUnitOfWork,
     case: ReturnCase,
-    refund: Refund,
+    refund: Refund | None,
     policy: ReturnPolicy,
     now: datetime,
 ) -> None:
-    """Goods to come back: `return.opened`. Nothing to come back: refund now, close."""
-    if case.reason_code in policy.refund_only_reasons:
+    """Goods to come back: `return.opened` (and an exchange that ships first is sent).
+    Nothing to come back: refund now, close."""
+    if refund is not None and case.reason_code in policy.refund_only_reasons:
         items = refund_only_liabilities(case)
         await uow.ledger.add_liabilities(_liability_ids(case, items), case, items, now)
         await issue(uow, refund, refund.amount, now)
@@ -127,6 +177,17 @@ async def _after_approval(
         ReturnOpened(return_id=case.return_id, kind=case.kind, reason_code=case.reason_code),
         case.order_id,
     )
+    if case.replacement_id and policy.ships_first(case.reason_code):
+        await _send_exchange(uow, case, now)
+
+
+async def _send_exchange(uow: AftersalesUnitOfWork, case: ReturnCase, now: datetime) -> None:
+    """The exchange's replacement, if it still waits (ship first, or the return is back)."""
+    if case.replacement_id is None:
+        return
+    exchange = await uow.replacements.get(case.replacement_id)
+    if exchange.status == "waiting":
+        await send_replacement(uow, exchange, now)
 
 
 async def decide_return(
@@ -141,7 +202,7 @@ async def decide_return(
     """Review queue decision; approval is bounded by the caller role's limit."""
     async with uow:
         case = await uow.returns.get(return_id)
-        refund = await _refund(uow, case)
+        refund = await _refund(uow, case) if case.refund_id else None
         policy = await uow.policies.get()
         if approve:
             policy.check_approval_limit(role, case.amount)
@@ -151,20 +212,33 @@ async def decide_return(
             if not note.strip():
                 raise Refused("a rejection needs a reason", code="reason_required")
             case.reject(by, note)
-            refund.refuse("return_rejected")
-            await uow.refunds.release_claims(refund)
-            await uow.refunds.save(refund)
+            if refund is not None:
+                refund.refuse("return_rejected")
+                await uow.refunds.release_claims(refund)
+                await uow.refunds.save(refund)
+            await _cancel_exchange(uow, case, note)
         await uow.returns.save(case)
         await uow.commit()
     return case
 
 
+async def _cancel_exchange(uow: AftersalesUnitOfWork, case: ReturnCase, note: str) -> None:
+    if case.replacement_id is None:
+        return
+    exchange = await uow.replacements.get(case.replacement_id)
+    exchange.cancel("return_rejected", note)
+    await uow.replacements.release_units(exchange.replacement_id)
+    await uow.replacements.save(exchange)
+
+
 async def receive_return(uow: AftersalesUnitOfWork, return_id: str, now: datetime) -> ReturnCase:
-    """The parcel is back: `return.received`; a refused delivery refunds now."""
+    """The parcel is back: `return.received`; a refused delivery refunds now; an exchange
+    that waited for it is sent."""
     async with uow:
         case = await uow.returns.get(return_id)
         case.receive(now)
         emit(uow, ReturnReceived(return_id=case.return_id, kind=case.kind), case.order_id)
+        await _send_exchange(uow, case, now)
         more = {}
         if case.kind == "refused_delivery":
             refund = await _refund(uow, case)
@@ -215,8 +289,8 @@ async def inspect_return(
         emit(uow, _graded(case, gradings, warehouse), case.order_id)  # the warehouse restocks
         owed = liabilities_for(case, gradings, policy)
         await uow.ledger.add_liabilities(_liability_ids(case, owed), case, owed, now)
-        refund = await _refund(uow, case)
-        if refund.open:
+        refund = await _refund(uow, case) if case.refund_id else None  # none: an exchange
+        if refund is not None and refund.open:
             await _issue_capped(uow, refund, now)
         await uow.returns.save(case, handling_seconds=int((now - case.opened_at).total_seconds()))
         await uow.commit()

@@ -15,6 +15,9 @@ from shared.events.orders import (
     OrderSynced,
     RefundDecided,
     RefundRequested,
+    ReplacementCreated,
+    ReplacementRefused,
+    ReplacementShipment,
     ShipmentSubmitted,
 )
 from shared.events.warehouse import (
@@ -60,7 +63,12 @@ def stage(order_id: str, to: str, previous: str = "synced", held: bool = False) 
 
 
 def submitted(
-    order_id: str, shipment_id: str, warehouse: str, lines: list[Line], at: datetime = T0
+    order_id: str,
+    shipment_id: str,
+    warehouse: str,
+    lines: list[Line],
+    at: datetime = T0,
+    replacement_id: str | None = None,
 ) -> Envelope:
     return new_event(
         ShipmentSubmitted(
@@ -71,6 +79,7 @@ def submitted(
             platform="taobao",
             buyer_id="B1",
             paid_at=T0,
+            replacement_id=replacement_id,
         ),
         producer="order",
         order_id=order_id,
@@ -154,5 +163,27 @@ def missed(order_id: str, shipment_id: str, warehouse: str) -> Envelope:
     return new_event(
         InterceptionMissed(shipment_id=shipment_id, warehouse_id=warehouse),
         producer="warehouse",
+        order_id=order_id,
+    )
+
+
+def replacement_created(
+    order_id: str, replacement_id: str, kind: str, value: str, lines: list[Line], wh: str
+) -> Envelope:
+    """The order service's answer: one replacement shipment `<order>-R1` from `wh`."""
+    shipment = ReplacementShipment(shipment_id=f"{order_id}-R1", warehouse_id=wh, lines=lines)
+    return new_event(
+        ReplacementCreated(
+            replacement_id=replacement_id, kind=kind, shipments=[shipment], value=Decimal(value)
+        ),
+        producer="order",
+        order_id=order_id,
+    )
+
+
+def replacement_refused(order_id: str, replacement_id: str, kind: str, code: str) -> Envelope:
+    return new_event(
+        ReplacementRefused(replacement_id=replacement_id, kind=kind, code=code),
+        producer="order",
         order_id=order_id,
     )

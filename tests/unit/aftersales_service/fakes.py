@@ -12,6 +12,7 @@ from aftersales_service.domain.errors import NotFound, Refused
 from aftersales_service.domain.orders import OrderView
 from aftersales_service.domain.policy import ReturnPolicy
 from aftersales_service.domain.refunds import Refund
+from aftersales_service.domain.replacements import Replacement
 from aftersales_service.domain.returns import ReturnCase
 
 
@@ -24,7 +25,10 @@ class FakeDatabase:
     claims: dict[tuple[str, str], str] = field(default_factory=dict)  # (order, key) → refund
     returns: dict[str, ReturnCase] = field(default_factory=dict)
     policy: ReturnPolicy = field(default_factory=ReturnPolicy)
-    liabilities: list[Any] = field(default_factory=list)
+    liabilities: list[Any] = field(default_factory=list)  # (id, Liability[, replacement])
+    replacements: dict[str, Replacement] = field(default_factory=dict)
+    replacement_shipments: dict[str, str] = field(default_factory=dict)  # shipment → id
+    shipped: set[str] = field(default_factory=set)  # shipments the projection saw leave
     outbox: list[Any] = field(default_factory=list)  # envelopes
 
     def event_types(self) -> list[str]:
@@ -113,6 +117,57 @@ class FakeLedger:
         self.db.liabilities += list(zip(ids, items, strict=True))
 
 
+class FakeReplacements:
+    def __init__(self, db: FakeDatabase):
+        self.db = db
+
+    async def add(self, rep: Replacement) -> None:
+        self.db.replacements[rep.replacement_id] = copy.deepcopy(rep)
+
+    async def get(self, replacement_id: str) -> Replacement:
+        if replacement_id not in self.db.replacements:
+            raise NotFound(f"no replacement {replacement_id}", code="replacement_not_found")
+        return copy.deepcopy(self.db.replacements[replacement_id])
+
+    async def save(self, rep: Replacement) -> None:
+        self.db.replacements[rep.replacement_id] = copy.deepcopy(rep)
+
+    async def reshipped(self, order_id: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for rep in self.db.replacements.values():
+            if rep.order_id == order_id and rep.kind == "reship" and rep.status != "refused":
+                for ln in rep.lines:
+                    out[ln["sku"]] = out.get(ln["sku"], 0) + ln["qty"]
+        return out
+
+    async def link_shipments(self, order_id: str, replacement_id: str, ids) -> None:
+        for sid in ids:
+            self.db.replacement_shipments.setdefault(sid, replacement_id)
+
+    async def by_shipment(self, shipment_id: str) -> Replacement | None:
+        found = self.db.replacement_shipments.get(shipment_id)
+        return None if found is None else await self.get(found)
+
+    async def shipped_already(self, ids: list[str]) -> list[str]:
+        return [i for i in ids if i in self.db.shipped]
+
+    async def hold_units(self, order_id: str, keys: list[str], holder: str) -> None:
+        if any((order_id, k) in self.db.claims for k in keys):
+            raise Refused("already refunded", code="already_refunded")
+        self.db.claims |= {(order_id, k): holder for k in keys}
+
+    async def release_units(self, holder: str) -> None:
+        self.db.claims = {k: r for k, r in self.db.claims.items() if r != holder}
+
+    async def add_liabilities(self, ids, reship, items, now) -> None:
+        self.db.liabilities += [
+            (i, li, reship.replacement_id) for i, li in zip(ids, items, strict=True)
+        ]
+
+    async def drop_liabilities(self, replacement_id: str) -> None:
+        self.db.liabilities = [x for x in self.db.liabilities if x[2:] != (replacement_id,)]
+
+
 class FakeAftersalesUnitOfWork:
     """The `AftersalesUnitOfWork` surface the refund and return handlers use."""
 
@@ -126,6 +181,7 @@ class FakeAftersalesUnitOfWork:
         self.returns = FakeReturns(self.db)
         self.policies = FakePolicies(self.db)
         self.ledger = FakeLedger(self.db)
+        self.replacements = FakeReplacements(self.db)
         self._events = []
         return self
 
