@@ -174,11 +174,11 @@ async def in_system(name: str, opts, infra: dict, result: Result, bootstrap: str
         if run.race:
             result.after_stop = await run.race.judge(result.notes)
         result.notes.update({f"load: {k}": v for k, v in stream.counts.items()})
-        result.notes["webhook answer s p50 / p99 / max"] = stream.answer_times()
+        result.figures["webhook answer s p50 / p99 / max"] = stream.answer_times()
         origin = run.fault_start or stream_began
-        result.notes["webhook answers > 1 s (from the fault)"] = stream.slowest_answers(origin)
+        result.figures["webhook answers > 1 s (from the fault)"] = stream.slowest_answers(origin)
         result.notes.update({f"log: {k}": v for k, v in system.signs().items() if v})
-        result.notes["order POST answers > 1 s / all (server side)"] = await _slow_posts(
+        result.figures["order POST answers > 1 s / all (server side)"] = await _slow_posts(
             system["order"].url
         )
     finally:
@@ -304,7 +304,8 @@ async def main(argv: list[str]) -> int:
     for name, r in results.items():
         print(row(name, r, opts.recover_timeout))
     for name, r in results.items():
-        print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(r.notes.items())))
+        facts = {**r.notes, **r.figures}
+        print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(facts.items())))
     print(f"command: .venv/bin/python -m bench.faults {' '.join(argv)}".strip())
     passed = sum(r.ok for r in results.values())
     print(f"faults: {passed} passed, {len(results) - passed} failed")  # a runner's closing line

@@ -44,6 +44,7 @@ class Result:
     views_differ: int = 0
     seconds: float | None = None  # to recover; None: not within the bound
     notes: Counter = field(default_factory=Counter)
+    figures: dict[str, str] = field(default_factory=dict)  # printed with the notes
 
     @property
     def ok(self) -> bool:
