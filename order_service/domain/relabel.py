@@ -119,8 +119,13 @@ def on_address_changed(order: Order, ship: Shipment, data: dict[str, Any], actor
 def on_address_change_missed(
     order: Order, ship: Shipment, data: dict[str, Any], actor: str
 ) -> None:
-    """Too late: the parcel left (or the task went) with the old address."""
+    """Too late: the parcel left with the old address (a task withdrawn or intercepted
+    meanwhile sends nothing: its part is `superseded`)."""
     if not _waiting(order, ship, data, "address_change_missed", actor):
+        return
+    if not ship.live:
+        order.record("address_change_superseded", actor, shipment_id=ship.shipment_id)
+        _answer(order, ship, data["request_id"], "superseded", actor)
         return
     reason = data.get("reason") or "the parcel had left"
     rejections = order.pending_edit["rejections"] if order.pending_edit else []
@@ -151,9 +156,11 @@ def _answer(order: Order, ship: Shipment, request_id: str, outcome: str, actor: 
         if entry["shipment_id"] == ship.shipment_id:
             entry["outcome"] = outcome
     if not pending["waiting"]:
-        outcomes = {entry["outcome"] for entry in change["lines"]}
+        outcomes = {entry["outcome"] for entry in change["lines"]} - {"superseded"}
         change["outcome"] = (
-            "done"
+            "superseded"
+            if not outcomes
+            else "done"
             if outcomes == {"relabelled"}
             else "missed"
             if outcomes == {"missed"}

@@ -226,7 +226,7 @@ class OrderFacts(Protocol):
 
 def decide(order: OrderFacts, action: str) -> Capability:
     """The table for this order, including what is already pending on it."""
-    if order.pending_cancel and action in ("edit", "cancel"):
+    if order.pending_cancel and action in ("edit", "address", "cancel"):
         return _no(
             "none",
             f"a cancellation ({order.pending_cancel['mode']}) is already pending",

@@ -16,7 +16,10 @@ class Capability(BaseModel):
     """One answer of the SPEC §2.1 table."""
 
     allowed: bool
-    mode: str = Field(description="edit: apply|request|none; cancel and refund: the path taken")
+    mode: str = Field(
+        description="edit: apply|request|none; address: apply|request|relabel|none; "
+        "cancel and refund: the path taken"
+    )
     guaranteed: bool
     pending_confirmation: bool
     reason: str
@@ -30,6 +33,12 @@ class Capabilities(BaseModel):
     stage: str
     held: bool
     edit: Capability
+    address: Capability = Field(
+        description="an address-only edit (SPEC §2.4): as `edit` before import; at allocated "
+        "or labelled a `relabel`, guaranteed (the warehouse holds the task `address_change`, "
+        "voids its label and releases it when labelled again); at packed a relabel, best "
+        "effort unless held; refused once shipped"
+    )
     cancel: Capability
     refund: Capability
     lines: list[CapabilityLine] = []

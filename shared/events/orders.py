@@ -121,7 +121,7 @@ class LineChange(Value):
     shipment_id: str | None = None
     mode: str  # remove | withdraw | removal_request | relabel
     guaranteed: bool = False
-    outcome: str  # pending | removed | missed | relabelled
+    outcome: str  # pending | removed | missed | relabelled | superseded
 
 
 @event("order.lines_changed")
@@ -136,7 +136,7 @@ class LinesChanged(Payload):
     by: str
     reason: str
     lines: list[LineChange]
-    outcome: str  # pending | done | missed | partly_missed
+    outcome: str  # pending | done | missed | partly_missed | superseded (address change)
     address: Address | None = None
 
 

@@ -204,3 +204,11 @@ def test_shipped_refuses_the_address_change():
     with pytest.raises(NotAllowed) as refused:
         order.edit({"address": NEW}, "cs", "E1")
     assert refused.value.code == "already_shipped" and order.line_changes == []
+
+
+def test_a_pending_cancel_refuses_the_address_change():
+    order = at("labelled")
+    order.cancel("buyer asked", "cs", "C1")
+    assert decide(order, "address").code == "cancel_in_progress"
+    with pytest.raises(NotAllowed):
+        order.edit({"address": NEW}, "cs", "E1")
