@@ -1,6 +1,6 @@
 """Address change once the warehouse has the order (SPEC §2.4): a relabel.
 
-`request` is what `Order.edit` does when `rules.decide(order, "address")` answers mode
+`request` is what `Order.edit` does when `rules.decide(order, "address_change")` answers mode
 `relabel`: one `order.address_change_requested` per unshipped shipment, the edit kept
 pending (like an edit at `submitted`) and one versioned change record (kind
 `address_change`, in `order.line_changes`, emitted as `order.lines_changed`). The
@@ -46,7 +46,7 @@ def request(order: Order, address: dict[str, Any], actor: str, request_id: str) 
         "outcome": "pending",
     }
     for s in targets:
-        guaranteed = rules.capability(s.status, bool(s.holds), "address").guaranteed
+        guaranteed = rules.capability(s.status, bool(s.holds), "address_change").guaranteed
         change["lines"] += [
             {
                 "sku": sku,

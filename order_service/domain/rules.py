@@ -1,6 +1,6 @@
 """SPEC §2.1 as code: what CS may do to an order, by stage, held or not.
 
-`capability(stage, held, action)` is the table (action `address`: an address-only edit,
+`capability(stage, held, action)` is the table (action `address_change`: an address-only edit,
 a relabel once the warehouse has it); `decide(order, action)` adds what
 the order itself knows (a cancel or edit already pending). Both the
 `/capabilities` answer and the actions call `decide`, so they cannot disagree.
@@ -107,8 +107,8 @@ def _address(stage: str, held: bool) -> Capability:
 
 
 def edit_action(changes: dict[str, Any]) -> str:
-    """Which rule an edit takes: `address` for an address-only edit, else `edit`."""
-    return "address" if set(changes) == {"address"} else "edit"
+    """Which rule an edit takes: `address_change` for an address-only edit, else `edit`."""
+    return "address_change" if set(changes) == {"address"} else "edit"
 
 
 def _cancel(stage: str, held: bool) -> Capability:
@@ -198,7 +198,7 @@ def capability(stage: str, held: bool, action: str) -> Capability:
     """The bare SPEC §2.1 table for one stage, hold flag and action."""
     if action == "edit":
         return _edit(stage)
-    if action == "address":
+    if action == "address_change":
         return _address(stage, held)
     if action == "cancel":
         return _cancel(stage, held)
@@ -226,19 +226,19 @@ class OrderFacts(Protocol):
 
 def decide(order: OrderFacts, action: str) -> Capability:
     """The table for this order, including what is already pending on it."""
-    if order.pending_cancel and action in ("edit", "address", "cancel"):
+    if order.pending_cancel and action in ("edit", "address_change", "cancel"):
         return _no(
             "none",
             f"a cancellation ({order.pending_cancel['mode']}) is already pending",
             "cancel_in_progress",
         )
-    if order.pending_edit and action in ("edit", "address"):
+    if order.pending_edit and action in ("edit", "address_change"):
         return _no(
             "none",
             f"edit {order.pending_edit['request_id']} awaits the warehouse's answer",
             "edit_in_progress",
         )
-    if action == "address" and order.stage in IN_WAREHOUSE:
+    if action == "address_change" and order.stage in IN_WAREHOUSE:
         return relabel_of(order.unshipped_tasks)
     # The hold guarantee needs every live shipment held (a split order may be partly held).
     return capability(order.stage, order.fully_held, action)
@@ -258,7 +258,7 @@ def capabilities(order: OrderFacts) -> dict[str, Any]:
     body: dict[str, Any] = {"stage": order.stage, "held": order.held}
     for action in ACTIONS:
         body[action] = decide(order, action).as_dict()
-    body["address"] = decide(order, "address").as_dict()  # an address-only edit (§2.4)
+    body["address_change"] = decide(order, "address_change").as_dict()  # address only, §2.4
     return body
 
 

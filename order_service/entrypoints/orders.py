@@ -151,7 +151,7 @@ def _version(if_match: str | None) -> int:
     "/orders/{order_id}",
     summary="Edit address / note / items (If-Match: version)",
     description="By the stage table (`capabilities.edit`). An address-only edit follows "
-    "`capabilities.address`: once the warehouse has the order (allocated, labelled; packed "
+    "`capabilities.address_change`: once the warehouse has the order (allocated, labelled; packed "
     "best effort) it is a relabel, answered 202 and applied when the warehouse has voided the "
     "old label (`pending_edit.mode` = `relabel`, change record kind `address_change`).",
     responses={

@@ -17,7 +17,7 @@ class Capability(BaseModel):
 
     allowed: bool
     mode: str = Field(
-        description="edit: apply|request|none; address: apply|request|relabel|none; "
+        description="edit: apply|request|none; address_change: apply|request|relabel|none; "
         "cancel and refund: the path taken"
     )
     guaranteed: bool
@@ -33,7 +33,7 @@ class Capabilities(BaseModel):
     stage: str
     held: bool
     edit: Capability
-    address: Capability = Field(
+    address_change: Capability = Field(
         description="an address-only edit (SPEC §2.4): as `edit` before import; at allocated "
         "or labelled a `relabel`, guaranteed (the warehouse holds the task `address_change`, "
         "voids its label and releases it when labelled again); at packed a relabel, best "

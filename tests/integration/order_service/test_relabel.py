@@ -87,11 +87,14 @@ async def test_address_change_at_labelled_is_a_relabel_released_by_the_next_labe
     order_id, sid = await labelled_order(o, w, "SF-OLD-1")
     caps = (await o.get(f"/orders/{order_id}/capabilities", headers=CS)).json()
     assert caps["edit"]["allowed"] is False  # items and note stay refused
-    assert (caps["address"]["mode"], caps["address"]["guaranteed"]) == ("relabel", True)
+    assert (caps["address_change"]["mode"], caps["address_change"]["guaranteed"]) == (
+        "relabel",
+        True,
+    )
 
     r = await patch_address(o, order_id)
     assert r.status_code == 202, r.text
-    assert r.json()["edit"] == caps["address"]
+    assert r.json()["edit"] == caps["address_change"]
     assert r.json()["order"]["pending_edit"]["mode"] == "relabel"
 
     async def held():
@@ -141,7 +144,10 @@ async def test_address_change_once_shipped_is_refused(services):
     assert (await w.post(f"/shipments/{sid}/ship", headers=OWN)).status_code == 200
     await until_order(o, order_id, lambda d: d["stage"] == "shipped", "shipped")
     caps = (await o.get(f"/orders/{order_id}/capabilities", headers=CS)).json()
-    assert caps["address"]["allowed"] is False and caps["address"]["code"] == "already_shipped"
+    assert (
+        caps["address_change"]["allowed"] is False
+        and caps["address_change"]["code"] == "already_shipped"
+    )
     r = await patch_address(o, order_id)
     assert r.status_code == 409 and r.json()["error"]["code"] == "already_shipped"
     assert (await doc(o, order_id))["address"]["city"] == "Hangzhou"

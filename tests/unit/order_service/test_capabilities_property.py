@@ -252,9 +252,9 @@ def check_action(order: Order, wh: Warehouse, action: str, n: int) -> bool:
     event(f"{action}: {predicted.mode} guaranteed={predicted.guaranteed} held={order.held}")
     before = (order.stage, order.version, len(order.events))
     address = {**ADDRESS, "line1": f"street {n}"}
-    changes = {"address": address} if action == "address" else {"note": f"note {n}"}
+    changes = {"address": address} if action == "address_change" else {"note": f"note {n}"}
     try:
-        if action in ("edit", "address"):
+        if action in ("edit", "address_change"):
             done = order.edit(changes, "cs", f"E{n}")
         else:
             done = order.cancel("buyer asked", "cs", f"C{n}")
@@ -265,7 +265,7 @@ def check_action(order: Order, wh: Warehouse, action: str, n: int) -> bool:
         return False
     assert predicted.allowed, f"{action} done but predicted refused ({predicted.reason})"
     assert done == predicted
-    if action in ("edit", "address"):
+    if action in ("edit", "address_change"):
         if predicted.mode == "apply":
             assert order.address == address or order.note == changes.get("note")
         elif predicted.mode == "relabel":
@@ -296,7 +296,7 @@ def check_action(order: Order, wh: Warehouse, action: str, n: int) -> bool:
             if predicted.mode == "intercept":
                 assert order.stage == "intercepting"
     wh.take_requests()
-    return predicted.guaranteed and action in ("cancel", "address")
+    return predicted.guaranteed and action in ("cancel", "address_change")
 
 
 def check_relabels(order: Order, guaranteed: list[str]) -> None:
@@ -392,8 +392,8 @@ OPS = st.sampled_from(
         "restock",
         "answer",
         "edit",
-        "address",
-        "address",
+        "address_change",
+        "address_change",
         "cancel",
         "cancel_line",
         "cancel_line",
@@ -426,7 +426,7 @@ def test_capabilities_predict_what_actions_do(skus, start, steps):
     guaranteed_lines: list[str] = []
     guaranteed_relabels: list[str] = []
     for n, (op, index, flag) in enumerate([(op, 0, True) for op in start] + steps):
-        if op == "address":
+        if op == "address_change":
             relabel = check_action(order, wh, op, n) and order.line_changes
             if relabel and order.line_changes[-1]["request_id"] == f"E{n}":
                 guaranteed_relabels.append(f"E{n}")

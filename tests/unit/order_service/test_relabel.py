@@ -44,7 +44,7 @@ def test_address_table_covers_every_state():
 @pytest.mark.parametrize("stage", STATES)
 def test_address_only_edit_rule(stage, held):
     allowed, mode, guaranteed, guaranteed_held, pending, code = ADDRESS_TABLE[stage]
-    cap = capability(stage, held, "address")
+    cap = capability(stage, held, "address_change")
     assert (cap.allowed, cap.mode, cap.pending_confirmation) == (allowed, mode, pending)
     assert cap.guaranteed == (guaranteed_held if held else guaranteed)
     assert cap.code == code and cap.reason
@@ -60,7 +60,7 @@ def test_item_and_note_edits_in_the_warehouse_stay_refused(stage, held):
 @pytest.mark.parametrize(
     ("changes", "action"),
     [
-        ({"address": NEW}, "address"),
+        ({"address": NEW}, "address_change"),
         ({"note": "x"}, "edit"),
         ({"address": NEW, "note": "x"}, "edit"),
         ({"lines": []}, "edit"),
@@ -93,7 +93,7 @@ def sent(order, kind):
 def test_address_change_at_labelled_is_a_relabel_request_with_a_change_record():
     order = at("labelled")
     sid = order.shipments[0].shipment_id
-    predicted = decide(order, "address")
+    predicted = decide(order, "address_change")
     cap = order.edit({"address": NEW}, "cs", "E1")
     assert cap == predicted and (cap.mode, cap.guaranteed) == ("relabel", True)
     assert sent(order, "order.address_change_requested") == [
@@ -120,7 +120,7 @@ def test_address_change_at_labelled_is_a_relabel_request_with_a_change_record():
     assert sent(order, "order.lines_changed")[0]["kind"] == "address_change"
     assert order.timeline[-1]["kind"] == "address_change_requested"
     # Pending: a second edit waits for the answer, as for any pending edit.
-    assert decide(order, "address").code == "edit_in_progress"
+    assert decide(order, "address_change").code == "edit_in_progress"
 
 
 def test_the_warehouse_relabels_the_order_applies_the_address_and_gets_the_new_label():
@@ -176,7 +176,7 @@ def test_a_split_order_with_one_parcel_packed_is_best_effort_and_asks_each_shipm
     for step in ("packed",):
         order.on_shipment_event(step, {"shipment_id": s2}, "wh")
     order.events.clear()
-    predicted = decide(order, "address")
+    predicted = decide(order, "address_change")
     assert (predicted.mode, predicted.guaranteed) == ("relabel", False)
     order.edit({"address": NEW}, "cs", "E1")
     asked = {
@@ -200,7 +200,7 @@ def test_note_or_mixed_edits_at_labelled_are_refused_as_before(changes):
 
 def test_shipped_refuses_the_address_change():
     order = at("shipped")
-    assert decide(order, "address").code == "already_shipped"
+    assert decide(order, "address_change").code == "already_shipped"
     with pytest.raises(NotAllowed) as refused:
         order.edit({"address": NEW}, "cs", "E1")
     assert refused.value.code == "already_shipped" and order.line_changes == []
@@ -209,6 +209,6 @@ def test_shipped_refuses_the_address_change():
 def test_a_pending_cancel_refuses_the_address_change():
     order = at("labelled")
     order.cancel("buyer asked", "cs", "C1")
-    assert decide(order, "address").code == "cancel_in_progress"
+    assert decide(order, "address_change").code == "cancel_in_progress"
     with pytest.raises(NotAllowed):
         order.edit({"address": NEW}, "cs", "E1")
