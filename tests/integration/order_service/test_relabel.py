@@ -92,6 +92,9 @@ async def test_address_change_at_labelled_is_a_relabel_released_by_the_next_labe
         True,
     )
 
+    stock = {"sku": "SKU-1", "warehouse_id": "WH-OWN-1"}
+    moves = (await w.get("/inventory/movements", params=stock, headers=OPS)).json()
+    assert any(m["kind"] == "reservation" and m["shipment_id"] == sid for m in moves)
     r = await patch_address(o, order_id)
     assert r.status_code == 202, r.text
     assert r.json()["edit"] == caps["address_change"]
@@ -105,6 +108,8 @@ async def test_address_change_at_labelled_is_a_relabel_released_by_the_next_labe
     assert [h["reason"] for h in t["holds"]] == ["address_change"]
     assert t["address"]["city"] == "Ningbo" and t["tracking_number"] is None
     assert t["needs_label"] and t["relabels"][0]["voided_tracking_number"] == "SF-OLD-1"
+    # The reservation is per task and its lines: a relabel moves no stock.
+    assert (await w.get("/inventory/movements", params=stock, headers=OPS)).json() == moves
     pack = {"scanned": ["SKU-1"], "weight_grams": 500}
     r = await w.post(f"/shipments/{sid}/pack", json=pack, headers=OWN)
     assert r.status_code == 423 and r.json()["error"]["details"]["reason"] == "address_change"
