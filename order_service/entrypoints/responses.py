@@ -84,7 +84,10 @@ class OrderView(BaseModel):
         [], description="ledger of removed / requested units (request, shipment, mode, state)"
     )
     line_changes: list[dict[str, Any]] = Field(
-        [], description="versioned change records of the lines (who, which, path, outcome)"
+        [],
+        description="versioned change records (who, which lines, each line's path, outcome): "
+        "kind `cancel_lines`, or `address_change` (a relabel: `address`, lines' mode `relabel`, "
+        "outcome relabelled | missed | superseded)",
     )
 
 
