@@ -12,6 +12,7 @@ from warehouse_service.adapters import tables as t
 from warehouse_service.adapters.registry import StopRepository, WarehouseRepository
 from warehouse_service.adapters.repository import ShipmentRepository, utc
 from warehouse_service.adapters.stop_holds import StopHolds
+from warehouse_service.domain import relabel
 from warehouse_service.domain.shipment import Hold, Shipment
 from warehouse_service.domain.stops import Scope
 from warehouse_service.domain.warehouse import Warehouse
@@ -41,6 +42,8 @@ def shipment_dict(s: Shipment) -> dict[str, Any]:
         "holds": [hold_dict(h) for h in s.active_holds],
         "interception_request": s.interception,
         "line_removals": s.line_removals,
+        "relabels": s.relabels,
+        "needs_label": relabel.relabelling(s),
         "lines": s.lines,
         "address": s.address,
         "note": s.note,

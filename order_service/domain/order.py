@@ -13,10 +13,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from order_service.domain import lifecycle, lines, reactions
+from order_service.domain import lifecycle, lines, reactions, relabel
 from order_service.domain.errors import IllegalTransition, InvalidRequest, NotAllowed
 from order_service.domain.lifecycle import SHIPMENT_RANK
-from order_service.domain.rules import Capability, decide
+from order_service.domain.rules import Capability, decide, edit_action
 from order_service.domain.skus import UNKNOWN_SKU, unknown_lines, with_sku_flag
 
 
@@ -32,6 +32,7 @@ class Shipment:
     carrier: str | None = None
     tracking_number: str | None = None
     interception_missed: bool = False
+    voided_tracking_numbers: list[str] = field(default_factory=list)  # relabels (§2.4)
 
     @property
     def live(self) -> bool:
@@ -97,6 +98,11 @@ class Order:
         return sorted(
             {h.get("stop_id") or h["hold_id"] for s in self.shipments if s.live for h in s.holds}
         )
+
+    @property
+    def unshipped_tasks(self) -> list[tuple[str, bool]]:
+        """(status, held) of each live shipment not yet shipped: what a relabel asks."""
+        return [(s.status, bool(s.holds)) for s in self.live_shipments(unshipped=True)]
 
     def live_shipments(self, *, unshipped: bool = False) -> list[Shipment]:
         return [s for s in self.shipments if s.live and not (unshipped and s.left_warehouse)]
@@ -229,8 +235,12 @@ class Order:
         return cap
 
     def edit(self, changes: dict[str, Any], actor: str, request_id: str) -> Capability:
-        """Edit address / note / lines (lines already enriched from the catalog)."""
-        cap = self._allowed("edit")
+        """Edit address / note / lines (lines already enriched from the catalog); an
+        address-only edit in the warehouse is a relabel (domain/relabel.py)."""
+        cap = self._allowed(edit_action(changes))
+        if cap.mode == "relabel":
+            relabel.request(self, changes["address"], actor, request_id)
+            return cap
         if cap.mode == "apply":
             self._apply_changes(changes, actor)
             self.last_edit = {"request_id": request_id, "outcome": "applied", "changes": changes}

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from order_service.domain import lifecycle, lines
+from order_service.domain import lifecycle, lines, relabel
 from order_service.domain.errors import IllegalTransition, NotAllowed
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ def _progress(order: Order, ship: Shipment, kind: str, data: dict[str, Any], act
         ship.status in lifecycle.SHIPMENT_RANK
         and lifecycle.SHIPMENT_RANK[kind] <= lifecycle.SHIPMENT_RANK[ship.status]
     ):
+        if relabel.new_label(order, ship, kind, data, actor):
+            return
         if kind != ship.status:
             order.record(
                 "stale_event_ignored",
@@ -415,6 +417,7 @@ ON_SHIPMENT: dict[str, Reaction] = {
     "intercepted": _on_intercepted,
     "interception_missed": _on_interception_missed,
     **lines.ON_SHIPMENT,  # cancel by line: the warehouse's answers to line removals
+    **relabel.ON_SHIPMENT,  # address change as a relabel: the warehouse's answers
 }
 
 

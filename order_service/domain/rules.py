@@ -1,6 +1,7 @@
 """SPEC §2.1 as code: what CS may do to an order, by stage, held or not.
 
-`capability(stage, held, action)` is the table; `decide(order, action)` adds what
+`capability(stage, held, action)` is the table (action `address_change`: an address-only edit,
+a relabel once the warehouse has it); `decide(order, action)` adds what
 the order itself knows (a cancel or edit already pending). Both the
 `/capabilities` answer and the actions call `decide`, so they cannot disagree.
 """
@@ -20,7 +21,7 @@ HOLDABLE = ("submitted", *IN_WAREHOUSE)
 
 @dataclass(frozen=True)
 class Capability:
-    """One answer of the table. `mode` for edits: apply | request | none;
+    """One answer of the table. `mode` for edits: apply | request | relabel | none;
     for cancels: one of CANCEL_MODES; for refunds: the path the money takes back
     (void | withdraw | intercept | refuse_delivery | return | none) and `timing`."""
 
@@ -80,6 +81,34 @@ def _edit(stage: str) -> Capability:
     if stage in ("shipped", "delivered"):
         return _no("none", f"refused: the order is {stage}", "already_shipped")
     return _no("none", f"refused: the order is {stage}", "closed")
+
+
+def _address(stage: str, held: bool) -> Capability:
+    """An address-only edit (SPEC §2.4): as any edit before import; in the warehouse a
+    relabel (guaranteed before packing, best effort once packed unless held)."""
+    if stage in ("allocated", "labelled"):
+        return _ok(
+            "relabel",
+            "relabel: the warehouse holds the shipment, voids the label and prints a new one "
+            "with the new address",
+            guaranteed=True,
+            pending=True,
+        )
+    if stage == "packed":
+        return _ok(
+            "relabel",
+            "relabel, "
+            + ("guaranteed: the held parcel cannot leave" if held else "best effort")
+            + ": the packed parcel gets a new label unless it has already left",
+            guaranteed=held,
+            pending=True,
+        )
+    return _edit(stage)
+
+
+def edit_action(changes: dict[str, Any]) -> str:
+    """Which rule an edit takes: `address_change` for an address-only edit, else `edit`."""
+    return "address_change" if set(changes) == {"address"} else "edit"
 
 
 def _cancel(stage: str, held: bool) -> Capability:
@@ -169,6 +198,8 @@ def capability(stage: str, held: bool, action: str) -> Capability:
     """The bare SPEC §2.1 table for one stage, hold flag and action."""
     if action == "edit":
         return _edit(stage)
+    if action == "address_change":
+        return _address(stage, held)
     if action == "cancel":
         return _cancel(stage, held)
     if action == "refund":
@@ -189,24 +220,37 @@ class OrderFacts(Protocol):
     def pending_cancel(self) -> dict[str, Any] | None: ...
     @property
     def pending_edit(self) -> dict[str, Any] | None: ...
+    @property
+    def unshipped_tasks(self) -> list[tuple[str, bool]]: ...
 
 
 def decide(order: OrderFacts, action: str) -> Capability:
     """The table for this order, including what is already pending on it."""
-    if order.pending_cancel and action in ("edit", "cancel"):
+    if order.pending_cancel and action in ("edit", "address_change", "cancel"):
         return _no(
             "none",
             f"a cancellation ({order.pending_cancel['mode']}) is already pending",
             "cancel_in_progress",
         )
-    if order.pending_edit and action == "edit":
+    if order.pending_edit and action in ("edit", "address_change"):
         return _no(
             "none",
             f"edit {order.pending_edit['request_id']} awaits the warehouse's answer",
             "edit_in_progress",
         )
+    if action == "address_change" and order.stage in IN_WAREHOUSE:
+        return relabel_of(order.unshipped_tasks)
     # The hold guarantee needs every live shipment held (a split order may be partly held).
     return capability(order.stage, order.fully_held, action)
+
+
+def relabel_of(tasks: list[tuple[str, bool]]) -> Capability:
+    """A relabel asks every unshipped shipment (status, held): guaranteed only if each is."""
+    caps = [_address(status, held) for status, held in tasks]
+    refused = next((c for c in caps if not c.allowed), None)
+    if refused or not caps:
+        return refused or _no("none", "refused: no shipment left to relabel", "already_shipped")
+    return min(caps, key=lambda c: c.guaranteed)
 
 
 def capabilities(order: OrderFacts) -> dict[str, Any]:
@@ -214,6 +258,7 @@ def capabilities(order: OrderFacts) -> dict[str, Any]:
     body: dict[str, Any] = {"stage": order.stage, "held": order.held}
     for action in ACTIONS:
         body[action] = decide(order, action).as_dict()
+    body["address_change"] = decide(order, "address_change").as_dict()  # address only, §2.4
     return body
 
 

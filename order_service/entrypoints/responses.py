@@ -16,7 +16,10 @@ class Capability(BaseModel):
     """One answer of the SPEC §2.1 table."""
 
     allowed: bool
-    mode: str = Field(description="edit: apply|request|none; cancel and refund: the path taken")
+    mode: str = Field(
+        description="edit: apply|request|none; address_change: apply|request|relabel|none; "
+        "cancel and refund: the path taken"
+    )
     guaranteed: bool
     pending_confirmation: bool
     reason: str
@@ -30,6 +33,12 @@ class Capabilities(BaseModel):
     stage: str
     held: bool
     edit: Capability
+    address_change: Capability = Field(
+        description="an address-only edit (SPEC §2.4): as `edit` before import; at allocated "
+        "or labelled a `relabel`, guaranteed (the warehouse holds the task `address_change`, "
+        "voids its label and releases it when labelled again); at packed a relabel, best "
+        "effort unless held; refused once shipped"
+    )
     cancel: Capability
     refund: Capability
     lines: list[CapabilityLine] = []
@@ -75,7 +84,10 @@ class OrderView(BaseModel):
         [], description="ledger of removed / requested units (request, shipment, mode, state)"
     )
     line_changes: list[dict[str, Any]] = Field(
-        [], description="versioned change records of the lines (who, which, path, outcome)"
+        [],
+        description="versioned change records (who, which lines, each line's path, outcome): "
+        "kind `cancel_lines`, or `address_change` (a relabel: `address`, lines' mode `relabel`, "
+        "outcome relabelled | missed | superseded)",
     )
 
 

@@ -100,21 +100,35 @@ class LineRemovalRequested(Payload):
     guaranteed: bool = False
 
 
+@event("order.address_change_requested")
+class AddressChangeRequested(Payload):
+    """An address change once the warehouse has the task (SPEC §2.4): a relabel. The
+    warehouse holds the task (`address_change`), applies the address, voids its label and
+    releases it when labelled again; answered `shipment.address_changed` or
+    `shipment.address_change_missed` (it left). `guaranteed`: not yet packed, or held."""
+
+    shipment_id: str
+    request_id: str
+    address: Address
+    guaranteed: bool = False
+
+
 class LineChange(Value):
     """One line of a change record: the units, the path they took and its outcome."""
 
     sku: str
     qty: int = Field(gt=0)
     shipment_id: str | None = None
-    mode: str  # remove | withdraw | removal_request
+    mode: str  # remove | withdraw | removal_request | relabel
     guaranteed: bool = False
-    outcome: str  # pending | removed | missed
+    outcome: str  # pending | removed | missed | relabelled | superseded
 
 
 @event("order.lines_changed")
 class LinesChanged(Payload):
     """One versioned change record of an order's lines (cancel by line): who, which lines,
-    each line's path and outcome. Emitted when made and again at every answer."""
+    each line's path and outcome. Emitted when made and again at every answer. Kind
+    `cancel_lines`, or `address_change` (a relabel: `address` is the new address)."""
 
     version: int
     kind: str
@@ -122,7 +136,8 @@ class LinesChanged(Payload):
     by: str
     reason: str
     lines: list[LineChange]
-    outcome: str  # pending | done | missed | partly_missed
+    outcome: str  # pending | done | missed | partly_missed | superseded (address change)
+    address: Address | None = None
 
 
 @event("order.cancelled")

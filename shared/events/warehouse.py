@@ -185,6 +185,25 @@ class LineRemovalMissed(ShipmentEvent):
     lines: list[RemovedLine]
 
 
+@event("shipment.address_changed")
+class AddressChanged(ShipmentEvent):
+    """A relabel (SPEC §2.4): the task has the new address; `voided_tracking_number` is the
+    label voided (none before labelling). An `address_change` hold (`hold_id`) keeps it
+    until the next label, which is printed with the new address and releases it."""
+
+    request_id: str
+    voided_tracking_number: str | None = None
+    hold_id: str | None = None
+
+
+@event("shipment.address_change_missed")
+class AddressChangeMissed(ShipmentEvent):
+    """Too late for a relabel: the parcel left (or the task went) with the old address."""
+
+    request_id: str
+    reason: str = ""
+
+
 class SkuAvailable(Value):
     """One SKU's sellable stock available, summed over every warehouse."""
 

@@ -27,6 +27,7 @@ _SHIPMENT_FIELDS = (
     "note",
     "interception",
     "line_removals",
+    "relabels",
     "carrier",
     "tracking_number",
     "weight_grams",
@@ -163,6 +164,7 @@ class ShipmentRepository:
         data = {f: getattr(row, f) for f in _SHIPMENT_FIELDS}
         data["submitted_at"], data["shipped_at"] = utc(row.submitted_at), utc(row.shipped_at)
         data["line_removals"] = data["line_removals"] or []
+        data["relabels"] = data["relabels"] or []
         return Shipment(shipment_id=row.shipment_id, version=row.version, **data)
 
     async def add(self, shipment: Shipment, now: datetime) -> None:

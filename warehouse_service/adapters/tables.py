@@ -49,6 +49,7 @@ shipments = Table(
     Column("note", Text),
     Column("interception", JSON),
     Column("line_removals", JSON),
+    Column("relabels", JSON),  # address changes after import (domain/relabel.py)
     Column("carrier", String(64)),
     Column("tracking_number", String(100), unique=True),
     Column("weight_grams", Integer),

@@ -71,6 +71,12 @@ class StopHoldRelease(DomainError):
     code = "stop_hold"
 
 
+class RelabelHoldRelease(DomainError):
+    """An address-change hold is released by printing the new label, not by hand."""
+
+    code = "relabel_hold"
+
+
 def error_for_code(code: str) -> type[DomainError]:
     """The error class with this stable code (DomainError if none)."""
     return next((c for c in DomainError.__subclasses__() if c.code == code), DomainError)

@@ -12,27 +12,31 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from warehouse_service.domain import lifecycle, line_removal
+from warehouse_service.domain import lifecycle, line_removal, relabel
 from warehouse_service.domain.errors import (
     Held,
     InvalidRequest,
     NoInterceptionPending,
     NotFound,
+    RelabelHoldRelease,
     ScanMismatch,
     StopHoldRelease,
     WrongStep,
 )
 from warehouse_service.domain.stops import Stop
 
-HOLD_REASONS = ("address_check", "fraud_review", "awaiting_stock", "other")
+MANUAL_HOLD_REASONS = ("address_check", "fraud_review", "awaiting_stock", "other")
+# `address_change`: placed by a relabel (domain/relabel.py), released by the next label.
+HOLD_REASONS = (*MANUAL_HOLD_REASONS, relabel.HOLD_REASON)
 
 
 @dataclass
 class Hold:
-    """A manual hold (reason from HOLD_REASONS) or a stop-shipment hold (`stop_id`)."""
+    """A manual hold (reason from MANUAL_HOLD_REASONS), a stop-shipment hold (`stop_id`)
+    or a relabel's `address_change` hold."""
 
     hold_id: str
-    kind: str  # manual | stop
+    kind: str  # manual | stop | relabel
     reason: str
     owner: str
     created_at: datetime
@@ -62,6 +66,8 @@ class Shipment:
     interception: dict[str, Any] | None = None
     # Line-removal requests (cancel by line): see `line_removal`.
     line_removals: list[dict[str, Any]] = field(default_factory=list)
+    # Address changes after import (relabels): see `relabel`.
+    relabels: list[dict[str, Any]] = field(default_factory=list)
     carrier: str | None = None
     tracking_number: str | None = None
     weight_grams: int | None = None
@@ -101,7 +107,15 @@ class Shipment:
         self.status = lifecycle.fire(self.status, trigger)
 
     def _ensure_not_held(self, action: str) -> None:
-        holds = sorted(self.active_holds, key=lambda h: (h.kind != "stop", h.created_at))
+        """Any hold refuses the step, except that a relabel's hold waits for the label."""
+        holds = sorted(
+            (
+                h
+                for h in self.active_holds
+                if not (action == "label" and h.kind == relabel.HOLD_KIND)
+            ),
+            key=lambda h: (h.kind != "stop", h.created_at),
+        )
         if holds:
             first = holds[0]
             what = f"stop-shipment {first.stop_id}" if first.stop_id else f"hold {first.hold_id}"
@@ -125,11 +139,15 @@ class Shipment:
         self._fire("allocate")
         self._record("shipment.allocated")
 
-    def label(self, carrier: str, tracking_number: str) -> None:
+    def label(self, carrier: str, tracking_number: str, now: datetime | None = None) -> None:
+        """Print the label; after a relabel, the new one (with the new address) releases
+        the `address_change` hold, and a labelled or packed task keeps its step."""
         self._ensure_not_held("label")
-        self._fire("label")
+        if not relabel.relabelling(self):
+            self._fire("label")
         self.carrier, self.tracking_number = carrier, tracking_number
         self._record("shipment.labelled", carrier=carrier, tracking_number=tracking_number)
+        relabel.labelled(self, now)
 
     def pack(self, scanned: list[str], weight_grams: int) -> None:
         """Scanned barcodes (= SKUs) must equal the order lines as a multiset."""
@@ -201,8 +219,10 @@ class Shipment:
             raise WrongStep(
                 f"cannot hold: shipment is {self.status}", status=self.status, trigger="hold"
             )
-        if hold.kind == "manual" and hold.reason not in HOLD_REASONS:
-            raise InvalidRequest(f"reason must be one of {list(HOLD_REASONS)}", field="reason")
+        if hold.kind == "manual" and hold.reason not in MANUAL_HOLD_REASONS:
+            raise InvalidRequest(
+                f"reason must be one of {list(MANUAL_HOLD_REASONS)}", field="reason"
+            )
         self.holds.append(hold)
         self._record(
             "shipment.held",
@@ -219,6 +239,11 @@ class Shipment:
             raise StopHoldRelease(
                 f"hold {hold_id} belongs to stop-shipment {hold.stop_id}; lift the stop instead",
                 stop_id=hold.stop_id,
+            )
+        if hold is not None and hold.kind == relabel.HOLD_KIND:
+            raise RelabelHoldRelease(
+                f"hold {hold_id} waits for the new label (address change): print the label",
+                hold_id=hold_id,
             )
         return self.release_hold(hold_id, now=now, by=by)
 
@@ -258,6 +283,13 @@ class Shipment:
             self.lines = lines
         self._record("shipment.edit_applied", request_id=request_id)
         return True
+
+    def request_relabel(
+        self, request_id: str, address: dict[str, Any], *, hold_id: str, now: datetime
+    ) -> str:
+        """An address change after import (SPEC §2.4): see `relabel.request_relabel`."""
+        hold = Hold(hold_id, relabel.HOLD_KIND, relabel.HOLD_REASON, f"relabel:{request_id}", now)
+        return relabel.request_relabel(self, request_id, address, hold)
 
     def request_withdrawal(self, request_id: str, reason: str, *, guaranteed: bool) -> str:
         """Withdraw while queued (or whenever `guaranteed`), else become an interception."""

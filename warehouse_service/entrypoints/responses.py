@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class WarehouseView(BaseModel):
@@ -41,6 +41,15 @@ class ShipmentView(BaseModel):
     holds: list[HoldView]
     interception_request: dict[str, Any] | None
     line_removals: list[dict[str, Any]] = []  # cancel by line: requests and their state
+    relabels: list[dict[str, Any]] = Field(
+        [],
+        description="address changes after import (SPEC §2.4): request_id, the status then, "
+        "voided_tracking_number, hold_id, state awaiting_label | labelled, the new "
+        "tracking_number",
+    )
+    needs_label: bool = Field(
+        False, description="a relabel voided the label of a labelled or packed task"
+    )
     lines: list[dict[str, Any]]
     address: dict[str, Any]
     note: str | None

@@ -8,7 +8,7 @@ from uuid import uuid4
 from shared import topics
 from shared.envelope import Envelope, new_event
 from shared.events import orders as ev
-from shared.events.warehouse import EditRejected
+from shared.events.warehouse import AddressChangeMissed, EditRejected
 from warehouse_service.adapters.registry import record_anomaly
 from warehouse_service.adapters.uow import WarehouseUnitOfWork
 from warehouse_service.domain.errors import Conflict, DomainError
@@ -91,6 +91,30 @@ async def edit_requested(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) ->
     await _save(deps, uow, shipment, env)
 
 
+async def address_change_requested(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
+    """A relabel (SPEC §2.4, domain/relabel.py); an unknown task answers missed."""
+    p: ev.AddressChangeRequested = env.typed()
+    shipment = await _known(deps, uow, env, p.shipment_id)
+    if shipment is None:
+        missed = AddressChangeMissed(
+            shipment_id=p.shipment_id,
+            warehouse_id="",
+            request_id=p.request_id,
+            reason="unknown shipment",
+        )
+        uow.emit(
+            topics.WAREHOUSE, new_event(missed, producer=PRODUCER, order_id=env.order_id, cause=env)
+        )
+        return
+    shipment.request_relabel(
+        p.request_id,
+        p.address.model_dump(mode="json"),
+        hold_id=f"HOLD-{uuid4().hex[:12]}",
+        now=deps.clock.now(),
+    )
+    await _save(deps, uow, shipment, env)
+
+
 async def withdraw_requested(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) -> None:
     """Withdraw while queued, or whenever guaranteed (held order); else an interception."""
     p: ev.WithdrawRequested = env.typed()
@@ -129,6 +153,7 @@ async def _anomaly(uow, env: Envelope, shipment_id: str | None, kind: str, reaso
 HANDLERS = {
     "order.submitted": task_submitted,
     "order.edit_requested": edit_requested,
+    "order.address_change_requested": address_change_requested,
     "order.withdraw_requested": withdraw_requested,
     "order.intercept_requested": intercept_requested,
     "order.line_removal_requested": line_removal_requested,

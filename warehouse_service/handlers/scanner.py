@@ -192,7 +192,7 @@ async def label(
                 f"tracking number {tracking} is already on another shipment",
                 tracking_number=tracking,
             )
-        s.label(carrier, tracking)
+        s.label(carrier, tracking, now=ctx.now)
         ctx.taken.add(tracking)
 
     return await _scan(deps, Scan(shipment_id, bound_to, act, tracking=tracking))

@@ -47,6 +47,8 @@ def shipment_event(kind: str, sid: str, **over) -> Payload:
         "lines_removed": {"request_id": "R-1", "lines": [{"sku": "SKU-1", "qty": 1}]},
         "line_removal_pending": {"request_id": "R-1", "lines": [{"sku": "SKU-1", "qty": 1}]},
         "line_removal_missed": {"request_id": "R-1", "lines": [{"sku": "SKU-1", "qty": 1}]},
+        "address_changed": {"request_id": "R-1", "voided_tracking_number": "SF1"},
+        "address_change_missed": {"request_id": "R-1"},
     }.get(kind, {})
     cls = {
         "queued": w.ShipmentQueued,
@@ -66,6 +68,8 @@ def shipment_event(kind: str, sid: str, **over) -> Payload:
         "lines_removed": w.LinesRemoved,
         "line_removal_pending": w.LineRemovalPending,
         "line_removal_missed": w.LineRemovalMissed,
+        "address_changed": w.AddressChanged,
+        "address_change_missed": w.AddressChangeMissed,
     }[kind]
     return cls(shipment_id=sid, warehouse_id=WH, **(extra | over))
 
@@ -88,6 +92,8 @@ SHIPMENT_KINDS = [
     "lines_removed",
     "line_removal_pending",
     "line_removal_missed",
+    "address_changed",
+    "address_change_missed",
 ]
 AFTERSALES = {
     "aftersales.cancel_requested": lambda: a.CancelForRefund(refund_id="RF-1", reason="r"),
@@ -253,6 +259,8 @@ STAGE_CASES = {
     "shipment.lines_removed": ("submitted", "unexpected_line_removal_answer"),
     "shipment.line_removal_pending": ("submitted", "unexpected_line_removal_answer"),
     "shipment.line_removal_missed": ("submitted", "unexpected_line_removal_answer"),
+    "shipment.address_changed": ("submitted", "unexpected_edit_answer"),
+    "shipment.address_change_missed": ("submitted", "unexpected_edit_answer"),
     "aftersales.cancel_requested": ("shipped", "aftersales_cancel_refused"),
     "return.opened": ("submitted", "return_unexpected"),
     "return.received": ("shipped", "return_unexpected"),

@@ -118,6 +118,11 @@ def request(kind: str, order_id: str, shipment_id: str) -> Envelope:
             reason="r",
             lines=[ev.LineQty(sku="SKU-1", qty=1)],
         ),
+        "order.address_change_requested": lambda: ev.AddressChangeRequested(
+            shipment_id=shipment_id,
+            request_id="R-1",
+            address={"name": "n", "phone": "1", "province": "p", "city": "c", "line1": "l"},
+        ),
     }[kind]()
     return new_event(payload, producer="order_service", order_id=order_id)
 
@@ -151,6 +156,7 @@ REQUESTS = [
     "order.withdraw_requested",
     "order.intercept_requested",
     "order.line_removal_requested",
+    "order.address_change_requested",
 ]
 
 
@@ -163,6 +169,8 @@ async def test_request_for_an_unknown_shipment_is_an_anomaly(feed, event_type):
     answers = [e.type for e in await emitted(feed.app)]
     if event_type == "order.edit_requested":  # the order service hears the edit cannot be
         assert "shipment.edit_rejected" in answers
+    if event_type == "order.address_change_requested":
+        assert "shipment.address_change_missed" in answers
     # the consumer goes on: the next event is applied
     nxt = await feed.queued()
     assert (await feed.task(nxt.payload["shipment_id"]))["status"] == "queued"
@@ -203,6 +211,7 @@ async def test_stop_event_for_an_unknown_stop_is_an_anomaly(feed, event_type):
         ("order.withdraw_requested", "shipment.interception_missed"),
         ("order.intercept_requested", "shipment.interception_missed"),
         ("order.line_removal_requested", "shipment.line_removal_missed"),
+        ("order.address_change_requested", "shipment.address_change_missed"),
     ],
 )
 async def test_request_after_shipping_is_answered_not_raised(feed, event_type, answer):

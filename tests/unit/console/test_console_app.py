@@ -244,3 +244,43 @@ async def test_a_goodwill_refund_from_the_order_page_sends_its_kind_and_amount()
         {"order_id": "O-4", "reason": "late parcel", "reason_code": "changed_mind",
          "kind": "goodwill", "amount": "5.00"}
     ]  # fmt: skip
+
+
+async def test_an_order_in_the_warehouse_offers_an_address_change_as_a_relabel():
+    patched: list[dict] = []
+    relabel = dict(
+        CAP, mode="relabel", pending_confirmation=True, reason="relabel: voids the label"
+    )
+    refused = dict(CAP, allowed=False, mode="none", reason="refused: in warehouse processing")
+    order = dict(ORDER, stage="labelled", address={"city": "Hangzhou"}, note="ring")
+
+    def services(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/whoami":
+            return httpx.Response(200, json={"role": "cs_agent", "warehouse_id": None})
+        if path == "/orders/O-2" and request.method == "GET":
+            return httpx.Response(200, json=order)
+        if path == "/orders/O-2" and request.method == "PATCH":
+            patched.append(__import__("json").loads(request.content))
+            return httpx.Response(202, json={"edit": relabel, "order": order})
+        if path == "/orders/O-2/timeline":
+            return httpx.Response(200, json={"order_id": "O-2", "entries": []})
+        if path == "/orders/O-2/capabilities":
+            return httpx.Response(200, json={"stage": "labelled", "held": False, "edit": refused,
+                                             "cancel": CAP, "refund": CAP,
+                                             "address_change": relabel, "lines": []})  # fmt: skip
+        return httpx.Response(404, json={"error": {"code": "not_found", "message": "no"}})
+
+    app = create_app(ConsoleSettings(), transport=httpx.MockTransport(services))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as console:
+        await console.post("/signin", data={"key": "k", "next": "/"})
+        page = (await console.get("/orders/O-2")).text
+        assert 'id="address-change-form"' in page and 'id="edit-form"' not in page
+        assert "relabel: voids the label" in page
+        form = {"version": "3", "note_before": "ring", "note": "ring", "items_before": "",
+                "items": "", "before.city": "Hangzhou", "address.city": "Ningbo"}  # fmt: skip
+        r = await console.post("/orders/O-2/edit", data=form)
+        assert r.status_code == 303
+    assert len(patched) == 1 and set(patched[0]) == {"address"}
+    assert patched[0]["address"]["city"] == "Ningbo"

@@ -5,7 +5,9 @@ CS edits, cancels and cancels by line, and a simulated warehouse answering
 requests the way SPEC §3 / §2.4 say (edits and withdrawals only while queued, or a
 held task whatever its step; otherwise an interception; line removals at once while
 queued or held, else a removal request answered removed or missed, missed once
-packed). Warehouse events reach the order at once; the warehouse handles its
+packed; an address change after import a relabel: held `address_change` until the next
+label, missed once shipped, and once packed best effort: without `catch` a packed,
+unheld parcel has left first). Warehouse events reach the order at once; the warehouse handles its
 pending requests before any later action on a task.
 """
 
@@ -59,12 +61,14 @@ class Warehouse:
                     "status": "queued",
                     "held": False,
                     "units": units,
+                    "relabel": False,  # an address_change hold waits for the new label
                 }
             elif kind in (
                 "order.edit_requested",
                 "order.withdraw_requested",
                 "order.intercept_requested",
                 "order.line_removal_requested",
+                "order.address_change_requested",
             ):
                 self.requests.append((kind, data))
         self.order.events.clear()
@@ -76,6 +80,8 @@ class Warehouse:
             rid = data["request_id"]
             if kind == "order.line_removal_requested":
                 self.remove_lines(task, data)
+            elif kind == "order.address_change_requested":
+                self.relabel(task, data, catch)
             elif kind == "order.edit_requested":
                 ok = task["status"] == "queued"
                 self.tell(
@@ -87,7 +93,7 @@ class Warehouse:
             elif (
                 kind == "order.withdraw_requested"
                 and task["status"] != "shipped"
-                and (task["status"] in ("queued", "exception") or task["held"])
+                and (task["status"] in ("queued", "exception") or held(task))
             ):
                 task["status"] = "withdrawn"
                 self.tell("withdrawn", sid, request_id=rid)
@@ -101,17 +107,33 @@ class Warehouse:
         sid, status = data["shipment_id"], task["status"]
         if status in ("withdrawn", "intercepted"):
             self.tell("lines_removed", sid, request_id=data["request_id"], lines=data["lines"])
-        elif status in ("shipped", "packed") and not (task["held"] or data["guaranteed"]):
+        elif status in ("shipped", "packed") and not (held(task) or data["guaranteed"]):
             self.tell(
                 "line_removal_missed", sid, request_id=data["request_id"], lines=data["lines"]
             )
-        elif status in ("queued", "exception") or task["held"] or data["guaranteed"]:
+        elif status in ("queued", "exception") or held(task) or data["guaranteed"]:
             self.removed(task, data)
         else:
             self.tell(
                 "line_removal_pending", sid, request_id=data["request_id"], lines=data["lines"]
             )
             self.removals.append(data)
+
+    def relabel(self, task: dict, data: dict, catch: bool) -> None:
+        sid, rid = data["shipment_id"], data["request_id"]
+        if task["status"] == "packed" and not (catch or held(task) or data["guaranteed"]):
+            task["status"] = "shipped"  # best effort: it left before the request
+            self.tell("shipped", sid, carrier="SF", tracking_number=f"T-{sid}", shipped_at="x")
+        if task["status"] in ("shipped", "withdrawn", "intercepted"):
+            self.tell("address_change_missed", sid, request_id=rid)
+        elif task["status"] in ("queued", "exception"):
+            self.tell("address_changed", sid, request_id=rid)
+        else:
+            if not task["relabel"]:
+                task["relabel"] = True
+                self.tell("held", sid, hold_id=f"HR-{sid}", reason="address_change")
+            voided = f"T-{sid}" if task["status"] != "allocated" else None
+            self.tell("address_changed", sid, request_id=rid, voided_tracking_number=voided)
 
     def removed(self, task: dict, data: dict) -> None:
         task["units"] -= sum(line["qty"] for line in data["lines"])
@@ -156,7 +178,14 @@ class Warehouse:
             return
         sid = live[index % len(live)]
         task = self.tasks[sid]
-        if op == "progress" and task["status"] in STEPS:
+        if op == "progress" and task["relabel"]:  # the new label, unless a stop holds it
+            if not task["held"]:
+                task["relabel"] = False
+                if task["status"] == "allocated":
+                    task["status"] = "labelled"
+                self.tell("labelled", sid, carrier="SF", tracking_number=f"T2-{sid}")
+                self.tell("released", sid, hold_id=f"HR-{sid}", still_held=False)
+        elif op == "progress" and task["status"] in STEPS:
             nxt = STEPS[task["status"]]
             if task["held"] and nxt != "allocated":
                 return
@@ -176,7 +205,9 @@ class Warehouse:
             self.tell("held", sid, hold_id="STOP-1", stop_id="STOP-1", reason="stop")
         elif op == "release" and task["held"]:
             task["held"] = False
-            self.tell("released", sid, hold_id="STOP-1", stop_id="STOP-1")
+            self.tell(
+                "released", sid, hold_id="STOP-1", stop_id="STOP-1", still_held=task["relabel"]
+            )
         elif op == "out_of_stock" and task["status"] in ("queued", "allocated"):
             task["status"] = "exception"
             self.tell("out_of_stock", sid, skus=["SKU-1"])
@@ -184,6 +215,11 @@ class Warehouse:
             task["status"] = "queued"
             self.tell("queued", sid)
         self.take_requests()
+
+
+def held(task: dict) -> bool:
+    """Held by the stop or by a relabel's `address_change` hold."""
+    return task["held"] or task["relabel"]
 
 
 def new_order(skus: list[str]) -> Order:
@@ -215,9 +251,10 @@ def check_action(order: Order, wh: Warehouse, action: str, n: int) -> bool:
     predicted = decide(order, action)
     event(f"{action}: {predicted.mode} guaranteed={predicted.guaranteed} held={order.held}")
     before = (order.stage, order.version, len(order.events))
-    changes = {"address": {**ADDRESS, "line1": f"street {n}"}}
+    address = {**ADDRESS, "line1": f"street {n}"}
+    changes = {"address": address} if action == "address_change" else {"note": f"note {n}"}
     try:
-        if action == "edit":
+        if action in ("edit", "address_change"):
             done = order.edit(changes, "cs", f"E{n}")
         else:
             done = order.cancel("buyer asked", "cs", f"C{n}")
@@ -228,9 +265,17 @@ def check_action(order: Order, wh: Warehouse, action: str, n: int) -> bool:
         return False
     assert predicted.allowed, f"{action} done but predicted refused ({predicted.reason})"
     assert done == predicted
-    if action == "edit":
+    if action in ("edit", "address_change"):
         if predicted.mode == "apply":
-            assert order.address == changes["address"]
+            assert order.address == address or order.note == changes.get("note")
+        elif predicted.mode == "relabel":
+            assert order.pending_edit and order.pending_edit["mode"] == "relabel"
+            sent = [d for k, d in order.events if k == "order.address_change_requested"]
+            assert {d["shipment_id"] for d in sent} == {
+                s.shipment_id for s in order.live_shipments(unshipped=True)
+            }
+            assert predicted.guaranteed == all(d["guaranteed"] for d in sent)
+            assert order.line_changes[-1]["kind"] == "address_change"
         else:
             assert order.pending_edit and order.pending_edit["request_id"] == f"E{n}"
             sent = [d for k, d in order.events if k == "order.edit_requested"]
@@ -251,7 +296,26 @@ def check_action(order: Order, wh: Warehouse, action: str, n: int) -> bool:
             if predicted.mode == "intercept":
                 assert order.stage == "intercepting"
     wh.take_requests()
-    return action == "cancel" and predicted.guaranteed
+    return predicted.guaranteed and action in ("cancel", "address_change")
+
+
+def check_relabels(order: Order, guaranteed: list[str]) -> None:
+    """A guaranteed relabel was done on every shipment (unless the order was cancelled);
+    the order has the last relabelled address; no relabel waits once all is answered."""
+    assert not (order.pending_edit and order.pending_edit.get("mode") == "relabel")
+    for change in order.line_changes:
+        if change["kind"] != "address_change":
+            continue
+        assert change["outcome"] != "pending", change
+        if change["request_id"] in guaranteed and order.stage != "cancelled":
+            assert change["outcome"] == "done", change
+    done = [
+        c
+        for c in order.line_changes
+        if c["kind"] == "address_change" and c["outcome"] in ("done", "partly_missed")
+    ]
+    if done and order.last_edit and order.last_edit.get("mode") == "relabel":
+        assert order.address == done[-1]["address"]
 
 
 def check_line_cancel(order: Order, wh: Warehouse, index: int, n: int) -> list[str]:
@@ -328,6 +392,8 @@ OPS = st.sampled_from(
         "restock",
         "answer",
         "edit",
+        "address_change",
+        "address_change",
         "cancel",
         "cancel_line",
         "cancel_line",
@@ -341,7 +407,15 @@ OPS = st.sampled_from(
     skus=st.lists(
         st.sampled_from(["SKU-1", "SKU-4", "SKU-7", "SKU-9"]), min_size=1, max_size=3, unique=True
     ),
-    start=st.sampled_from([(), ("approve",), ("approve", "submit")]),
+    start=st.sampled_from(
+        [
+            (),
+            ("approve",),
+            ("approve", "submit"),
+            ("approve", "submit", "progress", "progress"),  # allocated: a relabel
+            ("approve", "submit", *["progress"] * 3),
+        ]
+    ),
     steps=st.lists(st.tuples(OPS, st.integers(0, 3), st.booleans()), max_size=40),
 )
 def test_capabilities_predict_what_actions_do(skus, start, steps):
@@ -350,8 +424,13 @@ def test_capabilities_predict_what_actions_do(skus, start, steps):
     order.events.clear()
     guaranteed_cancel = False
     guaranteed_lines: list[str] = []
+    guaranteed_relabels: list[str] = []
     for n, (op, index, flag) in enumerate([(op, 0, True) for op in start] + steps):
-        if op in ("edit", "cancel"):
+        if op == "address_change":
+            relabel = check_action(order, wh, op, n) and order.line_changes
+            if relabel and order.line_changes[-1]["request_id"] == f"E{n}":
+                guaranteed_relabels.append(f"E{n}")
+        elif op in ("edit", "cancel"):
             guaranteed_cancel |= check_action(order, wh, op, n)
         elif op == "cancel_line":
             guaranteed_lines += check_line_cancel(order, wh, index, n)
@@ -381,6 +460,7 @@ def test_capabilities_predict_what_actions_do(skus, start, steps):
     wh.answer_all(True)
     wh.answer_removals(None, True)
     check_line_outcomes(order, guaranteed_lines)
+    check_relabels(order, guaranteed_relabels)
     if guaranteed_cancel:
         assert order.stage == "cancelled", order.timeline
     for s in order.shipments:

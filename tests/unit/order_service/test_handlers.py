@@ -191,3 +191,45 @@ async def test_cancel_lines_removes_at_once_or_asks_the_warehouse_and_hears_its_
     after = db.order(oid)
     assert [c["outcome"] for c in after.line_changes] == ["done", "done"]
     assert after.shipments[0].lines == [{**ship.lines[0], "qty": 1}]
+
+
+async def test_an_address_change_at_labelled_is_a_relabel_applied_on_the_warehouse_answer():
+    deps, db = fake_deps()
+    oid = (await ingest_order(deps, incoming())).order_id
+    await uc.review(deps, oid, True, "", "clerk")
+    [ship] = (await uc.submit(deps, oid, None, "clerk")).shipments
+    ids = {"shipment_id": ship.shipment_id, "warehouse_id": ship.warehouse_id}
+
+    async def hear(*payloads) -> None:
+        for payload in payloads:
+            async with deps.uow() as uow:
+                env = new_event(payload, producer="warehouse_service", order_id=oid)
+                await events.on_warehouse_event(uow, env)
+                await uow.commit()
+
+    await hear(
+        w.ShipmentAllocated(**ids), w.ShipmentLabelled(**ids, carrier="SF", tracking_number="SF1")
+    )
+    new = {**ADDRESS, "line1": "New Street 9"}
+    order = db.order(oid)
+    order, cap = await uc.edit(deps, oid, order.version, {"address": new}, "cs")
+    assert (cap.mode, cap.guaranteed, cap.pending_confirmation) == ("relabel", True, True)
+    [(_, _, asked)] = [e for e in db.outbox if e[0] == "order.address_change_requested"]
+    assert asked["shipment_id"] == ship.shipment_id and asked["address"]["line1"] == "New Street 9"
+    rid = asked["request_id"]
+    await hear(
+        w.ShipmentHeld(**ids, hold_id="H1", reason="address_change"),
+        w.AddressChanged(**ids, request_id=rid, voided_tracking_number="SF1", hold_id="H1"),
+    )
+    after = db.order(oid)
+    assert after.address["line1"] == "New Street 9" and after.pending_edit is None
+    assert after.held and after.shipments[0].tracking_number is None
+    assert after.line_changes[-1]["kind"] == "address_change"
+    assert after.line_changes[-1]["outcome"] == "done"
+    await hear(
+        w.ShipmentLabelled(**ids, carrier="SF", tracking_number="SF2"),
+        w.ShipmentReleased(**ids, hold_id="H1"),
+    )
+    after = db.order(oid)
+    assert not after.held and after.shipments[0].tracking_number == "SF2"
+    assert after.shipments[0].voided_tracking_numbers == ["SF1"]
