@@ -245,3 +245,16 @@ async def test_an_agent_reads_the_policy_without_the_form():
         page = (await console.get("/aftersales/policy")).text
     assert "Only an admin changes the policy" in page and 'id="exchange-policy-form"' not in page
     assert "or first (on approval) for <strong>wrong_item</strong>" in page
+
+
+async def test_the_review_queue_marks_an_exchange_and_the_policy_is_linked():
+    pending = dict(RETURN, status="pending_review", evidence={}, reason_category="customer")
+    answers = {
+        ("GET", "/returns"): (200, [pending]),
+        ("GET", "/complaints"): (200, []),
+        ("GET", "/tasks"): (200, []),
+    }
+    async with _signed_in(Fake("cs_agent", answers)) as console:
+        page = (await console.get("/aftersales")).text
+    assert "exchange for SKU-1-L\u00d71" in page and "exchange shipped" in page
+    assert 'href="/aftersales/policy"' in page
