@@ -1,5 +1,6 @@
-"""After-sales: refunds of an order, the return review queue, receiving and inspection
-(grading), complaints with their SLA countdowns and breaches, out-of-stock tasks."""
+"""After-sales: refunds of an order, returns (refund or exchange) from the order page, the
+return review queue, receiving and inspection (grading), complaints with their SLA
+countdowns and breaches, out-of-stock tasks."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from console.client import ServiceError
+from console.replacements import exchange_sentence, parse_replacement
 from console.session import Person, area, back, render
 
 router = APIRouter()
@@ -81,8 +83,9 @@ async def inspect(request: Request, return_id: str, p: CS) -> Response:
 
 @router.post("/orders/{order_id}/returns")
 async def open_return(request: Request, order_id: str, p: CS) -> Response:
-    """A return of the named units, from the order page (refund or exchange is decided by
-    the review; the service answers which window and evidence its reason needs)."""
+    """A return of the named units, from the order page: refunded, or exchanged for the
+    replacement lines (`SKU qty`, e.g. another size); the service answers which window and
+    evidence its reason needs, and for an exchange its status and returned value."""
     form = await request.form()
     lines = [
         {"sku": str(k).removeprefix("return:"), "qty": int(str(v))}
@@ -102,6 +105,14 @@ async def open_return(request: Request, order_id: str, p: CS) -> Response:
             "chat_record": str(form.get("chat_record") or "") or None,
         },
     }
+    if form.get("resolution") == "exchange":
+        try:
+            replacement = parse_replacement(str(form.get("replacement") or ""))
+        except ValueError as exc:
+            return back(f"/orders/{order_id}", error=exc)
+        if not replacement:
+            return back(f"/orders/{order_id}", error="Name the replacement: SKU and quantity.")
+        body |= {"resolution": "exchange", "replacement_lines": replacement}
     try:
         answer = await p.api.post("aftersales", "/returns", body)
     except ServiceError as exc:
@@ -109,7 +120,8 @@ async def open_return(request: Request, order_id: str, p: CS) -> Response:
     return back(
         f"/orders/{order_id}",
         ok=f"Return {answer.get('return_id')}: {answer.get('status')} "
-        f"({answer.get('shipping_payer')} pays the return shipping).",
+        f"({answer.get('shipping_payer')} pays the return shipping)."
+        + exchange_sentence(answer.get("exchange")),
     )
 
 

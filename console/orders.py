@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from console import replacements
 from console.client import ServiceError
 from console.session import Person, area, back, render
 
@@ -66,6 +67,7 @@ async def order_page(request: Request, order_id: str, p: Reader) -> Response:
         p.api.get("order", f"/orders/{order_id}/timeline"),
     )
     warehouses = await p.api.get("warehouse", "/warehouses") if p.may("submit") else []
+    aftersales = await replacements.of_order(p, order_id) if p.may("refund") else None
     return render(
         request,
         "order.html",
@@ -78,6 +80,9 @@ async def order_page(request: Request, order_id: str, p: Reader) -> Response:
         warehouses=warehouses,
         address_fields=ADDRESS_FIELDS,
         items=items_text(order.get("lines") or []),
+        aftersales=aftersales,
+        reship_reasons=replacements.RESHIP_REASONS,
+        price_difference=replacements.price_difference,
     )
 
 
@@ -152,11 +157,16 @@ async def edit(request: Request, order_id: str, p: Reader) -> Response:
         answer = await p.api.send("order", "PATCH", f"/orders/{order_id}", body, headers=headers)
     except ServiceError as exc:
         return back(f"/orders/{order_id}", error=exc)
-    edit_answer = answer.get("edit") or {}
-    pending = " pending warehouse confirmation" if edit_answer.get("pending_confirmation") else ""
-    return back(
-        f"/orders/{order_id}", ok=f"Edit accepted{pending}. {edit_answer.get('reason', '')}"
-    )
+    return back(f"/orders/{order_id}", ok=edit_sentence(answer.get("edit") or {}))
+
+
+def edit_sentence(answer: dict[str, Any]) -> str:
+    """An accepted edit in words, whatever its mode (apply, request, relabel, …)."""
+    mode, how = answer.get("mode"), ""
+    if mode and mode != "none":
+        how = f": {mode} ({'guaranteed' if answer.get('guaranteed') else 'best effort'})"
+    pending = " pending warehouse confirmation" if answer.get("pending_confirmation") else ""
+    return f"Edit accepted{how}{pending}. {answer.get('reason', '')}".strip()
 
 
 @router.post("/orders/{order_id}/refund")

@@ -58,6 +58,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "review_policy": frozenset({"admin"}),
     "override": frozenset({"cs_supervisor", "admin"}),
     "map_sku": frozenset({"clerk", "admin"}),
+    "return_policy": frozenset({"admin"}),
 }
 NAV = [
     ("orders", "/orders", "Orders"),

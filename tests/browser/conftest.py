@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -55,17 +57,17 @@ class System:
     def logs(self) -> str:
         return tails(self.log_dir, 2000)
 
-    def new_order(self, *skus: str, buyer: str = "buyer-1") -> str:
-        headers, raw = sign_generic(generic_order(skus=skus or ("SKU-1",), buyer=buyer))
+    def new_order(self, *skus: str, buyer: str = "buyer-1", qty: int = 1) -> str:
+        headers, raw = sign_generic(generic_order(skus=skus or ("SKU-1",), buyer=buyer, qty=qty))
         with httpx.Client(base_url=self.urls["order"], timeout=10) as http:
             r = http.post("/webhooks/generic/orders", content=raw, headers=headers)
         assert r.status_code == 202, r.text
         return r.json()["order_id"]
 
-    def submitted_order(self, warehouse_id: str, *skus: str) -> tuple[str, str]:
+    def submitted_order(self, warehouse_id: str, *skus: str, qty: int = 1) -> tuple[str, str]:
         """An order approved and submitted to `warehouse_id`, once the warehouse has its
         task: (order id, shipment id)."""
-        order_id = self.new_order(*skus)
+        order_id = self.new_order(*skus, qty=qty)
         with self.api("order") as order:
             assert order.post(f"/orders/{order_id}/review", json={"approve": True}).is_success
             r = order.post(f"/orders/{order_id}/submit", json={"warehouse_id": warehouse_id})
@@ -79,6 +81,63 @@ class System:
                     return order_id, found[0]
                 time.sleep(0.1)
         raise AssertionError(f"{warehouse_id} never got the task of {order_id}")
+
+    def shipped_order(self, sku: str = "SKU-1", qty: int = 1) -> str:
+        """An order of `qty` x `sku` shipped from WH-OWN-1 (SKU-1 is not dropshipped), once
+        after-sales counts its units shipped."""
+        order_id, shipment_id = self.submitted_order("WH-OWN-1", sku, qty=qty)
+        steps = [
+            ("/warehouses/WH-OWN-1/imports", {"shipment_ids": [shipment_id]}),
+            (f"/shipments/{shipment_id}/label", {"carrier": "SF"}),
+            (f"/shipments/{shipment_id}/pack", {"scanned": [sku] * qty, "weight_grams": 480}),
+            (f"/shipments/{shipment_id}/ship", {}),
+        ]
+        with self.api("warehouse", "dev-scanner-WH-OWN-1") as wh:
+            for path, body in steps:
+                r = wh.post(path, json=body)
+                assert r.is_success, r.text
+        # Asking for one unit more than shipped is refused (storing nothing) with the count.
+        probe = {"order_id": order_id, "lines": [{"sku": sku, "qty": qty + 1}],
+                 "reason_code": "missing_item"}  # fmt: skip
+        with self.api("aftersales", "dev-cs_agent") as aftersales:
+            self._until(
+                lambda: aftersales.post("/reships", json=probe).json()["error"]
+                .get("details", {}).get("shipped") == qty,
+                f"after-sales counts {order_id} shipped",
+            )  # fmt: skip
+        return order_id
+
+    def delivered(self, order_id: str, sku: str = "SKU-1") -> None:
+        """The platform reports the parcel delivered, once after-sales knows it (a return of
+        more units than the order has is then refused for the units, storing nothing)."""
+        with self.api("order") as order:
+            platform_order_id = order.get(f"/orders/{order_id}").json()["platform_order_id"]
+        delivery = {"event_id": str(uuid.uuid4()), "platform": "taobao",
+                    "platform_order_id": platform_order_id,
+                    "delivered_at": datetime.now(UTC).isoformat()}  # fmt: skip
+        headers, raw = sign_generic(delivery)
+        with httpx.Client(base_url=self.urls["order"], timeout=10) as http:
+            r = http.post("/webhooks/generic/deliveries", content=raw, headers=headers)
+        assert r.status_code in (200, 202), r.text
+        probe = {"order_id": order_id, "lines": [{"sku": sku, "qty": 99}],
+                 "reason_code": "changed_mind"}  # fmt: skip
+        with self.api("aftersales", "dev-cs_agent") as aftersales:
+            self._until(
+                lambda: (
+                    aftersales.post("/returns", json=probe).json()["error"]["code"]
+                    == "already_refunded"
+                ),
+                f"after-sales knows {order_id} delivered",
+            )
+
+    @staticmethod
+    def _until(condition, message: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.2)
+        raise AssertionError(message)
 
 
 @pytest.fixture(scope="session")
