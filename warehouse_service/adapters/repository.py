@@ -34,6 +34,7 @@ _SHIPMENT_FIELDS = (
     "submitted_at",
     "shipped_at",
     "shipped_epoch",
+    "replacement_id",
 )
 
 
