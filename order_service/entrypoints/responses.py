@@ -43,6 +43,9 @@ class OrderShipment(BaseModel):
     holds: list[dict[str, Any]]
     carrier: str | None
     tracking_number: str | None
+    replacement_id: str | None = Field(
+        None, description="set on a replacement shipment (`<order>-R1`): not in the order's stage"
+    )
 
 
 class OrderView(BaseModel):
@@ -76,6 +79,9 @@ class OrderView(BaseModel):
     )
     line_changes: list[dict[str, Any]] = Field(
         [], description="versioned change records of the lines (who, which, path, outcome)"
+    )
+    replacements: list[dict[str, Any]] = Field(
+        [], description="exchanges and reships: one record per replacement id (outcome, shipments)"
     )
 
 

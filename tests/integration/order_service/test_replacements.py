@@ -142,6 +142,23 @@ async def test_a_reship_of_a_shipped_order_ships_R1_through_the_warehouse(servic
     assert ("SKU-1", r1, "shipped") in {
         (s["sku"], s["shipment_id"], s["state"]) for s in order["line_states"]
     }
+
+    # A second replacement is R2; its line is cancelled by line as capabilities said
+    # (withdrawn from the queued task): nothing is refunded, the order's lines stay.
+    r2 = f"{order_id}-R2"
+    await ask_replacement(settings, order_id, "RP-2")
+    await wait_until(lambda: task(w, r2), message="R2 task")
+    cap = line_cap((await o.get(f"/orders/{order_id}/capabilities", headers=CS)).json(), r2)
+    assert cap["cancel"]["mode"] == "withdraw"
+    body = {"reason": "found it", "lines": [{"sku": "SKU-1", "qty": 1, "shipment_id": r2}]}
+    r = await o.post(f"/orders/{order_id}/cancel", json=body, headers=CS)
+    assert r.status_code == 202 and r.json()["lines"][0]["mode"] == "withdraw", r.text
+    order = await replacement_shipment(o, order_id, r2, lambda s: s["status"] == "withdrawn")
+    assert order["lines"][0]["qty"] == 1 and order["stage"] == "shipped"
+    assert (await task(w, r2))["status"] == "withdrawn"
+    events = [e for e in await read_topic(settings) if e.order_id == order_id]
+    assert "order.cancelled" not in [e.type for e in events]
+
     timeline = (await o.get(f"/orders/{order_id}/timeline", headers=CS)).json()
     kinds = [e["kind"] for e in timeline["entries"]]
     assert "replacement_created" in kinds and "replacement_duplicate" in kinds
