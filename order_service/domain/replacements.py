@@ -90,9 +90,9 @@ def _check(order: Order, record: dict[str, Any], catalog: dict[str, CatalogItem]
 def _priced(
     order: Order, wanted: list[dict[str, Any]], catalog: dict[str, CatalogItem]
 ) -> list[dict[str, Any]]:
-    """Lines as the order would carry them: the catalog's routing facts, and the price,
-    attributes and campaign of the order's own line of that SKU (the catalog has no price;
-    a SKU the order did not have is priced 0)."""
+    """Lines as the order would carry them: the catalog's routing facts; the price,
+    attributes and campaign of the order's own line of that SKU (the customer paid that
+    price), or for a SKU the order did not have the catalog's list price (0 if none)."""
     own = {ln["sku"]: ln for ln in order.lines}
     for s in order.own_shipments():
         for ln in s.lines:
@@ -100,11 +100,12 @@ def _priced(
     lines = []
     for ln in wanted:
         same = own.get(ln["sku"], {})
+        listed = catalog[ln["sku"]].unit_price
         lines.append(
             {
                 "sku": ln["sku"],
                 "qty": ln["qty"],
-                "unit_price": str(same.get("unit_price", "0")),
+                "unit_price": str(same.get("unit_price", listed or Decimal("0"))),
                 "attributes": dict(same.get("attributes") or {}),
                 "campaign_id": same.get("campaign_id"),
             }

@@ -78,9 +78,11 @@ async def shipped_order(o, w) -> str:
     return order_id
 
 
-async def ask_replacement(settings, order_id: str, rid: str, kind: str = "reship") -> None:
+async def ask_replacement(
+    settings, order_id: str, rid: str, kind: str = "reship", sku: str = "SKU-1"
+) -> None:
     payload = ReplacementRequested(
-        replacement_id=rid, kind=kind, lines=[LineQty(sku="SKU-1", qty=1)], reason="missing item"
+        replacement_id=rid, kind=kind, lines=[LineQty(sku=sku, qty=1)], reason="missing item"
     )
     async with Publisher(settings) as pub:
         await pub.send(topics.AFTERSALES, payload, order_id, producer="aftersales_service")
@@ -158,6 +160,16 @@ async def test_a_reship_of_a_shipped_order_ships_R1_through_the_warehouse(servic
     assert (await task(w, r2))["status"] == "withdrawn"
     events = [e for e in await read_topic(settings) if e.order_id == order_id]
     assert "order.cancelled" not in [e.type for e in events]
+
+    # An exchange for a SKU the order did not have is worth its catalog price.
+    await ask_replacement(settings, order_id, "RP-3", kind="exchange", sku="SKU-2")
+    await replacement_shipment(o, order_id, f"{order_id}-R3")
+
+    async def answered():
+        found = [e for e in await read_topic(settings) if e.type == "order.replacement_created"]
+        return next((e.payload for e in found if e.payload["replacement_id"] == "RP-3"), None)
+
+    assert (await wait_until(answered, message="RP-3 answered"))["value"] == "69.00"
 
     timeline = (await o.get(f"/orders/{order_id}/timeline", headers=CS)).json()
     kinds = [e["kind"] for e in timeline["entries"]]

@@ -229,3 +229,12 @@ def test_a_replacement_survives_the_order_document():
     again = from_document(to_document(order), order.version)
     assert again.shipment("O1-R1").replacement_id == "RP-1"
     assert again.replacements == order.replacements
+
+
+def test_a_sku_the_order_had_is_priced_as_paid_another_at_the_catalog_price():
+    order = order_at("delivered")
+    ask(order, kind="exchange", lines_=[{"sku": "SKU-1", "qty": 1}, {"sku": "SKU-2", "qty": 2}])
+    [created] = emitted(order, "order.replacement_created")
+    prices = {ln["sku"]: Decimal(str(ln["unit_price"])) for ln in created["shipments"][0]["lines"]}
+    assert prices == {"SKU-1": Decimal("59.00"), "SKU-2": CATALOG["SKU-2"].unit_price}
+    assert Decimal(created["value"]) == Decimal("59.00") + 2 * CATALOG["SKU-2"].unit_price
