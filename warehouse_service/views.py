@@ -52,6 +52,7 @@ def shipment_dict(s: Shipment) -> dict[str, Any]:
         "weight_grams": s.weight_grams,
         "submitted_at": s.submitted_at,
         "shipped_at": s.shipped_at,
+        "replacement_id": s.replacement_id,
         "version": s.version,
     }
 

@@ -27,7 +27,7 @@ class ReferenceData:
 
     async def catalog(self) -> dict[str, CatalogItem]:
         rows = (await self.session.execute(select(t.catalog))).all()
-        return {r.sku: CatalogItem(r.sku, r.category, r.supplier_id) for r in rows}
+        return {r.sku: CatalogItem(r.sku, r.category, r.supplier_id, r.unit_price) for r in rows}
 
     async def warehouses(self) -> list[Warehouse]:
         rows = (await self.session.execute(select(t.warehouses))).all()
@@ -93,15 +93,30 @@ class ReferenceData:
     async def add_missing(
         self, catalog: Iterable[CatalogItem], warehouses: Iterable[Warehouse]
     ) -> None:
-        """Insert the catalog items and warehouses not stored yet; leave the others."""
-        have = set((await self.session.execute(select(t.catalog.c.sku))).scalars())
+        """Insert the catalog items and warehouses not stored yet, and a price where none
+        was stored (rows from before prices); leave the others."""
+        c_ = t.catalog.c
+        found = await self.session.execute(select(c_.sku, c_.unit_price))
+        stored = {r.sku: r.unit_price for r in found}
         rows = [
-            {"sku": c.sku, "category": c.category, "supplier_id": c.supplier_id}
+            {
+                "sku": c.sku,
+                "category": c.category,
+                "supplier_id": c.supplier_id,
+                "unit_price": c.unit_price,
+            }
             for c in catalog
-            if c.sku not in have
+            if c.sku not in stored
         ]
         if rows:
             await self.session.execute(t.catalog.insert(), rows)
+        for c in catalog:
+            if c.sku in stored and stored[c.sku] is None and c.unit_price is not None:
+                await self.session.execute(
+                    t.catalog.update()
+                    .where(c_.sku == c.sku, c_.unit_price.is_(None))
+                    .values(unit_price=c.unit_price)
+                )
         have = set((await self.session.execute(select(t.warehouses.c.warehouse_id))).scalars())
         rows = [
             {

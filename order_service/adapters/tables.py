@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -101,6 +102,7 @@ catalog = Table(
     Column("sku", String(100), primary_key=True),
     Column("category", String(60), nullable=False),
     Column("supplier_id", String(100)),
+    Column("unit_price", Numeric(12, 2)),  # list price (replacements are valued at it)
 )
 
 warehouses = Table(

@@ -40,6 +40,7 @@ class OrderLine:
     requested_qty: int  # of them, waiting for a line-removal answer
     shipment_status: str | None
     shipment_held: bool
+    replacement_id: str | None = None  # on a replacement shipment (`-R1`)
 
     @property
     def active_qty(self) -> int:
@@ -72,6 +73,7 @@ def order_lines(order: Order) -> list[OrderLine]:
             requested[(s.shipment_id, sku)],
             s.status,
             bool(s.holds) and s.live and not s.left_warehouse,
+            s.replacement_id,
         )
         for s in order.shipments
         for sku, qty in units(s.lines).items()
@@ -100,7 +102,8 @@ def line_states(order: Order) -> list[dict[str, Any]]:
         if line.active_qty:
             state = "active"
             if line.shipment_status == "shipped":
-                state = "returned" if order.stage in ("returning", "returned") else "shipped"
+                returning = order.stage in ("returning", "returned") and not line.replacement_id
+                state = "returned" if returning else "shipped"
             states.append(_state(line.sku, line.shipment_id, line.active_qty, state))
         if line.requested_qty:
             states.append(
@@ -226,11 +229,17 @@ def cancel_lines(
 
 
 def _parts(order: Order, wanted: list[dict[str, Any]]) -> list[tuple[OrderLine, int]]:
-    """Named units → (line, qty) parts, a SKU spread over its lines in shipment order."""
+    """Named units → (line, qty) parts, a SKU spread over its lines in shipment order (or
+    only the named `shipment_id`'s, e.g. a replacement's that also carries the SKU)."""
     lines = order_lines(order)
     parts: list[tuple[OrderLine, int]] = []
-    for sku, qty in units(wanted).items():
-        carrying = [line for line in lines if line.sku == sku]
+    named: Counter[tuple[str, str | None]] = Counter()
+    for w in wanted:
+        named[(w["sku"], w.get("shipment_id"))] += int(w["qty"])
+    for (sku, shipment_id), qty in named.items():
+        carrying = [
+            line for line in lines if line.sku == sku and shipment_id in (None, line.shipment_id)
+        ]
         if not carrying:
             raise InvalidRequest(
                 f"{sku} is not a line of this order", code="unknown_line", field="lines", sku=sku
@@ -262,6 +271,9 @@ def _ledger(
         (Decimal(str(ln.get("unit_price", 0))) for ln in order.lines if ln["sku"] == sku),
         Decimal("0"),
     )
+    ship = order.shipment(shipment_id) if shipment_id else None
+    if ship is not None and ship.replacement_id:
+        price = Decimal("0")  # a replacement was not paid for: removing it refunds nothing
     entry = {
         "request_id": request_id,
         "shipment_id": shipment_id,
@@ -351,11 +363,12 @@ def on_lines_removed(order: Order, ship: Shipment, data: dict[str, Any], actor: 
         r["state"] = "superseded" if gone_first else "removed"
     if not gone_first:
         ship.lines = _without(ship.lines, waiting)
-        order.lines = _without(order.lines, waiting)
         if data.get("task_withdrawn") or not ship.lines:
             ship.status = "withdrawn"
-        reason = _change(order, data["request_id"])["reason"]
-        _refund(order, waiting, waiting[0]["mode"], reason)
+        if not ship.replacement_id:  # a replacement's units were never the order's, nor paid
+            order.lines = _without(order.lines, waiting)
+            reason = _change(order, data["request_id"])["reason"]
+            _refund(order, waiting, waiting[0]["mode"], reason)
     _answer(order, ship, data, "removed", actor)
     if not gone_first and not order.live_shipments():  # every line removed: cancelled
         reason = _change(order, data["request_id"])["reason"]

@@ -33,6 +33,9 @@ class Shipment:
     tracking_number: str | None = None
     interception_missed: bool = False
     voided_tracking_numbers: list[str] = field(default_factory=list)  # relabels (§2.4)
+    # Set on a replacement shipment (`<order>-R1`, domain/replacements.py): it follows the
+    # warehouse like any shipment but never moves the order's own stage.
+    replacement_id: str | None = None
 
     @property
     def live(self) -> bool:
@@ -77,6 +80,8 @@ class Order:
     # versioned change record per line cancel.
     line_removals: list[dict[str, Any]] = field(default_factory=list)
     line_changes: list[dict[str, Any]] = field(default_factory=list)
+    # Exchanges and reships (domain/replacements.py): one record per replacement id.
+    replacements: list[dict[str, Any]] = field(default_factory=list)
     # Collected during one use case; written by the unit of work, never persisted here.
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list, repr=False)
     timeline: list[dict[str, Any]] = field(default_factory=list, repr=False)
@@ -85,7 +90,7 @@ class Order:
     # ---- facts -------------------------------------------------------------------------
     @property
     def held(self) -> bool:
-        return any(s.holds for s in self.shipments if s.live and not s.left_warehouse)
+        return any(s.holds for s in self.own_shipments() if s.live and not s.left_warehouse)
 
     @property
     def fully_held(self) -> bool:
@@ -96,7 +101,12 @@ class Order:
     @property
     def held_by(self) -> list[str]:
         return sorted(
-            {h.get("stop_id") or h["hold_id"] for s in self.shipments if s.live for h in s.holds}
+            {
+                h.get("stop_id") or h["hold_id"]
+                for s in self.own_shipments()
+                if s.live
+                for h in s.holds
+            }
         )
 
     @property
@@ -104,15 +114,20 @@ class Order:
         """(status, held) of each live shipment not yet shipped: what a relabel asks."""
         return [(s.status, bool(s.holds)) for s in self.live_shipments(unshipped=True)]
 
+    def own_shipments(self) -> list[Shipment]:
+        """The order's own shipments: replacements (`-R1`) are left out of its stage,
+        holds and order-level cancel."""
+        return [s for s in self.shipments if s.replacement_id is None]
+
     def live_shipments(self, *, unshipped: bool = False) -> list[Shipment]:
-        return [s for s in self.shipments if s.live and not (unshipped and s.left_warehouse)]
+        return [s for s in self.own_shipments() if s.live and not (unshipped and s.left_warehouse)]
 
     def shipment(self, shipment_id: str) -> Shipment | None:
         return next((s for s in self.shipments if s.shipment_id == shipment_id), None)
 
     def shipments_stage(self) -> str | None:
         """The least advanced live shipment's stage (the order's warehouse stage)."""
-        ranks = [SHIPMENT_RANK[s.status] for s in self.shipments if s.status in SHIPMENT_RANK]
+        ranks = [SHIPMENT_RANK[s.status] for s in self.own_shipments() if s.status in SHIPMENT_RANK]
         return lifecycle.WAREHOUSE_STAGES[min(ranks)] if ranks else None
 
     # ---- recording ---------------------------------------------------------------------

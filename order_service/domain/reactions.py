@@ -83,6 +83,8 @@ def _progress(order: Order, ship: Shipment, kind: str, data: dict[str, Any], act
     )
     if kind == "queued":
         _add_queued_holds(order, ship, data, actor)
+    if ship.replacement_id:  # a replacement follows its warehouse, never the order's stage
+        return
     if order.stage in lifecycle.TERMINAL:
         order.anomaly(
             "event_after_close",
@@ -195,7 +197,7 @@ def _on_out_of_stock(order: Order, ship: Shipment, data: dict[str, Any], actor: 
         skus=data.get("skus", []),
         note=data.get("note", ""),
     )
-    if lifecycle.can_fire(order.stage, "out_of_stock"):
+    if not ship.replacement_id and lifecycle.can_fire(order.stage, "out_of_stock"):
         order.fire("out_of_stock", actor, skus=data.get("skus", []))
 
 

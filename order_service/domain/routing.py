@@ -9,6 +9,7 @@ warehouses is split into one shipment per warehouse, ids `<order_id>-S1`, `-S2`â
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from order_service.domain.errors import InvalidRequest
@@ -19,6 +20,7 @@ class CatalogItem:
     sku: str
     category: str
     supplier_id: str | None = None  # set for dropshipped SKUs
+    unit_price: Decimal | None = None  # list price: what a replacement of it is worth
 
 
 @dataclass(frozen=True)
@@ -29,17 +31,17 @@ class Warehouse:
 
 
 DEV_CATALOG = [
-    CatalogItem(f"SKU-{n}", cat, sup)
-    for n, cat, sup in [
-        (1, "apparel", None),
-        (2, "apparel", None),
-        (3, "apparel", None),
-        (4, "home", None),
-        (5, "home", None),
-        (6, "home", None),
-        (7, "electronics", "SUP-1"),
-        (8, "electronics", "SUP-1"),
-        (9, "electronics", "SUP-2"),
+    CatalogItem(f"SKU-{n}", cat, sup, Decimal(price))
+    for n, cat, sup, price in [
+        (1, "apparel", None, "59.00"),
+        (2, "apparel", None, "69.00"),
+        (3, "apparel", None, "79.00"),
+        (4, "home", None, "39.00"),
+        (5, "home", None, "49.00"),
+        (6, "home", None, "99.00"),
+        (7, "electronics", "SUP-1", "199.00"),
+        (8, "electronics", "SUP-1", "299.00"),
+        (9, "electronics", "SUP-2", "399.00"),
     ]
 ]
 DEV_WAREHOUSES = [

@@ -14,6 +14,7 @@ from order_service.handlers.events import (
     on_stock_levels,
     on_warehouse_event,
 )
+from order_service.handlers.replacements import REPLACEMENT_REQUESTED, on_replacement_requested
 from shared import topics
 from shared.bus import EventConsumer
 from shared.envelope import Envelope
@@ -35,6 +36,8 @@ async def dispatch(uow: OrderUnitOfWork, env: Envelope) -> None:
         await on_warehouse_event(uow, env)
     elif env.type == REFUND_REQUESTED:
         await on_refund_requested(uow, env)  # after-sales asks for the refund path
+    elif env.type == REPLACEMENT_REQUESTED:
+        await on_replacement_requested(uow, env)  # an exchange or reship ships: `-R1`
     elif env.type.startswith(("aftersales.", "refund.", "return.")):
         await on_aftersales_event(uow, env)
     # anything else on these topics is not ours to act on

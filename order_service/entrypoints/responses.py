@@ -52,6 +52,9 @@ class OrderShipment(BaseModel):
     holds: list[dict[str, Any]]
     carrier: str | None
     tracking_number: str | None
+    replacement_id: str | None = Field(
+        None, description="set on a replacement shipment (`<order>-R1`): not in the order's stage"
+    )
 
 
 class OrderView(BaseModel):
@@ -88,6 +91,9 @@ class OrderView(BaseModel):
         description="versioned change records (who, which lines, each line's path, outcome): "
         "kind `cancel_lines`, or `address_change` (a relabel: `address`, lines' mode `relabel`, "
         "outcome relabelled | missed | superseded)",
+    )
+    replacements: list[dict[str, Any]] = Field(
+        [], description="exchanges and reships: one record per replacement id (outcome, shipments)"
     )
 
 

@@ -263,6 +263,8 @@ class SubmitBody(BoundedBody):
 class CancelLine(Body):
     sku: Sku
     qty: Qty
+    # Only this shipment's units (a replacement `-R1` may carry the same SKU as `-S1`).
+    shipment_id: Id | None = None
 
 
 class CancelBody(BoundedBody):

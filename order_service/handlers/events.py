@@ -139,3 +139,6 @@ async def _register_warehouse(uow: OrderUnitOfWork, env: Envelope) -> None:
     await uow.reference.put_warehouse(
         p["warehouse_id"], p["kind"], p.get("supplier_id"), p.get("name", "")
     )
+
+
+apply_to_order = _apply  # for the handlers of other modules (handlers/replacements.py)

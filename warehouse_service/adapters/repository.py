@@ -35,6 +35,7 @@ _SHIPMENT_FIELDS = (
     "submitted_at",
     "shipped_at",
     "shipped_epoch",
+    "replacement_id",
 )
 
 

@@ -57,6 +57,7 @@ shipments = Table(
     Column("submitted_at", _TS, nullable=False),
     Column("shipped_at", _TS),
     Column("shipped_epoch", BigInteger),
+    Column("replacement_id", String(100)),  # a replacement shipment's after-sales request
     Column("version", Integer, nullable=False),
     Column("updated_at", _TS, nullable=False),
     Index("ix_shipments_wh_status", "warehouse_id", "status"),

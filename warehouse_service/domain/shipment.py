@@ -60,6 +60,9 @@ class Shipment:
     submitted_at: datetime
     warehouse_kind: str | None = None
     warehouse_supplier: str | None = None
+    # A replacement shipment (`<order>-R1`, SPEC §4.1): the after-sales request it ships;
+    # otherwise handled exactly like any task.
+    replacement_id: str | None = None
     status: str = "queued"
     note: str | None = None
     holds: list[Hold] = field(default_factory=list)

@@ -58,6 +58,7 @@ class ShipmentView(BaseModel):
     weight_grams: int | None
     submitted_at: datetime | None
     shipped_at: datetime | None
+    replacement_id: str | None = None  # set on a replacement shipment (`<order>-R1`)
     version: int
 
 

@@ -44,6 +44,7 @@ async def task_submitted(deps: Deps, uow: WarehouseUnitOfWork, env: Envelope) ->
         lines=[line.model_dump(mode="json") for line in p.lines],
         address=p.address.model_dump(mode="json"),
         submitted_at=env.occurred_at,
+        replacement_id=p.replacement_id,
     )
     for stop in await uow.stops.active():
         if shipment.matches(stop):

@@ -1,7 +1,8 @@
 """Property: whatever happened before, what `decide` predicts is what the action does.
 
 Random sequences of review, submit, warehouse progress / holds / stock-outs,
-CS edits, cancels and cancels by line, and a simulated warehouse answering
+CS edits, cancels and cancels by line, replacements (exchanges, reships) once something
+shipped, and a simulated warehouse answering
 requests the way SPEC §3 / §2.4 say (edits and withdrawals only while queued, or a
 held task whatever its step; otherwise an interception; line removals at once while
 queued or held, else a removal request answered removed or missed, missed once
@@ -19,8 +20,9 @@ from decimal import Decimal
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from order_service.domain import lines
+from order_service.domain import lines, replacements
 from order_service.domain.errors import DomainError, NotAllowed
+from order_service.domain.lifecycle import SHIPMENT_RANK, WAREHOUSE_STAGES
 from order_service.domain.order import Order
 from order_service.domain.routing import DEV_CATALOG, DEV_WAREHOUSES, enrich, plan_shipments
 from order_service.domain.rules import decide, decide_line
@@ -49,9 +51,12 @@ class Warehouse:
         self.removals: list[dict] = []  # line-removal requests pending on imported tasks
 
     def tell(self, kind: str, sid: str, **data) -> None:
+        ship, stage = self.order.shipment(sid), self.order.stage
         self.order.on_shipment_event(
             kind, {"shipment_id": sid, "warehouse_id": "W", **data}, "warehouse"
         )
+        if ship is not None and ship.replacement_id:  # a replacement never moves the order
+            assert self.order.stage == stage, (kind, sid, self.order.timeline)
 
     def take_requests(self) -> None:
         for kind, data in self.order.events:
@@ -335,10 +340,12 @@ def check_line_cancel(order: Order, wh: Warehouse, index: int, n: int) -> list[s
         line.active_qty,
     )
     assert shown["cancel"] == predicted.as_dict()
-    event(f"line cancel: {predicted.mode} guaranteed={predicted.guaranteed}")
+    kind = "replacement" if line.replacement_id else "line"
+    event(f"{kind} cancel: {predicted.mode} guaranteed={predicted.guaranteed}")
     before = (order.stage, len(order.events), len(order.line_changes), list(order.line_removals))
     try:
-        change = lines.cancel_lines(order, [{"sku": line.sku, "qty": 1}], "one item", "cs", f"L{n}")
+        one = [{"sku": line.sku, "qty": 1, "shipment_id": line.shipment_id}]
+        change = lines.cancel_lines(order, one, "one item", "cs", f"L{n}")
     except NotAllowed as exc:
         assert not predicted.allowed, f"line cancel refused but predicted allowed: {exc}"
         assert exc.code == predicted.code
@@ -358,6 +365,43 @@ def check_line_cancel(order: Order, wh: Warehouse, index: int, n: int) -> list[s
         assert sent[0]["guaranteed"] == predicted.guaranteed
     wh.take_requests()
     return [f"L{n}"] if predicted.guaranteed else []
+
+
+REPLACEMENT_SKUS = ["SKU-1", "SKU-4", "SKU-7", "SKU-9", "SKU-404"]
+
+
+def check_replacement(order: Order, wh: Warehouse, index: int, exchange: bool, n: int) -> None:
+    """A replacement ships as new `-R` shipments exactly when something of the order has
+    shipped and it is not cancelled; the order's stage and its own shipments do not move."""
+    sku = REPLACEMENT_SKUS[index % len(REPLACEMENT_SKUS)]
+    shipped = any(s.left_warehouse for s in order.own_shipments())
+    before = (order.stage, order.held, order.fully_held, order.shipments_stage())
+    own = [(s.shipment_id, s.status) for s in order.own_shipments()]
+    request = {
+        "replacement_id": f"RP-{n % 3}",  # some ids repeat: one replacement each
+        "kind": "exchange" if exchange else "reship",
+        "lines": [{"sku": sku, "qty": 1}],
+    }
+    repeat = replacements.find(order, request["replacement_id"]) is not None
+    count, events = len(order.shipments), len(order.events)
+    record = replacements.request_replacement(
+        order, request, CATALOG, list(DEV_WAREHOUSES), "aftersales"
+    )
+    event(f"replacement: {record['outcome']} {record.get('code', '')} repeat={repeat}")
+    if repeat:
+        assert len(order.shipments) == count and len(order.events) == events
+    elif order.stage == "cancelled":
+        assert record["code"] == "order_cancelled"
+    elif not shipped:
+        assert record["code"] == "not_shipped"
+    elif sku == "SKU-404":
+        assert record["code"] == "unknown_sku"
+    else:
+        assert record["outcome"] == "created"
+        assert all(sid.startswith(f"{order.id}-R") for sid in record["shipments"])
+    assert (order.stage, order.held, order.fully_held, order.shipments_stage()) == before
+    assert [(s.shipment_id, s.status) for s in order.own_shipments()] == own
+    wh.take_requests()
 
 
 def check_line_outcomes(order: Order, guaranteed: list[str]) -> None:
@@ -398,6 +442,9 @@ OPS = st.sampled_from(
         "cancel_line",
         "cancel_line",
         "answer_removals",
+        "replace",
+        "replace",
+        "ship",
     ]
 )
 
@@ -414,6 +461,7 @@ OPS = st.sampled_from(
             ("approve", "submit"),
             ("approve", "submit", "progress", "progress"),  # allocated: a relabel
             ("approve", "submit", *["progress"] * 3),
+            ("approve", "submit", "ship", "replace"),
         ]
     ),
     steps=st.lists(st.tuples(OPS, st.integers(0, 3), st.booleans()), max_size=40),
@@ -434,6 +482,11 @@ def test_capabilities_predict_what_actions_do(skus, start, steps):
             guaranteed_cancel |= check_action(order, wh, op, n)
         elif op == "cancel_line":
             guaranteed_lines += check_line_cancel(order, wh, index, n)
+        elif op == "replace":
+            check_replacement(order, wh, index, flag, n)
+        elif op == "ship":  # one task (the first of a start) all the way, unless held
+            for _ in STEPS:
+                wh.act("progress", index, flag)
         elif op == "answer_removals":
             wh.answer_all(flag)
             wh.answer_removals(None, flag)
@@ -461,6 +514,14 @@ def test_capabilities_predict_what_actions_do(skus, start, steps):
     wh.answer_removals(None, True)
     check_line_outcomes(order, guaranteed_lines)
     check_relabels(order, guaranteed_relabels)
+    own = [
+        SHIPMENT_RANK[s.status]
+        for s in order.shipments
+        if s.status in SHIPMENT_RANK and not s.replacement_id
+    ]
+    # The order's stage is its own shipments' (replacements left out), once nothing blocks it.
+    if order.stage in WAREHOUSE_STAGES and own and not (order.held or order.pending_cancel):
+        assert order.stage == WAREHOUSE_STAGES[min(own)], order.timeline
     if guaranteed_cancel:
         assert order.stage == "cancelled", order.timeline
     for s in order.shipments:

@@ -233,3 +233,72 @@ async def test_an_address_change_at_labelled_is_a_relabel_applied_on_the_warehou
     after = db.order(oid)
     assert not after.held and after.shipments[0].tracking_number == "SF2"
     assert after.shipments[0].voided_tracking_numbers == ["SF1"]
+
+
+async def _shipped(deps, oid: str) -> None:
+    """Take the (one-shipment) order through the warehouse up to shipped."""
+    await uc.review(deps, oid, True, "", "clerk")
+    [ship] = (await uc.submit(deps, oid, None, "clerk")).shipments
+    ids = {"shipment_id": ship.shipment_id, "warehouse_id": ship.warehouse_id}
+    label = {"carrier": "SF", "tracking_number": "SF1"}
+    for payload in (
+        w.ShipmentAllocated(**ids),
+        w.ShipmentLabelled(**ids, **label),
+        w.ShipmentPacked(**ids, weight_grams=500),
+        w.ShipmentShipped(**ids, **label, shipped_at=deps.clock.now()),
+    ):
+        async with deps.uow() as uow:
+            await events.on_warehouse_event(
+                uow, new_event(payload, producer="warehouse_service", order_id=oid)
+            )
+            await uow.commit()
+
+
+async def _replacement_requested(deps, oid: str, rid: str = "RP-1", sku: str = "SKU-1") -> None:
+    from order_service.entrypoints.consumers import dispatch
+    from shared.events.aftersales import ReplacementRequested
+    from shared.events.orders import LineQty
+
+    payload = ReplacementRequested(
+        replacement_id=rid, kind="reship", lines=[LineQty(sku=sku, qty=1)], reason="missing"
+    )
+    async with deps.uow() as uow:
+        await dispatch(uow, new_event(payload, producer="aftersales_service", order_id=oid))
+        await uow.commit()
+
+
+async def test_a_replacement_request_ships_R1_once_and_answers_after_sales():
+    deps, db = fake_deps()
+    oid = (await ingest_order(deps, incoming())).order_id
+    await _replacement_requested(deps, oid, "RP-0")  # nothing shipped yet: refused
+    await _shipped(deps, oid)
+    seen = len(db.outbox)
+    await _replacement_requested(deps, oid)
+    await _replacement_requested(deps, oid)  # the same replacement again: nothing new
+    new = [(t, d) for t, o, d in db.outbox[seen:] if o == oid]
+    assert [t for t, _ in new] == [
+        "order.submitted",
+        "order.replacement_created",
+        "order.lines_changed",
+    ]
+    assert new[0][1]["shipment_id"] == f"{oid}-R1"
+    assert new[0][1]["replacement_id"] == "RP-1"
+    order = db.order(oid)
+    assert order.stage == "shipped" and [r["outcome"] for r in order.replacements] == [
+        "refused",
+        "created",
+    ]
+    refused = next(d for t, _, d in db.outbox if t == "order.replacement_refused")
+    assert refused["code"] == "not_shipped"
+    assert any(e["kind"] == "replacement_created" for e in db.timeline)
+
+
+async def test_a_replacement_of_an_unknown_sku_or_order_is_refused_or_an_anomaly():
+    deps, db = fake_deps()
+    oid = (await ingest_order(deps, incoming())).order_id
+    await _shipped(deps, oid)
+    await _replacement_requested(deps, oid, sku="SKU-404")
+    [refused] = [d for t, o, d in db.outbox if t == "order.replacement_refused"]
+    assert refused["code"] == "unknown_sku"
+    await _replacement_requested(deps, "O-NOPE")
+    assert [a["kind"] for a in db.anomalies] == ["unknown_order"]
