@@ -19,11 +19,7 @@ from tests.e2e.test_order_journeys import Actors
 from tests.support import wait_until
 from tests.support.webhooks import sign_generic
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.broker,
-    pytest.mark.xfail(reason="needs the order half of the replacement contract", strict=False),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.broker]
 WH = "WH-OWN-1"  # SKU-1 is not dropshipped: routed to the own warehouse
 
 
