@@ -484,6 +484,18 @@ OPS = st.sampled_from(
     start=("approve", "submit", "ship"),
     steps=[("progress", 1, True), ("hold", 1, True), ("cancel_line", 1, True), ("cancel", 0, True)],
 )
+# A replacement's stock-out must not keep the order in `exception` once its own stuck
+# shipment's lines are removed (nor requeue it on the replacement's answer).
+@example(
+    skus=["SKU-1", "SKU-7", "SKU-9"],
+    start=("approve", "submit", "ship", "replace"),
+    steps=[
+        ("out_of_stock", 1, False),
+        ("out_of_stock", 3, False),
+        ("cancel_line", 1, False),
+        ("cancel_line", 3, False),
+    ],
+)
 @settings(max_examples=300, deadline=None)
 @given(
     skus=st.lists(

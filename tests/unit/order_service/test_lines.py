@@ -104,14 +104,14 @@ def _partly_shipped_split_order():
         order.on_shipment_event(step, {"shipment_id": s1, "tracking_number": "T1"}, "wh")
     order.on_shipment_event("allocated", {"shipment_id": s2}, "wh")
     assert order.stage == "allocated"
-    return order, s1, s2
+    return order, s2
 
 
 def test_a_shipment_emptied_by_line_removal_answers_the_order_cancel_waiting_for_it():
     # The warehouse (warehouse_service/domain/line_removal.py) withdraws a task whose last
     # line is removed and drops the interception pending on it: `lines_removed` with
     # `task_withdrawn` is the only answer the order gets for that shipment.
-    order, s1, s2 = _partly_shipped_split_order()
+    order, s2 = _partly_shipped_split_order()
     lines.cancel_lines(order, [{"sku": "SKU-7", "qty": 1}], "r", "cs", "L1")
     order.on_shipment_event("line_removal_pending", {"shipment_id": s2, "request_id": "L1"}, "wh")
     cap = order.cancel("buyer asked", "cs", "C1")
@@ -144,7 +144,7 @@ def test_a_shipment_emptied_by_line_removal_answers_the_order_cancel_waiting_for
 def test_the_warehouse_reanswering_a_request_to_an_emptied_task_changes_nothing(answer):
     # Requests the order sent before it learned the task was emptied: the warehouse answers
     # them for the gone task (`withdrawn` / `intercepted`); the order already settled.
-    order, s1, s2 = _partly_shipped_split_order()
+    order, s2 = _partly_shipped_split_order()
     order.on_shipment_event("held", {"shipment_id": s2, "hold_id": "H1", "reason": "x"}, "wh")
     change = lines.cancel_lines(order, [{"sku": "SKU-7", "qty": 1}], "r", "cs", "L1")
     assert change["lines"][0]["guaranteed"] is True
