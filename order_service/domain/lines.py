@@ -8,7 +8,9 @@ else best effort), answered by `shipment.lines_removed` / `line_removal_pending`
 `line_removal_missed` (the `on_*` reactions here). Every cancel is one versioned change
 record (`order.line_changes`) on the order, the timeline and in `order.lines_changed`;
 each removed part emits `order.cancelled` with `lines`. `order.line_removals` is the
-ledger of removed and requested units.
+ledger of removed and requested units. A removal that takes a task's last line withdraws
+it (as the warehouse does, dropping a withdrawal or interception pending on it): that is
+the shipment's answer to an order cancel waiting for it (`Order.shipment_emptied`).
 """
 
 from __future__ import annotations
