@@ -8,7 +8,9 @@ else best effort), answered by `shipment.lines_removed` / `line_removal_pending`
 `line_removal_missed` (the `on_*` reactions here). Every cancel is one versioned change
 record (`order.line_changes`) on the order, the timeline and in `order.lines_changed`;
 each removed part emits `order.cancelled` with `lines`. `order.line_removals` is the
-ledger of removed and requested units.
+ledger of removed and requested units. A removal that takes a task's last line withdraws
+it (as the warehouse does, dropping a withdrawal or interception pending on it): that is
+the shipment's answer to an order cancel waiting for it (`Order.shipment_emptied`).
 """
 
 from __future__ import annotations
@@ -370,12 +372,16 @@ def on_lines_removed(order: Order, ship: Shipment, data: dict[str, Any], actor: 
             reason = _change(order, data["request_id"])["reason"]
             _refund(order, waiting, waiting[0]["mode"], reason)
     _answer(order, ship, data, "removed", actor)
-    if not gone_first and not order.live_shipments():  # every line removed: cancelled
+    if not gone_first and order.shipment_emptied(ship, actor):  # a pending cancel's answer
+        if order.pending_cancel or order.stage == "cancelled":
+            return
+    elif not gone_first and not order.live_shipments():  # every line removed: cancelled
         reason = _change(order, data["request_id"])["reason"]
         order.fire("withdrawn", actor, reason=reason)
         order._cancelled(reason, waiting[0]["mode"], actor, data["request_id"])
         return
-    if order.stage == "exception" and all(s.status != "exception" for s in order.shipments):
+    own = order.own_shipments()  # a replacement's stock-out never holds the order's stage
+    if order.stage == "exception" and all(s.status != "exception" for s in own):
         order.fire("requeue", actor, shipment_id=ship.shipment_id)  # the stuck task went
     order.advance(actor)
 

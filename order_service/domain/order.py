@@ -399,6 +399,10 @@ class Order:
         """Apply one `shipment.*` event (kind without the prefix)."""
         reactions.on_shipment_event(self, kind, data, actor)
 
+    def shipment_emptied(self, ship: Shipment, actor: str) -> bool:
+        """A shipment withdrawn with its last line: it answers a cancel waiting for it."""
+        return reactions.shipment_emptied(self, ship, actor)
+
     def advance(self, actor: str) -> None:
         """Move the stage up to the least advanced shipment, until a guard stops."""
         reactions.advance(self, actor)

@@ -281,8 +281,33 @@ def _unasked(order: Order, ship: Shipment, kind: str, actor: str) -> bool:
     return True
 
 
+def _gone_already(order: Order, ship: Shipment, kind: str, actor: str) -> bool:
+    """The warehouse answers a withdrawal or interception asked of a task already gone
+    (emptied by line removal before the request reached it) for the gone task; nothing
+    waits for it any more: noted, the shipment keeps its status."""
+    pending = order.pending_cancel
+    if ship.live or (pending and ship.shipment_id in pending["waiting"]):
+        return False
+    order.record("gone_shipment_answered", actor, shipment_id=ship.shipment_id, event=kind)
+    return True
+
+
+def shipment_emptied(order: Order, ship: Shipment, actor: str) -> bool:
+    """A line removal took the last line of a task and withdrew it: for a pending cancel
+    that is the shipment's answer (the warehouse drops a withdrawal or interception of an
+    emptied task). → whether a cancel waited for it."""
+    pending = order.pending_cancel
+    if ship.live or not pending or ship.shipment_id not in pending["waiting"]:
+        return False
+    order.record("shipment_withdrawn", actor, shipment_id=ship.shipment_id, by="line_removal")
+    _cancel_answer(order, ship, actor)
+    return True
+
+
 def _on_withdrawn(order: Order, ship: Shipment, data: dict[str, Any], actor: str) -> None:
-    if _left_already(order, ship, "withdrawn", actor):
+    if _left_already(order, ship, "withdrawn", actor) or _gone_already(
+        order, ship, "withdrawn", actor
+    ):
         return
     ship.status = "withdrawn"
     order.record("shipment_withdrawn", actor, shipment_id=ship.shipment_id)
@@ -304,7 +329,9 @@ def _on_interception_pending(
 
 
 def _on_intercepted(order: Order, ship: Shipment, data: dict[str, Any], actor: str) -> None:
-    if _left_already(order, ship, "intercepted", actor):
+    if _left_already(order, ship, "intercepted", actor) or _gone_already(
+        order, ship, "intercepted", actor
+    ):
         return
     ship.status = "intercepted"
     order.record("shipment_intercepted", actor, shipment_id=ship.shipment_id)

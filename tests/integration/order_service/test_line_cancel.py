@@ -259,3 +259,63 @@ async def test_every_line_removed_withdraws_the_task_and_cancels_the_order(servi
     order = await wait_until(cancelled, message="order cancelled")
     assert states(order, "SKU-1") == [("removed", 1)]
     assert order["shipments"][0]["status"] == "withdrawn"
+
+
+async def test_order_cancel_after_a_line_cancel_emptying_a_shipment_does_not_wait(services):
+    """Issue 15: a partly shipped split order; the dropship task's only line is asked off
+    (removal pending at the scanner), then the order is cancelled (interception pending);
+    the scanner removes the line, which withdraws the emptied task and drops the
+    interception. The cancel must settle (missed: the own parcel has left), not wait."""
+    o, w = services
+    lines = [
+        {"sku": "SKU-1", "qty": 1, "unit_price": "10.00"},
+        {"sku": "SKU-7", "qty": 1, "unit_price": "30.00"},
+    ]
+    r = await post_generic(o, "/webhooks/generic/orders", generic_order(lines=lines, total="40.00"))
+    order_id = r.json()["order_id"]
+    await o.post(f"/orders/{order_id}/review", json={"approve": True}, headers=CLERK)
+    await o.post(f"/orders/{order_id}/submit", headers=CLERK)
+    s1, s2 = f"{order_id}-S1", f"{order_id}-S2"
+    await wait_until(lambda: task(w, s1), message="own task")
+    await wait_until(lambda: task(w, s2), message="dropship task")
+    await w.post("/warehouses/WH-OWN-1/imports", json={"shipment_ids": [s1]}, headers=OWN)
+    await w.post(f"/shipments/{s1}/label", json={"carrier": "SF"}, headers=OWN)
+    pack = {"scanned": ["SKU-1"], "weight_grams": 300}
+    assert (await w.post(f"/shipments/{s1}/pack", json=pack, headers=OWN)).status_code == 200
+    assert (await w.post(f"/shipments/{s1}/ship", headers=OWN)).status_code == 200
+    await w.post("/warehouses/WH-DS-1/imports", json={"all_queued": True}, headers=DS1)
+
+    async def partly_shipped():
+        order = await doc(o, order_id)
+        statuses = [s["status"] for s in order["shipments"]]
+        return order if statuses == ["shipped", "allocated"] else None
+
+    await wait_until(partly_shipped, message="S1 shipped, S2 allocated")
+    r = await cancel(o, order_id, "SKU-7")
+    assert r.status_code == 202 and r.json()["lines"][0]["mode"] == "removal_request"
+    await wait_until(lambda: _pending_removal(w, s2), message="removal recorded on the task")
+    caps = (await o.get(f"/orders/{order_id}/capabilities", headers=CS)).json()
+    assert caps["cancel"]["mode"] == "intercept"
+    r = await o.post(f"/orders/{order_id}/cancel", json={"reason": "buyer asked"}, headers=CS)
+    assert r.status_code == 202 and r.json()["stage"] == "intercepting", r.text
+
+    async def interception_pending():
+        found = await task(w, s2)
+        return found if found["interception_request"] else None
+
+    await wait_until(interception_pending, message="interception pending on the task")
+    r = await w.post(f"/shipments/{s2}/line-removal", json={"outcome": "removed"}, headers=DS1)
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn", r.text
+
+    async def settled():
+        order = await doc(o, order_id)
+        return order if order["pending_cancel"] is None else None
+
+    order = await wait_until(settled, message="the order cancel settled")
+    assert order["stage"] == "shipped" and order["anomalies"] == []
+    assert [s["status"] for s in order["shipments"]] == ["shipped", "withdrawn"]
+    assert states(order, "SKU-7") == [("removed", 1)]
+    cap = order["capabilities"]["cancel"]
+    assert (cap["allowed"], cap["mode"]) == (False, "refuse_delivery")
+    r = await o.post(f"/orders/{order_id}/cancel", json={"reason": "again"}, headers=CS)
+    assert r.status_code == 409 and r.json()["error"]["code"] == cap["code"]

@@ -8,8 +8,11 @@ held task whatever its step; otherwise an interception; line removals at once wh
 queued or held, else a removal request answered removed or missed, missed once
 packed; an address change after import a relabel: held `address_change` until the next
 label, missed once shipped, and once packed best effort: without `catch` a packed,
-unheld parcel has left first). Warehouse events reach the order at once; the warehouse handles its
-pending requests before any later action on a task.
+unheld parcel has left first). As warehouse_service does, a withdrawal or interception
+asked of a task already gone is answered for the gone task, and an interception asked
+while a line removal waits for the scanner waits with it, and is dropped if that removal
+empties (withdraws) the task. Warehouse events reach the order at once; the warehouse
+handles its pending requests before any later action on a task.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from order_service.domain import lines, replacements
@@ -47,7 +50,7 @@ class Warehouse:
         self.order = order
         self.tasks: dict[str, dict] = {}
         self.requests: list[tuple[str, dict]] = []
-        self.interceptions: list[str] = []
+        self.interceptions: list[str] = []  # waiting for the task's line removals
         self.removals: list[dict] = []  # line-removal requests pending on imported tasks
 
     def tell(self, kind: str, sid: str, **data) -> None:
@@ -85,6 +88,11 @@ class Warehouse:
             rid = data["request_id"]
             if kind == "order.line_removal_requested":
                 self.remove_lines(task, data)
+            elif kind in ("order.withdraw_requested", "order.intercept_requested") and task[
+                "status"
+            ] in ("withdrawn", "intercepted"):  # gone already: answered for the gone task
+                gone = kind == "order.withdraw_requested" and task["status"] == "withdrawn"
+                self.tell("withdrawn" if gone else "intercepted", sid, request_id=rid)
             elif kind == "order.address_change_requested":
                 self.relabel(task, data, catch)
             elif kind == "order.edit_requested":
@@ -102,10 +110,14 @@ class Warehouse:
             ):
                 task["status"] = "withdrawn"
                 self.tell("withdrawn", sid, request_id=rid)
-            elif task["status"] not in ("withdrawn", "intercepted"):
-                if kind == "order.withdraw_requested":
+            else:  # an interception; it waits while the scanner owes a line removal
+                waits = any(d["shipment_id"] == sid for d in self.removals) and not held(task)
+                if kind == "order.withdraw_requested" or waits:
                     self.tell("interception_pending", sid, request_id=rid)
-                self.intercept(sid, catch)
+                if waits:
+                    self.interceptions.append(sid)
+                else:
+                    self.intercept(sid, catch)
             self.take_requests()
 
     def remove_lines(self, task: dict, data: dict) -> None:
@@ -167,6 +179,11 @@ class Warehouse:
                 self.tell(
                     kind, data["shipment_id"], request_id=data["request_id"], lines=data["lines"]
                 )
+        waiting = {d["shipment_id"] for d in self.removals}
+        for task_id in [t for t in self.interceptions if t not in waiting]:
+            self.interceptions.remove(task_id)
+            if self.tasks[task_id]["status"] not in ("withdrawn", "intercepted"):
+                self.intercept(task_id, catch)  # else dropped: the emptied task was withdrawn
 
     def intercept(self, sid: str, catch: bool) -> None:
         task = self.tasks[sid]
@@ -449,6 +466,36 @@ OPS = st.sampled_from(
 )
 
 
+# Issue 15: a partly shipped split order, a line cancel emptying the unshipped shipment,
+# then an order cancel (the scanner removes the line while the interception waits; or the
+# removal is guaranteed and the interception reaches the already emptied task).
+@example(
+    skus=["SKU-1", "SKU-7"],
+    start=("approve", "submit", "ship"),
+    steps=[
+        ("progress", 1, True),
+        ("cancel_line", 1, True),
+        ("cancel", 0, True),
+        ("answer", 0, False),
+    ],
+)
+@example(
+    skus=["SKU-1", "SKU-7"],
+    start=("approve", "submit", "ship"),
+    steps=[("progress", 1, True), ("hold", 1, True), ("cancel_line", 1, True), ("cancel", 0, True)],
+)
+# A replacement's stock-out must not keep the order in `exception` once its own stuck
+# shipment's lines are removed (nor requeue it on the replacement's answer).
+@example(
+    skus=["SKU-1", "SKU-7", "SKU-9"],
+    start=("approve", "submit", "ship", "replace"),
+    steps=[
+        ("out_of_stock", 1, False),
+        ("out_of_stock", 3, False),
+        ("cancel_line", 1, False),
+        ("cancel_line", 3, False),
+    ],
+)
 @settings(max_examples=300, deadline=None)
 @given(
     skus=st.lists(
@@ -514,13 +561,15 @@ def test_capabilities_predict_what_actions_do(skus, start, steps):
     wh.answer_removals(None, True)
     check_line_outcomes(order, guaranteed_lines)
     check_relabels(order, guaranteed_relabels)
+    # Every warehouse request was answered: no cancel waits (for a shipment or otherwise).
+    assert order.pending_cancel is None, (order.pending_cancel, order.timeline)
     own = [
         SHIPMENT_RANK[s.status]
         for s in order.shipments
         if s.status in SHIPMENT_RANK and not s.replacement_id
     ]
     # The order's stage is its own shipments' (replacements left out), once nothing blocks it.
-    if order.stage in WAREHOUSE_STAGES and own and not (order.held or order.pending_cancel):
+    if order.stage in WAREHOUSE_STAGES and own and not order.held:
         assert order.stage == WAREHOUSE_STAGES[min(own)], order.timeline
     if guaranteed_cancel:
         assert order.stage == "cancelled", order.timeline
