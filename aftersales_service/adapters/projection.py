@@ -169,6 +169,8 @@ class OrderProjection:
             held=bool(row.held),
             synced=bool(row.synced),
             total=money(row.total),
+            shipping=None if row.shipping is None else money(row.shipping),
+            discount=None if row.discount is None else money(row.discount),
             currency=row.currency,
             buyer_id=row.buyer_id,
             platform=row.platform,

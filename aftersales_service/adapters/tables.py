@@ -39,6 +39,8 @@ orders = Table(
     Column("buyer_id", String(64)),
     Column("currency", String(3), nullable=False, default="CNY"),
     Column("total", Money, nullable=False, default=0),
+    Column("shipping", Money),  # as order.synced carried it; NULL: not carried
+    Column("discount", Money),
     Column("stage", String(20)),
     Column("held", Boolean, nullable=False, default=False),
     Column("paid_at", TS),

@@ -1,8 +1,9 @@
 """What a refund of some units of an order is worth (SPEC §2.4).
 
 A unit is refunded at its price less its share of the order-level discount; a
-shipment's shipping goes back with the last of its units. The order event carries only
-the lines and the total paid, so the difference is the discount (paid < lines) or the
+shipment's shipping goes back with the last of its units. Shipping and discount are the
+order's as `order.synced` carried them; an older event without them leaves only the lines
+and the total paid, and then the difference is taken for the discount (paid < lines) or the
 shipping (paid > lines). A set of units is worth `units_value`; a refund of more units is
 worth what they add to those already claimed, so all refunds of an order add up to at most
 what was paid, to the cent, whatever their order.
@@ -24,12 +25,16 @@ def goods_total(order: OrderView) -> Decimal:
 
 
 def discount(order: OrderView) -> Decimal:
-    """The order-level discount: what the lines cost above what was paid."""
+    """The order-level discount; not known: what the lines cost above what was paid."""
+    if order.discount is not None:
+        return order.discount
     return max(ZERO, goods_total(order) - order.total)
 
 
 def shipping(order: OrderView) -> Decimal:
-    """The shipping paid: what was paid above the lines."""
+    """The shipping paid; not known: what was paid above the lines."""
+    if order.shipping is not None:
+        return order.shipping
     return max(ZERO, order.total - goods_total(order))
 
 
@@ -68,7 +73,7 @@ def _list_price(order: OrderView, keys: Iterable[str]) -> Decimal:
 def _net(order: OrderView, list_price: Decimal) -> Decimal:
     """A list price less its share of the order-level discount (unrounded)."""
     goods = goods_total(order)
-    return list_price * (goods - discount(order)) / goods if goods > 0 else ZERO
+    return list_price * max(ZERO, goods - discount(order)) / goods if goods > 0 else ZERO
 
 
 def paid_goods_value(order: OrderView, lines: Iterable[tuple[str, int]]) -> Decimal:

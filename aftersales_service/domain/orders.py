@@ -48,6 +48,9 @@ class OrderView:
     held: bool = False
     synced: bool = False
     total: Decimal = Decimal("0")
+    # As the order event carried them; None: not carried (older events), then inferred.
+    shipping: Decimal | None = None
+    discount: Decimal | None = None
     currency: str = "CNY"
     buyer_id: str | None = None
     platform: str | None = None

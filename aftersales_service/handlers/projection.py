@@ -37,6 +37,8 @@ async def _synced(uow, env, p, now):
         buyer_id=p.buyer.id,
         currency=p.currency,
         total=p.total,
+        shipping=p.shipping,
+        discount=p.discount,
         paid_at=p.paid_at,
     )
 

@@ -16,6 +16,7 @@ from shared.db import rowcount
 
 _TRANSIENT = ("events", "timeline", "tracking_sync")
 _DATES = ("paid_at", "platform_updated_at", "delivered_at", "delivery_reported_at")
+_AMOUNTS = ("shipping", "discount")  # None: not known (and in documents stored before them)
 
 
 class VersionConflict(Exception):
@@ -30,6 +31,8 @@ def to_document(order: Order) -> dict[str, Any]:
     doc = {f.name: getattr(order, f.name) for f in fields(order) if f.name not in _TRANSIENT}
     doc["shipments"] = [asdict(s) for s in order.shipments]
     doc["total"] = str(order.total)
+    for name in _AMOUNTS:
+        doc[name] = None if doc[name] is None else str(doc[name])
     for name in _DATES:
         doc[name] = doc[name].isoformat() if doc[name] else None
     doc.pop("version")
@@ -40,6 +43,8 @@ def from_document(doc: dict[str, Any], version: int) -> Order:
     data = dict(doc)
     data["shipments"] = [Shipment(**s) for s in doc.get("shipments", [])]
     data["total"] = Decimal(doc["total"])
+    for name in _AMOUNTS:
+        data[name] = Decimal(doc[name]) if doc.get(name) is not None else None
     for name in _DATES:
         data[name] = datetime.fromisoformat(doc[name]) if doc.get(name) else None
     return Order(**data, version=version)

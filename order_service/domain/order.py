@@ -61,6 +61,9 @@ class Order:
     paid_at: datetime
     note: str = ""
     platform_updated_at: datetime | None = None
+    # What `total` includes besides the lines, as the platform said; None: it did not say.
+    shipping: Decimal | None = None
+    discount: Decimal | None = None
     stage: str = "synced"
     version: int = 0
     review: dict[str, Any] = field(default_factory=lambda: {"status": "pending"})
@@ -174,6 +177,8 @@ class Order:
             currency=order.currency,
             paid_at=order.paid_at.isoformat(),
             note=order.note,
+            shipping=None if order.shipping is None else str(order.shipping),
+            discount=None if order.discount is None else str(order.discount),
         )
         order.emit("order.stage_changed", stage="synced", previous="", trigger="sync", held=False)
         order.record("transition", actor, trigger="sync", previous="", stage="synced")

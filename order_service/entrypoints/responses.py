@@ -70,6 +70,12 @@ class OrderView(BaseModel):
     address: dict[str, Any]
     lines: list[dict[str, Any]]
     total: str = Field(description="decimal string")
+    shipping: str | None = Field(
+        None, description="decimal string: the shipping `total` includes; null: not known"
+    )
+    discount: str | None = Field(
+        None, description="decimal string: the order-level discount; null: not known"
+    )
     currency: str
     paid_at: str | None
     note: str

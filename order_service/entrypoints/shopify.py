@@ -40,6 +40,19 @@ class ShopifyLineItem(_Open):
     title: Str | None = ""
 
 
+class ShopifyMoney(_Open):
+    amount: Amount | None = None
+
+
+class ShopifyMoneySet(_Open):
+    shop_money: ShopifyMoney | None = None
+
+
+class ShopifyShippingLine(_Open):
+    price: Amount | None = None
+    is_removed: bool | None = False
+
+
 class ShopifyAddress(_Open):
     first_name: Str | None = ""
     last_name: Str | None = ""
@@ -85,6 +98,10 @@ class ShopifyOrder(_Open):
     billing_address: ShopifyAddress | None = None
     customer: ShopifyCustomer | None = None
     note: Annotated[str, Field(max_length=10_000)] | None = ""
+    # What `total_price` includes besides the lines (with taxes and tips, not read).
+    total_discounts: Amount | None = None
+    total_shipping_price_set: ShopifyMoneySet | None = None
+    shipping_lines: list[ShopifyShippingLine] | None = Field(None, max_length=100)
 
     @property
     def paid(self) -> bool:
@@ -92,6 +109,22 @@ class ShopifyOrder(_Open):
 
     def paid_at(self) -> datetime:
         return self.processed_at or self.created_at
+
+    def shipping(self) -> Decimal | None:
+        """The shipping charged (shop currency): `total_shipping_price_set`, else the sum
+        of the `shipping_lines` not removed; None when the payload says neither."""
+        given = self.total_shipping_price_set
+        money = given.shop_money if given is not None else None
+        if money is not None and money.amount is not None:
+            return money.amount
+        prices = [s.price for s in self.shipping_lines or () if not s.is_removed]
+        if not prices or any(p is None for p in prices):
+            return None
+        return sum((p for p in prices if p is not None), Decimal("0"))
+
+    def discount(self) -> Decimal | None:
+        """`total_discounts`: every discount of the order; None when absent or null."""
+        return self.total_discounts
 
     def buyer(self) -> dict:
         c = self.customer

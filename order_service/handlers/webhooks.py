@@ -51,6 +51,8 @@ class IncomingOrder:
     paid_at: datetime
     note: str = ""
     updated_at: datetime | None = None
+    shipping: Decimal | None = None  # what `total` includes besides the lines; None: unknown
+    discount: Decimal | None = None
 
 
 async def ingest_order(deps: Deps, cmd: IncomingOrder) -> WebhookResult:
@@ -231,6 +233,8 @@ async def _create(uow: OrderUnitOfWork, cmds: list[IncomingOrder]) -> list[Order
             address=cmd.address,
             lines=lines,
             total=cmd.total,
+            shipping=cmd.shipping,
+            discount=cmd.discount,
             currency=cmd.currency,
             paid_at=cmd.paid_at,
             note=cmd.note,

@@ -30,6 +30,10 @@ class OrderSynced(Payload):
     currency: str
     paid_at: datetime
     note: str = ""
+    # What `total` includes besides the lines (total = lines + shipping - discount for the
+    # generic webhook). None: not known (the platform did not say, or an older event).
+    shipping: Decimal | None = None
+    discount: Decimal | None = None
 
 
 @event("order.stage_changed")

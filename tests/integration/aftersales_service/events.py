@@ -35,8 +35,16 @@ def line(sku: str, qty: int = 1, price: str = "59.00", **kw) -> Line:
     return Line(sku=sku, qty=qty, unit_price=Decimal(price), **kw)
 
 
-def synced(order_id: str, lines: list[Line], total: str | None = None, buyer="B1") -> Envelope:
+def synced(
+    order_id: str,
+    lines: list[Line],
+    total: str | None = None,
+    buyer="B1",
+    shipping: str | None = None,
+    discount: str | None = None,
+) -> Envelope:
     amount = Decimal(total) if total else sum((ln.unit_price * ln.qty for ln in lines), Decimal(0))
+    known = {k: Decimal(v) for k, v in (("shipping", shipping), ("discount", discount)) if v}
     return new_event(
         OrderSynced(
             shop_id="demo-shop",
@@ -48,6 +56,7 @@ def synced(order_id: str, lines: list[Line], total: str | None = None, buyer="B1
             total=amount,
             currency="CNY",
             paid_at=T0,
+            **known,
         ),
         producer="order",
         order_id=order_id,

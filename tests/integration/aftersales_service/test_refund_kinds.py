@@ -202,3 +202,25 @@ async def test_a_decision_for_an_unknown_refund_is_an_anomaly(harness):
     assert [a["event_type"] for a in found] == ["order.refund_decided"]
     assert "refund_not_found" in found[0]["reason"]
     assert await h.emitted() == []
+
+
+async def test_cancelled_lines_use_the_shipping_and_discount_the_order_carried(harness):
+    """100.00 of goods + 10.00 shipping - 20.00 discount = 90.00 paid: a unit is refunded
+    at its price less 20 %, the shipping with the last unit; together exactly 90.00."""
+    h = harness
+    synced = ev.synced("O-SD", DISCOUNTED, total="90.00", shipping="10.00", discount="20.00")
+    await h.feed(synced)
+    await h.feed(ev.cancelled("O-SD", "60.00", "void", lines=[("SKU-1", 2)]))
+    assert await amounts(h) == ["48.00"]  # 2 x (30.00 - 6.00), no shipping yet
+    await h.feed(ev.cancelled("O-SD", "40.00", "void", lines=[("SKU-2", 1)]))
+    assert await amounts(h) == ["48.00", "42.00"]  # 32.00 + the shipping 10.00
+    assert sum(D(a) for a in await amounts(h)) == D("90.00")
+
+
+async def test_an_order_synced_without_them_still_parses_and_infers_the_discount(harness):
+    """An `order.synced` already in flight before the fields existed: the total tells."""
+    h = harness
+    old = ev.synced("O-OLD", DISCOUNTED, total="90.00")
+    old.payload.pop("shipping", None), old.payload.pop("discount", None)
+    await h.feed(old, ev.cancelled("O-OLD", "30.00", "void", lines=[("SKU-1", 1)]))
+    assert await amounts(h) == ["27.00"]  # the 10.00 below the lines taken as discount

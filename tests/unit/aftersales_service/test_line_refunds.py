@@ -11,6 +11,7 @@ import pytest
 from aftersales_service.domain.line_refunds import (
     discount,
     line_refund_amount,
+    paid_goods_value,
     shipping,
     units_value,
 )
@@ -104,3 +105,48 @@ def test_in_any_order_the_units_add_up_to_what_was_paid(o):
             claimed.add(k)
         assert sum(paid) == o.total, order_of_units
         assert all(p >= 0 for p in paid)
+
+
+def both(shipping_: str | None, discount_: str | None) -> OrderView:
+    """2 x 30.00 + 1 x 40.00 = 100.00 of goods, one shipment, 90.00 paid."""
+    o = order("90.00", ("SKU-1", 2, "30.00", "WH-A"), ("SKU-2", 1, "40.00", "WH-A"))
+    o.shipping = None if shipping_ is None else D(shipping_)
+    o.discount = None if discount_ is None else D(discount_)
+    return o
+
+
+def test_shipping_and_discount_carried_by_the_order_are_used_not_inferred():
+    o = both("10.00", "20.00")  # 100.00 + 10.00 shipping - 20.00 discount = 90.00
+    assert (discount(o), shipping(o)) == (D("20.00"), D("10.00"))
+    assert amount(o, set(), ["L0U0"]) == D("24.00")  # 30.00 less its 20 % share
+    assert amount(o, {"L0U0"}, ["L0U1"]) == D("24.00")
+    assert amount(o, {"L0U0", "L0U1"}, ["L1U0"]) == D("42.00")  # 32.00 + the shipping
+    assert paid_goods_value(o, [("SKU-1", 1)]) == D("24.00")
+    assert paid_goods_value(o, [("SKU-2", 1)]) == D("32.00")  # no shipping
+    assert units_value(o, {"L0U0", "L1U0"}) == D("56.00")
+
+
+def test_with_both_known_the_units_add_up_to_what_was_paid_in_any_order():
+    o = both("10.00", "20.00")
+    for order_of_units in permutations(keys(o)):
+        claimed: set[str] = set()
+        paid = []
+        for k in order_of_units:
+            paid.append(amount(o, claimed, [k]))
+            claimed.add(k)
+        assert sum(paid) == D("90.00"), order_of_units
+        assert paid[-1] >= D("34.00")  # the last unit of the shipment takes the shipping
+
+
+def test_a_zero_shipping_or_discount_carried_is_known_too():
+    o = order("110.00", ("SKU-1", 2, "30.00", None), ("SKU-2", 1, "40.00", None))
+    o.shipping, o.discount = D("0"), D("0")  # e.g. 10.00 of tax the lines do not show
+    assert (discount(o), shipping(o)) == (D("0"), D("0"))
+    assert amount(o, set(), ["L0U0"]) == D("30.00")
+    assert amount(o, {"L0U0", "L0U1"}, ["L1U0"]) == D("50.00")  # the rest of what was paid
+
+
+def test_without_them_the_event_leaves_inference_as_before():
+    o = both(None, None)
+    assert (discount(o), shipping(o)) == (D("10.00"), D("0"))
+    assert amount(o, set(), ["L0U0"]) == D("27.00")
