@@ -43,13 +43,12 @@ async def test_a_stream_of_commits_is_read_in_few_queries(make_settings, monkeyp
     wire.install(monkeypatch)
     rt = toy.runtime(make_settings("order"))
     slow_acks(rt, monkeypatch)
-    reads: list[int] = []
+    reads: list[int] = []  # rows in flight at each read of the outbox
     unsent = rt.relay._unsent
 
     async def counted(busy, limit):
-        rows = await unsent(busy, limit)
-        reads.append(len(rows))
-        return rows
+        reads.append(len(rt.relay._sending))
+        return await unsent(busy, limit)
 
     monkeypatch.setattr(rt.relay, "_unsent", counted)
     tasks = await started(rt)
@@ -63,9 +62,10 @@ async def test_a_stream_of_commits_is_read_in_few_queries(make_settings, monkeyp
             steps = wire.steps(f"ord-{key}")
             assert steps == sorted(steps), (key, steps)  # per-key order kept
         assert len({(k, s) for k, s in wire.records}) == 200
-        # one read per fill_seconds (0.025) for new commits, and a few that a held-back
-        # key's acknowledgement triggers; not one per acknowledgement
-        assert len(reads) <= seconds / 0.025 + 10, (len(reads), seconds)
-        assert len(reads) <= 200 / 3, (len(reads), seconds)
+        # with rows in flight: one read per fill_seconds (0.025) for new commits, and a
+        # few that a held-back key's acknowledgement triggers; not one per acknowledgement
+        # (a commit finding nothing in flight is read at once: slow commits, PostgreSQL)
+        paced = [n for n in reads if n]
+        assert len(paced) <= seconds / 0.025 + 10, (len(paced), len(reads), seconds)
     finally:
         await stopped(rt, tasks)
