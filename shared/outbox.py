@@ -13,8 +13,9 @@ a partition whose leader is away holds back only its own keys.
 
 Reads are paced: with rows in flight the relay reads the outbox again only
 when a key it held back is acknowledged, when the window is half free after a
-full read, or, for newly committed rows, at most every `fill_seconds` (so a
-stream of small commits costs a read per interval, not one per acknowledgement).
+full read, when the lease is due for renewal, or, for newly committed rows, at
+most every `fill_seconds` (so a stream of small commits costs a read per
+interval, not one per acknowledgement).
 
 Marks are writes, and SQLite has one writer, shared with the intake's group
 commit: one mark at a time, at most one every `mark_seconds` (an acknowledged
@@ -214,7 +215,7 @@ class OutboxRelay:
 
     def _fill_wanted(self) -> bool:
         """Read the outbox now? Always when nothing is in flight; else see the docstring."""
-        if not self._sending or self._refill:
+        if not self._sending or self._refill or self._lease_due():
             return True
         if self._full and len(self._sending) <= self.batch // 2:
             return True
@@ -512,11 +513,15 @@ class OutboxRelay:
         self.outbox.notify()
         return rowcount(result) == 1
 
+    def _lease_due(self) -> bool:
+        """Renewals happen at a third of the lease's length."""
+        return _now() >= self._lease_until - timedelta(seconds=self.lease_seconds * 2 / 3)
+
     async def _hold_lease(self) -> bool:
-        """Take or renew the lease; renewals happen at a third of its length."""
-        now = _now()
-        if now < self._lease_until - timedelta(seconds=self.lease_seconds * 2 / 3):
+        """Take or renew the lease when due."""
+        if not self._lease_due():
             return True
+        now = _now()
         lease = self.outbox.tables.lease
         until = now + timedelta(seconds=self.lease_seconds)
         async with self.db.session() as session, session.begin():

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
+
+from sqlalchemy import select
 
 from tests.integration.platform import toy
-from tests.integration.platform.fake_producer import Wire
+from tests.integration.platform.fake_producer import HANG, Wire
 from tests.integration.platform.test_relay_recovery import started, stopped, unpublished
 from tests.support import wait_until
 
@@ -67,5 +70,23 @@ async def test_a_stream_of_commits_is_read_in_few_queries(make_settings, monkeyp
         # (a commit finding nothing in flight is read at once: slow commits, PostgreSQL)
         paced = [n for n in reads if n]
         assert len(paced) <= seconds / 0.025 + 10, (len(paced), len(reads), seconds)
+    finally:
+        await stopped(rt, tasks)
+
+
+async def test_the_lease_is_renewed_while_rows_wait_for_acks(make_settings, monkeypatch):
+    Wire(lambda producer, key, value: HANG).install(monkeypatch)  # never acknowledged
+    rt = toy.runtime(make_settings("order"))
+    rt.relay.lease_seconds = 0.6  # renewed every 0.2 s
+    tasks = await started(rt)
+    try:
+        await toy.record_step(rt, "ord-1", 1)
+        await wait_until(lambda: len(rt.relay._sending), expect=1, message="row in flight")
+        await asyncio.sleep(1.5)  # the lease's length, twice over: paced reads skip none
+        lease = toy.tables.lease
+        async with rt.db.reader() as s:
+            expires = (await s.execute(select(lease.c.expires_at))).scalar_one()
+        assert rt.relay._sending, "still in flight"
+        assert expires.replace(tzinfo=expires.tzinfo or UTC) > datetime.now(UTC), expires
     finally:
         await stopped(rt, tasks)
