@@ -11,6 +11,12 @@ next row is sent only once the one before is acknowledged, so no producer
 failure can reorder an order's events. Rows are marked per acknowledgement:
 a partition whose leader is away holds back only its own keys.
 
+Reads are paced: with rows in flight the relay reads the outbox again only
+when a key it held back is acknowledged, when the window is half free after a
+full read, when the lease is due for renewal, or, for newly committed rows, at
+most every `fill_seconds` (so a stream of small commits costs a read per
+interval, not one per acknowledgement).
+
 Marks are writes, and SQLite has one writer, shared with the intake's group
 commit: one mark at a time, at most one every `mark_seconds` (an acknowledged
 row is not sent again meanwhile, and its key's next row may go; a crash before
@@ -143,12 +149,18 @@ class OutboxRelay:
         send_timeout: float = 15.0,
         stale_seconds: float = 30.0,
         mark_seconds: float = 0.25,
+        fill_seconds: float = 0.025,
     ):
         self.db, self.outbox, self.bus = db, outbox, bus
         self.name, self.owner = name, owner
         self.batch, self.idle, self.lease_seconds = batch, idle_seconds, lease_seconds
         self.send_timeout, self.stale_seconds = send_timeout, stale_seconds
-        self.mark_seconds = mark_seconds
+        self.mark_seconds, self.fill_seconds = mark_seconds, fill_seconds
+        self._filled_at = -fill_seconds  # monotonic; the last read of the outbox
+        self._full = False  # the last read found more rows than it could send
+        self._held: set[str] = set()  # keys whose next row the last read held back
+        self._refill = False  # a held key was acknowledged (its next row may go)
+        self._done: list[asyncio.Future[Any]] = []  # settled sends, not yet collected
         self._marked_at = -mark_seconds  # monotonic; the last mark's start
         self._lease_until = datetime(1970, 1, 1, tzinfo=UTC)
         self._sending: dict[asyncio.Future[Any], _Flight] = {}  # a row's acknowledgement
@@ -176,10 +188,9 @@ class OutboxRelay:
         backoff, next_prune = 0.1, 0.0
         while True:
             try:
-                self.outbox.pending.clear()
-                sent = await self._fill()
+                sent = await self._fill() if self._fill_wanted() else 0
                 if self._sending or self._marking is not None:
-                    await self._wait_any()
+                    await self._wait_any(until_fill=True)
                 elif not sent:
                     if time.monotonic() >= next_prune and self.bus.connected:
                         await self.prune()
@@ -202,11 +213,25 @@ class OutboxRelay:
             async with asyncio.timeout(self.idle):
                 await self.outbox.pending.wait()
 
-    async def _wait_any(self) -> None:
+    def _fill_wanted(self) -> bool:
+        """Read the outbox now? Always when nothing is in flight; else see the docstring."""
+        if not self._sending or self._refill or self._lease_due():
+            return True
+        if self._full and len(self._sending) <= self.batch // 2:
+            return True
+        due = time.monotonic() - self._filled_at >= self.fill_seconds
+        return due and self.outbox.pending.is_set()
+
+    async def _wait_any(self, *, until_fill: bool = False) -> None:
         """Until a send or the mark settles, or the idle time; new commits wake it only
-        when nothing is in flight (under load, acknowledgements pace the reads)."""
+        when nothing is in flight (under load, acknowledgements pace the reads), or,
+        `until_fill`, once the next read is due."""
+        timeout = self.idle
+        if until_fill and self._sending and self.outbox.pending.is_set():
+            due = self._filled_at + self.fill_seconds - time.monotonic()
+            timeout = min(timeout, max(due, 0.0))
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.idle):
+            async with asyncio.timeout(timeout):
                 if self._sending or self._marking is not None:
                     await self._changed.wait()
                 else:
@@ -230,6 +255,8 @@ class OutboxRelay:
 
     async def _fill(self) -> int:
         """Start sending the next rows: per key only its first unmarked row, none in flight."""
+        self.outbox.pending.clear()
+        self._filled_at, self._refill = time.monotonic(), False
         if not self.bus.connected:
             return 0
         if not await self._hold_lease():
@@ -242,14 +269,21 @@ class OutboxRelay:
         busy = {flight.row.key for flight in self._sending.values()}
         skip = self._marking_ids | {row.id for row in self._acked}
         fresh: list[_Row] = []
-        for row in await self._unsent(busy, room + len(skip)):
+        self._held = set()
+        limit = room + len(skip)
+        unsent = await self._unsent(busy, limit)
+        self._full = len(unsent) == limit
+        for row in unsent:
             if row.id in skip:  # acknowledged: the key's next row may go
                 continue
             if row.key not in busy:
                 busy.add(row.key)
                 fresh.append(row)
                 if len(fresh) == room:
+                    self._full = True
                     break
+            else:
+                self._held.add(row.key)
         await self._start_sending(fresh)
         self._waiting = len(self._sending)
         if not self._sending:
@@ -272,13 +306,17 @@ class OutboxRelay:
             futures = []
             for row in group:
                 future = loop.create_future()
-                future.add_done_callback(lambda _: self._changed.set())
+                future.add_done_callback(self._on_done)
                 self._sending[future] = _Flight(row, now + self.send_timeout)
                 self._first_try.setdefault(row.id, now)
                 futures.append(future)
             sender = asyncio.create_task(self._send_rows(group, futures))
             self._senders.add(sender)
             sender.add_done_callback(self._senders.discard)
+
+    def _on_done(self, future: asyncio.Future[Any]) -> None:
+        self._done.append(future)
+        self._changed.set()
 
     async def _send_rows(self, rows: list[_Row], futures: list[asyncio.Future[Any]]) -> None:
         for row, future in zip(rows, futures, strict=True):
@@ -313,17 +351,22 @@ class OutboxRelay:
         the last mark, unless `mark_now`), park the refused, recover on the rest."""
         fatal: BaseException | None = None
         acked = 0
+        done, self._done = self._done, []
         now = time.monotonic()
-        for future, flight in list(self._sending.items()):
+        for future, flying in self._sending.items():  # in send order, so by deadline
+            if now < flying.deadline:
+                break
             if not future.done():
-                if now < flight.deadline:
-                    continue
                 future.set_exception(TimeoutError(f"no acknowledgement in {self.send_timeout}s"))
-            del self._sending[future]
+                done.append(future)
+        for future in done:
+            if (flight := self._sending.pop(future, None)) is None:
+                continue  # abandoned, or collected already
             exc = future.exception()
             if exc is None:
                 self._acked.append(flight.row)
                 self._first_try.pop(flight.row.id, None)
+                self._refill = self._refill or flight.row.key in self._held
                 acked += 1
             elif refused_for_good(exc):
                 await self._park(flight.row, exc)
@@ -369,6 +412,7 @@ class OutboxRelay:
             sender.cancel()
         await asyncio.gather(*senders, return_exceptions=True)
         sending, self._sending = self._sending, {}
+        self._done = []
         for future, flight in sending.items():
             if not future.done():
                 future.cancel()
@@ -469,11 +513,15 @@ class OutboxRelay:
         self.outbox.notify()
         return rowcount(result) == 1
 
+    def _lease_due(self) -> bool:
+        """Renewals happen at a third of the lease's length."""
+        return _now() >= self._lease_until - timedelta(seconds=self.lease_seconds * 2 / 3)
+
     async def _hold_lease(self) -> bool:
-        """Take or renew the lease; renewals happen at a third of its length."""
-        now = _now()
-        if now < self._lease_until - timedelta(seconds=self.lease_seconds * 2 / 3):
+        """Take or renew the lease when due."""
+        if not self._lease_due():
             return True
+        now = _now()
         lease = self.outbox.tables.lease
         until = now + timedelta(seconds=self.lease_seconds)
         async with self.db.session() as session, session.begin():

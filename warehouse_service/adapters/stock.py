@@ -169,23 +169,27 @@ class StockRepository:
     async def settle(
         self, shipment_ids: Sequence[str], status: str, now: datetime
     ) -> list[tuple[str, str, str, int]]:
-        """Close the live reservations of these tasks; returns (shipment, wh, sku, qty)."""
+        """Close the live reservations of these tasks; returns (shipment, wh, sku, qty).
+
+        One statement; on PostgreSQL its subquery locks the rows in key order first (two
+        instances settling overlapping tasks cannot deadlock)."""
         ids = sorted(set(shipment_ids))
-        query = (
-            select(R.shipment_id, R.warehouse_id, R.sku, R.qty)
-            .where(R.shipment_id.in_(ids), R.status == "live")
-            .order_by(R.shipment_id, R.sku)
-            .with_for_update()
-        )
-        result = await self.session.execute(query)
-        live = [(r.shipment_id, r.warehouse_id, r.sku, r.qty) for r in result]
-        if live:
-            await self.session.execute(
-                update(t.reservations)
-                .where(R.shipment_id.in_(ids), R.status == "live")
-                .values(status=status, settled_at=now)
+        chosen = R.shipment_id.in_(ids)
+        if self.session.get_bind().dialect.name == "postgresql":
+            locked = (
+                select(R.shipment_id, R.sku)
+                .where(chosen, R.status == "live")
+                .order_by(R.shipment_id, R.sku)
+                .with_for_update()
             )
-        return live
+            chosen = tuple_(R.shipment_id, R.sku).in_(locked)
+        result = await self.session.execute(
+            update(t.reservations)
+            .where(chosen, R.status == "live")
+            .values(status=status, settled_at=now)
+            .returning(R.shipment_id, R.warehouse_id, R.sku, R.qty)
+        )
+        return sorted((r.shipment_id, r.warehouse_id, r.sku, r.qty) for r in result)
 
     async def forget_settled(self, shipment_id: str) -> None:
         """Drop a task's closed reservations (its lines are reserved anew after an edit)."""
