@@ -65,11 +65,9 @@ def pct(values: list[float], p: float) -> float:
 
 
 def command() -> str:
-    env = " ".join(
-        f"{k}={os.environ[k]}"
-        for k in ("KAFKA_BOOTSTRAP_SERVERS", "BENCH_DATABASE_URL", "KAFKA_IDEMPOTENCE")
-        if k in os.environ
-    )
+    shape = ("KAFKA_BOOTSTRAP_SERVERS", "BENCH_DATABASE_URL", "KAFKA_IDEMPOTENCE")
+    knobs = sorted(k for k in os.environ if k.startswith("BENCH_") and k not in shape)
+    env = " ".join(f"{k}={os.environ[k]}" for k in (*shape, *knobs) if k in os.environ)
     spec = sys.modules["__main__"].__spec__  # None when run as a file, not with -m
     target = f"-m {spec.name}" if spec else sys.argv[0]
     return f"{env} .venv/bin/python {target}".strip()
