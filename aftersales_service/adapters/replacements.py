@@ -11,7 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_service.adapters import tables as t
-from aftersales_service.adapters.rows import from_row, insert_obj, money, save_versioned
+from aftersales_service.adapters.rows import (
+    from_row,
+    insert_obj,
+    liability_rows,
+    money,
+    save_versioned,
+)
 from aftersales_service.domain.errors import NotFound, Refused
 from aftersales_service.domain.replacements import Replacement
 from aftersales_service.domain.returns import Liability
@@ -129,25 +135,10 @@ class ReplacementRepository:
     async def add_liabilities(
         self, ids: list[str], reship: Replacement, items: list[Liability], at: datetime
     ) -> None:
-        await self.session.execute(
-            insert(t.liabilities),
-            [
-                {
-                    "liability_id": lid,
-                    "return_id": None,
-                    "replacement_id": reship.replacement_id,
-                    "order_id": reship.order_id,
-                    "party": li.party,
-                    "amount": li.amount,
-                    "basis": li.basis,
-                    "sku": li.sku,
-                    "supplier_id": li.supplier_id,
-                    "warehouse_id": li.warehouse_id,
-                    "created_at": at,
-                }
-                for lid, li in zip(ids, items, strict=True)
-            ],
+        rows = liability_rows(
+            ids, items, at, order_id=reship.order_id, replacement_id=reship.replacement_id
         )
+        await self.session.execute(insert(t.liabilities), rows)
 
     async def drop_liabilities(self, replacement_id: str) -> None:
         """A reship the order service refused lost nothing."""

@@ -10,7 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aftersales_service.adapters import tables as t
-from aftersales_service.adapters.rows import from_row, insert_obj, money, save_versioned, utc
+from aftersales_service.adapters.rows import (
+    from_row,
+    insert_obj,
+    liability_rows,
+    money,
+    save_versioned,
+    utc,
+)
 from aftersales_service.domain.care import Complaint, NotificationTask
 from aftersales_service.domain.errors import NotFound, Refused
 from aftersales_service.domain.policy import ReturnPolicy
@@ -224,24 +231,8 @@ class LedgerRepository:
     ) -> None:
         if not items:
             return
-        await self.session.execute(
-            insert(t.liabilities),
-            [
-                {
-                    "liability_id": lid,
-                    "return_id": case.return_id,
-                    "order_id": case.order_id,
-                    "party": li.party,
-                    "amount": li.amount,
-                    "basis": li.basis,
-                    "sku": li.sku,
-                    "supplier_id": li.supplier_id,
-                    "warehouse_id": li.warehouse_id,
-                    "created_at": at,
-                }
-                for lid, li in zip(ids, items, strict=True)
-            ],
-        )
+        rows = liability_rows(ids, items, at, order_id=case.order_id, return_id=case.return_id)
+        await self.session.execute(insert(t.liabilities), rows)
 
     async def get_liability(self, liability_id: str):
         row = (

@@ -16,6 +16,8 @@ from shared.db import rowcount
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
+    from aftersales_service.domain.returns import Liability
+
 D = TypeVar("D", bound="DataclassInstance")
 CENT = Decimal("0.01")
 
@@ -79,3 +81,31 @@ async def save_versioned(
             id=getattr(obj, key),
         )
     obj.version = current + 1
+
+
+def liability_rows(
+    ids: list[str],
+    items: list[Liability],
+    at: datetime,
+    *,
+    order_id: str,
+    return_id: str | None = None,
+    replacement_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Ledger rows of a return's or a reship's losses."""
+    return [
+        {
+            "liability_id": lid,
+            "return_id": return_id,
+            "replacement_id": replacement_id,
+            "order_id": order_id,
+            "party": li.party,
+            "amount": li.amount,
+            "basis": li.basis,
+            "sku": li.sku,
+            "supplier_id": li.supplier_id,
+            "warehouse_id": li.warehouse_id,
+            "created_at": at,
+        }
+        for lid, li in zip(ids, items, strict=True)
+    ]

@@ -228,19 +228,24 @@ class Order:
             )
         self.shipments = [Shipment(sid, wh, lines) for sid, wh, lines in plan]
         for s in self.shipments:
-            self.emit(
-                "order.submitted",
-                shipment_id=s.shipment_id,
-                warehouse_id=s.warehouse_id,
-                lines=s.lines,
-                address=self.address,
-                platform=self.platform,
-                buyer_id=self.buyer["id"],
-                paid_at=self.paid_at.isoformat(),
-            )
+            self.announce(s)
         self.fire("submit", actor, shipments=[s.shipment_id for s in self.shipments])
 
     # ---- CS actions: they do exactly what `decide` answers ----------------------------
+    def announce(self, s: Shipment) -> None:
+        """`order.submitted`: a shipment (or a replacement's) for its warehouse."""
+        self.emit(
+            "order.submitted",
+            shipment_id=s.shipment_id,
+            warehouse_id=s.warehouse_id,
+            lines=s.lines,
+            address=self.address,
+            platform=self.platform,
+            buyer_id=self.buyer["id"],
+            paid_at=self.paid_at.isoformat(),
+            **({"replacement_id": s.replacement_id} if s.replacement_id else {}),
+        )
+
     def _allowed(self, action: str) -> Capability:
         cap = decide(self, action)
         if not cap.allowed:

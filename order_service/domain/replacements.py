@@ -140,17 +140,7 @@ def _create(
     shipments = [Shipment(sid, wh, lines, replacement_id=rid) for sid, wh, lines in plan]
     order.shipments += shipments
     for s in shipments:
-        order.emit(
-            "order.submitted",
-            shipment_id=s.shipment_id,
-            warehouse_id=s.warehouse_id,
-            lines=s.lines,
-            address=order.address,
-            platform=order.platform,
-            buyer_id=order.buyer["id"],
-            paid_at=order.paid_at.isoformat(),
-            replacement_id=rid,
-        )
+        order.announce(s)
     value = sum(
         (Decimal(str(ln["unit_price"])) * int(ln["qty"]) for s in shipments for ln in s.lines),
         Decimal("0"),
