@@ -132,23 +132,10 @@ async def test_a_platform_cancellation_parked_before_its_order_is_applied_and_re
 async def test_a_shipped_event_moves_the_order_and_queues_the_tracking_call():
     deps, db = fake_deps()
     oid = (await ingest_order(deps, incoming())).order_id
-    await uc.review(deps, oid, True, "", "clerk")
-    [ship] = (await uc.submit(deps, oid, None, "clerk")).shipments
-    ids = {"shipment_id": ship.shipment_id, "warehouse_id": ship.warehouse_id}
-    label = {"carrier": "SF", "tracking_number": "SF123"}
-    for payload in (
-        w.ShipmentAllocated(**ids),
-        w.ShipmentLabelled(**ids, **label),
-        w.ShipmentPacked(**ids, weight_grams=500),
-        w.ShipmentShipped(**ids, **label, shipped_at=deps.clock.now()),
-    ):
-        async with deps.uow() as uow:
-            env = new_event(payload, producer="warehouse_service", order_id=oid)
-            await events.on_warehouse_event(uow, env)
-            await uow.commit()
+    await _shipped(deps, oid)
     assert db.order(oid).stage == "shipped"
     [call] = [c for c in db.platform_calls if c["call"] == "tracking"]
-    assert call["body"]["tracking_number"] == "SF123"
+    assert call["body"]["tracking_number"] == "SF1"
 
 
 async def test_an_event_for_an_unknown_order_is_an_anomaly_not_an_error():
