@@ -15,10 +15,16 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    text,
 )
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 _ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _partial(name: str, columns: list[str], where: str) -> Index:
+    """An index of the rows matching `where`, on both databases."""
+    return Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,15 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         # says why. The key's later rows wait until it is retried or discarded.
         Column("parked_at", DateTime(timezone=True)),
         Column("error", String(500)),
-        Index("ix_outbox_unpublished", "published_at", "id"),
-        Index("ix_outbox_parked", "parked_at"),
+        # Each of the outbox's readers by an index of just its rows: the relay's read
+        # (`outbox.unsent_rows`), parked rows and their keys, pruning the published.
+        # SQLite, given a plain index on `published_at` or `parked_at`, walked every kept
+        # row for the relay (6 ms a read with 13,400 kept).
+        _partial("ix_outbox_unsent", ["id"], "published_at IS NULL AND parked_at IS NULL"),
+        _partial(
+            "ix_outbox_parked_rows", ["id", "key"], "parked_at IS NOT NULL AND published_at IS NULL"
+        ),
+        _partial("ix_outbox_published", ["published_at"], "published_at IS NOT NULL"),
     )
     inbox = Table(
         "inbox",

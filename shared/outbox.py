@@ -51,7 +51,7 @@ from aiokafka.errors import (
     RecordTooLargeError,
 )
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,6 +130,21 @@ def _copy_outcome(target: asyncio.Future[Any], source: asyncio.Future[Any]) -> N
         target.set_exception(error)
     else:
         target.set_result(source.result())
+
+
+def unsent_rows(t: Table, busy: set[str], limit: int) -> Select[Any]:
+    """Unmarked rows in id order, leaving out keys in flight and keys with a parked row.
+    Both conditions match partial indexes (`messaging_tables`), so a read visits the
+    unsent rows only, however many published rows the outbox keeps."""
+    parked_keys = select(t.c.key).where(t.c.parked_at.is_not(None), t.c.published_at.is_(None))
+    query = (
+        select(t.c.id, t.c.topic, t.c.key, t.c.value)
+        .where(t.c.published_at.is_(None), t.c.parked_at.is_(None))
+        .where(t.c.key.not_in(parked_keys))
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    return query.where(t.c.key.not_in(busy)) if busy else query
 
 
 class OutboxRelay:
@@ -331,18 +346,7 @@ class OutboxRelay:
             ack.add_done_callback(functools.partial(_copy_outcome, future))
 
     async def _unsent(self, busy: set[str], limit: int) -> list[_Row]:
-        """Unmarked rows in id order, leaving out keys in flight and keys with a parked row."""
-        t = self.outbox.tables.outbox
-        parked_keys = select(t.c.key).where(t.c.parked_at.is_not(None), t.c.published_at.is_(None))
-        query = (
-            select(t.c.id, t.c.topic, t.c.key, t.c.value)
-            .where(t.c.published_at.is_(None), t.c.parked_at.is_(None))
-            .where(t.c.key.not_in(parked_keys))
-            .order_by(t.c.id)
-            .limit(limit)
-        )
-        if busy:
-            query = query.where(t.c.key.not_in(busy))
+        query = unsent_rows(self.outbox.tables.outbox, busy, limit)
         async with self.db.reader() as session:
             return [_Row(*r) for r in (await session.execute(query)).all()]
 
