@@ -53,7 +53,7 @@ def messaging_tables(metadata: MetaData) -> MessagingTables:
         # (`outbox.unsent_rows`), parked rows and their keys, pruning the published.
         # SQLite, given a plain index on `published_at` or `parked_at`, walked every kept
         # row for the relay (6 ms a read with 13,400 kept).
-        _partial("ix_outbox_unsent", ["id"], "published_at IS NULL AND parked_at IS NULL"),
+        _partial("ix_outbox_unsent", ["id", "key"], "published_at IS NULL AND parked_at IS NULL"),
         _partial(
             "ix_outbox_parked_rows", ["id", "key"], "parked_at IS NOT NULL AND published_at IS NULL"
         ),

@@ -11,11 +11,12 @@ next row is sent only once the one before is acknowledged, so no producer
 failure can reorder an order's events. Rows are marked per acknowledgement:
 a partition whose leader is away holds back only its own keys.
 
-Reads are paced: with rows in flight the relay reads the outbox again only
-when a key it held back is acknowledged, when the window is half free after a
-full read, when the lease is due for renewal, or, for newly committed rows, at
-most every `fill_seconds` (so a stream of small commits costs a read per
-interval, not one per acknowledgement).
+Reads are paced: newly committed rows are read at most every `fill_seconds`, so
+a stream of small commits (the webhook group commit, scans) costs a read per
+interval, not one per commit or per acknowledgement; a commit after a quiet
+spell is read at once. A key's rows read behind its row in flight wait in
+memory and go as it is acknowledged, without another read. The relay also reads
+when the window is half free after a full read, and when the lease is due.
 
 Marks are writes, and SQLite has one writer, shared with the intake's group
 commit: one mark at a time, at most one every `mark_seconds` (an acknowledged
@@ -39,6 +40,7 @@ import contextlib
 import functools
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -132,10 +134,11 @@ def _copy_outcome(target: asyncio.Future[Any], source: asyncio.Future[Any]) -> N
         target.set_result(source.result())
 
 
-def unsent_rows(t: Table, busy: set[str], limit: int) -> Select[Any]:
-    """Unmarked rows in id order, leaving out keys in flight and keys with a parked row.
-    Both conditions match partial indexes (`messaging_tables`), so a read visits the
-    unsent rows only, however many published rows the outbox keeps."""
+def unsent_rows(t: Table, busy: set[str], skip: set[int], limit: int) -> Select[Any]:
+    """Unmarked rows in id order, leaving out keys in flight, keys with a parked row and
+    the rows in `skip` (acknowledged, not yet marked). Every condition is answered from
+    partial indexes (`messaging_tables`), so only the rows returned are fetched: a read
+    costs the unsent rows' index entries, however many rows the outbox keeps."""
     parked_keys = select(t.c.key).where(t.c.parked_at.is_not(None), t.c.published_at.is_(None))
     query = (
         select(t.c.id, t.c.topic, t.c.key, t.c.value)
@@ -144,7 +147,9 @@ def unsent_rows(t: Table, busy: set[str], limit: int) -> Select[Any]:
         .order_by(t.c.id)
         .limit(limit)
     )
-    return query.where(t.c.key.not_in(busy)) if busy else query
+    if busy:
+        query = query.where(t.c.key.not_in(busy))
+    return query.where(t.c.id.not_in(skip)) if skip else query
 
 
 class OutboxRelay:
@@ -173,8 +178,8 @@ class OutboxRelay:
         self.mark_seconds, self.fill_seconds = mark_seconds, fill_seconds
         self._filled_at = -fill_seconds  # monotonic; the last read of the outbox
         self._full = False  # the last read found more rows than it could send
-        self._held: set[str] = set()  # keys whose next row the last read held back
-        self._refill = False  # a held key was acknowledged (its next row may go)
+        # Rows read behind their key's row in flight, sent as it is acknowledged
+        self._next: dict[str, deque[_Row]] = {}
         self._done: list[asyncio.Future[Any]] = []  # settled sends, not yet collected
         self._marked_at = -mark_seconds  # monotonic; the last mark's start
         self._lease_until = datetime(1970, 1, 1, tzinfo=UTC)
@@ -222,19 +227,24 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
 
     async def _idle(self) -> None:
+        """Until a commit or `idle`; then until the next read is due."""
         with contextlib.suppress(TimeoutError):
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
             # arrives as the event is set, and shutdown then hangs on the relay.
             async with asyncio.timeout(self.idle):
                 await self.outbox.pending.wait()
+        if (wait := self._filled_at + self.fill_seconds - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
 
     def _fill_wanted(self) -> bool:
-        """Read the outbox now? Always when nothing is in flight; else see the docstring."""
-        if not self._sending or self._refill or self._lease_due():
+        """Read the outbox now? See the module's docstring."""
+        due = time.monotonic() - self._filled_at >= self.fill_seconds
+        if self._lease_due():
             return True
+        if not self._sending:
+            return due
         if self._full and len(self._sending) <= self.batch // 2:
             return True
-        due = time.monotonic() - self._filled_at >= self.fill_seconds
         return due and self.outbox.pending.is_set()
 
     async def _wait_any(self, *, until_fill: bool = False) -> None:
@@ -242,7 +252,7 @@ class OutboxRelay:
         when nothing is in flight (under load, acknowledgements pace the reads), or,
         `until_fill`, once the next read is due."""
         timeout = self.idle
-        if until_fill and self._sending and self.outbox.pending.is_set():
+        if until_fill and self.outbox.pending.is_set():
             due = self._filled_at + self.fill_seconds - time.monotonic()
             timeout = min(timeout, max(due, 0.0))
         with contextlib.suppress(TimeoutError):
@@ -271,10 +281,11 @@ class OutboxRelay:
     async def _fill(self) -> int:
         """Start sending the next rows: per key only its first unmarked row, none in flight."""
         self.outbox.pending.clear()
-        self._filled_at, self._refill = time.monotonic(), False
+        self._filled_at = time.monotonic()
         if not self.bus.connected:
             return 0
         if not await self._hold_lease():
+            self._next.clear()
             self._waiting, self._progress_at = 0, time.monotonic()
             self._first_try.clear()
             return 0
@@ -282,15 +293,12 @@ class OutboxRelay:
         if room <= 0:
             return 0
         busy = {flight.row.key for flight in self._sending.values()}
+        # acknowledged rows are left out, so the key's next row may go
         skip = self._marking_ids | {row.id for row in self._acked}
         fresh: list[_Row] = []
-        self._held = set()
-        limit = room + len(skip)
-        unsent = await self._unsent(busy, limit)
-        self._full = len(unsent) == limit
+        unsent = await self._unsent(busy, skip, room)
+        self._full = len(unsent) == room
         for row in unsent:
-            if row.id in skip:  # acknowledged: the key's next row may go
-                continue
             if row.key not in busy:
                 busy.add(row.key)
                 fresh.append(row)
@@ -298,7 +306,7 @@ class OutboxRelay:
                     self._full = True
                     break
             else:
-                self._held.add(row.key)
+                self._next.setdefault(row.key, deque()).append(row)
         await self._start_sending(fresh)
         self._waiting = len(self._sending)
         if not self._sending:
@@ -345,8 +353,8 @@ class OutboxRelay:
                 continue
             ack.add_done_callback(functools.partial(_copy_outcome, future))
 
-    async def _unsent(self, busy: set[str], limit: int) -> list[_Row]:
-        query = unsent_rows(self.outbox.tables.outbox, busy, limit)
+    async def _unsent(self, busy: set[str], skip: set[int], limit: int) -> list[_Row]:
+        query = unsent_rows(self.outbox.tables.outbox, busy, skip, limit)
         async with self.db.reader() as session:
             return [_Row(*r) for r in (await session.execute(query)).all()]
 
@@ -354,7 +362,7 @@ class OutboxRelay:
         """Collect finished sends: mark the acknowledged (not before `mark_seconds` since
         the last mark, unless `mark_now`), park the refused, recover on the rest."""
         fatal: BaseException | None = None
-        acked = 0
+        acked, follow = 0, []
         done, self._done = self._done, []
         now = time.monotonic()
         for future, flying in self._sending.items():  # in send order, so by deadline
@@ -370,9 +378,13 @@ class OutboxRelay:
             if exc is None:
                 self._acked.append(flight.row)
                 self._first_try.pop(flight.row.id, None)
-                self._refill = self._refill or flight.row.key in self._held
+                if queued := self._next.get(flight.row.key):
+                    follow.append(queued.popleft())
+                    if not queued:
+                        del self._next[flight.row.key]
                 acked += 1
             elif refused_for_good(exc):
+                self._next.pop(flight.row.key, None)  # they wait for the parked row
                 await self._park(flight.row, exc)
             else:
                 fatal = fatal or exc
@@ -392,6 +404,10 @@ class OutboxRelay:
             self._marking.add_done_callback(lambda _: self._changed.set())
         if fatal is not None:
             await self._recover(fatal)
+        elif follow and _now() < self._lease_until:
+            await self._start_sending(follow)
+        elif follow:
+            self._next.clear()  # read again, in order, once the lease is held
 
     async def _recover(self, exc: BaseException) -> None:
         """Abandon what is in flight, start a fresh producer; the rows go again in order."""
@@ -416,7 +432,7 @@ class OutboxRelay:
             sender.cancel()
         await asyncio.gather(*senders, return_exceptions=True)
         sending, self._sending = self._sending, {}
-        self._done = []
+        self._done, self._next = [], {}
         for future, flight in sending.items():
             if not future.done():
                 future.cancel()
