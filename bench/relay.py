@@ -4,6 +4,9 @@ Throughput: N events already committed to the outbox → time until the relay
 has them acknowledged and marked published; raw: N sends awaited together.
 Latency: events committed one by one (each its own transaction) → time until a
 plain consumer reads them; raw: send → read. The ratio is the figure to watch.
+Stream: 16 events a commit at about 1,000 events/s (a webhook group commit's
+shape) → the process's CPU per event with the relay publishing them, against the
+same commits with no relay running.
 
     .venv/bin/python -m bench.relay                      # SQLite + Tansu
     BENCH_DATABASE_URL=postgresql+asyncpg://... KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 \
@@ -34,6 +37,7 @@ from shared.unit_of_work import UnitOfWork
 N_THROUGHPUT = int(os.environ.get("BENCH_EVENTS", "20000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 N_LATENCY = int(os.environ.get("BENCH_LATENCY_EVENTS", "300"))
+STREAM_COMMITS = int(os.environ.get("BENCH_STREAM_COMMITS", "600"))
 
 
 def event(i: int):
@@ -145,6 +149,42 @@ async def relay_latency(rt, bootstrap: str, topic: str) -> list[float]:
     return result
 
 
+async def stream_cpu(settings: Settings, relay: bool) -> float:
+    """Process CPU seconds per event for STREAM_COMMITS commits of 16 events (two per key,
+    as an order's synced and reviewed), with or without the relay publishing them."""
+    metadata = MetaData()
+    tables = messaging_tables(metadata)
+    url, _ = database_url(f"stream{uuid.uuid4().hex[:6]}")
+    rt = build_runtime(settings.model_copy(update={"order_database_url": url}), tables)
+    await rt.db.create_schema(metadata)
+    tasks = [asyncio.create_task(rt.bus.run())]
+    await rt.bus.wait_connected()
+    if relay:
+        tasks.append(asyncio.create_task(rt.relay.run()))
+    await asyncio.sleep(1.0)
+    unsent = select(func.count()).where(tables.outbox.c.published_at.is_(None))
+    start, n = time.process_time(), 0
+    for _ in range(STREAM_COMMITS):
+        async with UnitOfWork(rt.db, rt.outbox, rt.inbox) as uow:
+            for _ in range(16):
+                uow.emit(topics.ORDERS, event(n // 2))
+                n += 1
+            await uow.commit()
+        await asyncio.sleep(0.012)
+    while relay:
+        async with rt.db.reader() as s:
+            if not (await s.execute(unsent)).scalar_one():
+                break
+        await asyncio.sleep(0.02)
+    cpu = time.process_time() - start
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await rt.bus.stop()
+    await rt.db.dispose()
+    return cpu / n
+
+
 async def main() -> None:
     with broker() as (bootstrap, broker_kind):
         url, db_kind = database_url("relay")
@@ -174,6 +214,10 @@ async def main() -> None:
         ratio = statistics.median(relay / raw for raw, relay in rounds)
         raw_lat = await raw_latency(bootstrap, topic, idempotent)
         relay_lat = await relay_latency(rt, bootstrap, topic)
+        alone, published = [], []
+        for _ in range(2):
+            alone.append(await stream_cpu(settings, relay=False))
+            published.append(await stream_cpu(settings, relay=True))
         bus_task.cancel()
         await rt.bus.stop()
         await rt.db.dispose()
@@ -191,6 +235,12 @@ async def main() -> None:
             f"latency {name} p50 {pct(lat, 50):6.1f} ms   p99 {pct(lat, 99):6.1f} ms   "
             f"({len(lat)} events, one commit each)"
         )
+    relay_us = ", ".join(f"{(p - a) * 1e6:.0f}" for a, p in zip(alone, published, strict=True))
+    print(
+        f"stream      CPU per event: commits alone {min(alone) * 1e6:.0f} µs, with the relay "
+        f"{min(published) * 1e6:.0f} µs; the relay's part {relay_us} µs "
+        f"({STREAM_COMMITS} commits of 16 events, ~1,000 events/s, two rounds)"
+    )
     print(f"command: {command()}")
 
 

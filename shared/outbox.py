@@ -11,10 +11,13 @@ next row is sent only once the one before is acknowledged, so no producer
 failure can reorder an order's events. Rows are marked per acknowledgement:
 a partition whose leader is away holds back only its own keys.
 
-Reads are paced: newly committed rows are read at most every `fill_seconds`, so
-a stream of small commits (the webhook group commit, scans) costs a read per
-interval, not one per commit or per acknowledgement; a commit after a quiet
-spell is read at once. A key's rows read behind its row in flight wait in
+Reads are paced: newly committed rows are read at most every `fill_seconds`
+(25 ms), and every `stream_fill_seconds` (100 ms) while reads keep finding
+`stream_rows` or more, so a stream of small commits (the webhook group commit,
+scans) costs a read per interval, not one per commit or per acknowledgement: a
+read cycle (query, sends, acknowledgements) has a fixed cost, 250 µs an event at
+1,000 events/s read every 25 ms, under 100 µs read every 100 ms. A commit after
+a quiet spell is read at once. A key's rows read behind its row in flight wait in
 memory and go as it is acknowledged, without another read. The relay also reads
 when the window is half free after a full read, and when the lease is due.
 
@@ -170,13 +173,17 @@ class OutboxRelay:
         stale_seconds: float = 30.0,
         mark_seconds: float = 0.25,
         fill_seconds: float = 0.025,
+        stream_fill_seconds: float = 0.1,
+        stream_rows: int = 8,
     ):
         self.db, self.outbox, self.bus = db, outbox, bus
         self.name, self.owner = name, owner
         self.batch, self.idle, self.lease_seconds = batch, idle_seconds, lease_seconds
         self.send_timeout, self.stale_seconds = send_timeout, stale_seconds
         self.mark_seconds, self.fill_seconds = mark_seconds, fill_seconds
+        self.stream_fill_seconds, self.stream_rows = stream_fill_seconds, stream_rows
         self._filled_at = -fill_seconds  # monotonic; the last read of the outbox
+        self._found = 0  # rows the last read returned
         self._full = False  # the last read found more rows than it could send
         # Rows read behind their key's row in flight, sent as it is acknowledged
         self._next: dict[str, deque[_Row]] = {}
@@ -233,12 +240,17 @@ class OutboxRelay:
             # arrives as the event is set, and shutdown then hangs on the relay.
             async with asyncio.timeout(self.idle):
                 await self.outbox.pending.wait()
-        if (wait := self._filled_at + self.fill_seconds - time.monotonic()) > 0:
+        if (wait := self._next_fill_at() - time.monotonic()) > 0:
             await asyncio.sleep(wait)
+
+    def _next_fill_at(self) -> float:
+        """When new commits may be read (monotonic): sooner after a read that found few."""
+        streaming = self._found >= self.stream_rows
+        return self._filled_at + (self.stream_fill_seconds if streaming else self.fill_seconds)
 
     def _fill_wanted(self) -> bool:
         """Read the outbox now? See the module's docstring."""
-        due = time.monotonic() - self._filled_at >= self.fill_seconds
+        due = time.monotonic() >= self._next_fill_at()
         if self._lease_due():
             return True
         if not self._sending:
@@ -253,7 +265,7 @@ class OutboxRelay:
         `until_fill`, once the next read is due."""
         timeout = self.idle
         if until_fill and self.outbox.pending.is_set():
-            due = self._filled_at + self.fill_seconds - time.monotonic()
+            due = self._next_fill_at() - time.monotonic()
             timeout = min(timeout, max(due, 0.0))
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
@@ -289,7 +301,8 @@ class OutboxRelay:
             self._waiting, self._progress_at = 0, time.monotonic()
             self._first_try.clear()
             return 0
-        room = self.batch - len(self._sending)
+        # rows waiting behind their key count against the window too
+        room = self.batch - len(self._sending) - sum(map(len, self._next.values()))
         if room <= 0:
             return 0
         busy = {flight.row.key for flight in self._sending.values()}
@@ -297,6 +310,7 @@ class OutboxRelay:
         skip = self._marking_ids | {row.id for row in self._acked}
         fresh: list[_Row] = []
         unsent = await self._unsent(busy, skip, room)
+        self._found = len(unsent)
         self._full = len(unsent) == room
         for row in unsent:
             if row.key not in busy:
