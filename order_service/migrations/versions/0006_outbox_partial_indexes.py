@@ -12,7 +12,7 @@ branch_labels = None
 depends_on = None
 
 PARTIAL = {
-    "ix_outbox_unsent": (["id"], "published_at IS NULL AND parked_at IS NULL"),
+    "ix_outbox_unsent": (["id", "key"], "published_at IS NULL AND parked_at IS NULL"),
     "ix_outbox_parked_rows": (["id", "key"], "parked_at IS NOT NULL AND published_at IS NULL"),
     "ix_outbox_published": (["published_at"], "published_at IS NOT NULL"),
 }
