@@ -139,9 +139,8 @@ def _copy_outcome(target: asyncio.Future[Any], source: asyncio.Future[Any]) -> N
 
 def unsent_rows(t: Table, busy: set[str], skip: set[int], limit: int) -> Select[Any]:
     """Unmarked rows in id order, leaving out keys in flight, keys with a parked row and
-    the rows in `skip` (acknowledged, not yet marked). Every condition is answered from
-    partial indexes (`messaging_tables`), so only the rows returned are fetched: a read
-    costs the unsent rows' index entries, however many rows the outbox keeps."""
+    the rows in `skip` (acknowledged, not yet marked). It walks the partial indexes of
+    unsent and parked rows (`messaging_tables`), however many rows the outbox keeps."""
     parked_keys = select(t.c.key).where(t.c.parked_at.is_not(None), t.c.published_at.is_(None))
     query = (
         select(t.c.id, t.c.topic, t.c.key, t.c.value)
