@@ -41,19 +41,24 @@ def slow_acks(rt, monkeypatch) -> None:
     monkeypatch.setattr(rt.bus, "send", delayed)
 
 
+def count_reads(rt, monkeypatch, reads: list, note) -> None:
+    """Append `note()` to `reads` at each read of the outbox."""
+    unsent = rt.relay._unsent
+
+    async def counted(busy, skip, limit):
+        reads.append(note())
+        return await unsent(busy, skip, limit)
+
+    monkeypatch.setattr(rt.relay, "_unsent", counted)
+
+
 async def test_a_stream_of_commits_is_read_in_few_queries(make_settings, monkeypatch):
     wire = Wire(lambda producer, key, value: None)
     wire.install(monkeypatch)
     rt = toy.runtime(make_settings("order"))
     slow_acks(rt, monkeypatch)
     reads: list[int] = []  # rows in flight at each read of the outbox
-    unsent = rt.relay._unsent
-
-    async def counted(busy, skip, limit):
-        reads.append(len(rt.relay._sending))
-        return await unsent(busy, skip, limit)
-
-    monkeypatch.setattr(rt.relay, "_unsent", counted)
+    count_reads(rt, monkeypatch, reads, lambda: len(rt.relay._sending))
     tasks = await started(rt)
     try:
         start = time.monotonic()
@@ -105,13 +110,7 @@ async def test_rows_read_behind_their_keys_go_without_another_read(make_settings
         for key in range(30):
             await toy.record_step(rt, f"ord-{key}", step)
     reads: list[int] = []  # rows in flight at each read of the outbox
-    unsent = rt.relay._unsent
-
-    async def counted(busy, skip, limit):
-        reads.append(len(rt.relay._sending))
-        return await unsent(busy, skip, limit)
-
-    monkeypatch.setattr(rt.relay, "_unsent", counted)
+    count_reads(rt, monkeypatch, reads, lambda: len(rt.relay._sending))
     tasks = await started(rt)
     try:
         await wait_until(lambda: unpublished(rt), expect=0, message="every row marked")
@@ -133,13 +132,7 @@ async def test_commits_acknowledged_at_once_are_read_paced_too(make_settings, mo
     wire.install(monkeypatch)
     rt = toy.runtime(make_settings("order"))
     reads: list[float] = []
-    unsent = rt.relay._unsent
-
-    async def counted(busy, skip, limit):
-        reads.append(time.monotonic())
-        return await unsent(busy, skip, limit)
-
-    monkeypatch.setattr(rt.relay, "_unsent", counted)
+    count_reads(rt, monkeypatch, reads, time.monotonic)
     tasks = await started(rt)
     try:
         await asyncio.sleep(0.3)  # the relay's first reads, before any commit
