@@ -114,8 +114,13 @@ class Order:
 
     @property
     def unshipped_tasks(self) -> list[tuple[str, bool]]:
-        """(status, held) of each live shipment not yet shipped: what a relabel asks."""
-        return [(s.status, bool(s.holds)) for s in self.live_shipments(unshipped=True)]
+        """(status, held) of each shipment a relabel asks (`relabel_targets`)."""
+        return [(s.status, bool(s.holds)) for s in self.relabel_targets()]
+
+    def relabel_targets(self) -> list[Shipment]:
+        """Live shipments not yet shipped, replacements (`-R1`) too: an address change
+        reaches every parcel still on its way to the customer."""
+        return [s for s in self.shipments if s.live and not s.left_warehouse]
 
     def own_shipments(self) -> list[Shipment]:
         """The order's own shipments: replacements (`-R1`) are left out of its stage,

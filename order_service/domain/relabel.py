@@ -1,7 +1,8 @@
 """Address change once the warehouse has the order (SPEC §2.4): a relabel.
 
 `request` is what `Order.edit` does when `rules.decide(order, "address_change")` answers mode
-`relabel`: one `order.address_change_requested` per unshipped shipment, the edit kept
+`relabel`: one `order.address_change_requested` per unshipped shipment (a replacement's
+too, also once the order's own parcels have left: `Order.relabel_targets`), the edit kept
 pending (like an edit at `submitted`) and one versioned change record (kind
 `address_change`, in `order.line_changes`, emitted as `order.lines_changed`). The
 warehouse answers per shipment: `shipment.address_changed` (the task has the new address,
@@ -26,7 +27,7 @@ MODE = "relabel"
 
 def request(order: Order, address: dict[str, Any], actor: str, request_id: str) -> dict[str, Any]:
     """Ask every unshipped shipment to relabel → the change record."""
-    targets = order.live_shipments(unshipped=True)
+    targets = order.relabel_targets()
     order.pending_edit = {
         "request_id": request_id,
         "mode": MODE,
@@ -46,7 +47,7 @@ def request(order: Order, address: dict[str, Any], actor: str, request_id: str) 
         "outcome": "pending",
     }
     for s in targets:
-        guaranteed = rules.capability(s.status, bool(s.holds), "address_change").guaranteed
+        guaranteed = rules.relabel_task(s.status, bool(s.holds)).guaranteed
         change["lines"] += [
             {
                 "sku": sku,

@@ -14,7 +14,8 @@ as routing orders them). A refused request takes no number.
 Replacement shipments never move the order: the order's stage, holds and order-level
 cancel read only its own shipments (`Order.own_shipments`), while a replacement's status,
 holds and tracking follow the warehouse like any shipment's and its lines are answered
-by the per-line table like any line (`lines.order_lines`). A replacement's tracking is
+by the per-line table like any line (`lines.order_lines`); an address change relabels it
+like any unshipped shipment (`Order.relabel_targets`). A replacement's tracking is
 kept on the order document but not pushed to the platform (it is no platform fulfilment);
 cancelling a replacement line refunds nothing (it was not paid for) and leaves the
 order's own lines as they are.

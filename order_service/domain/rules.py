@@ -17,6 +17,9 @@ ACTIONS = ("edit", "cancel", "refund")
 CANCEL_MODES = ("void", "withdraw", "intercept", "refuse_delivery", "return", "none")
 # Stages where a hold matters: the task exists and has not left the warehouse.
 HOLDABLE = ("submitted", *IN_WAREHOUSE)
+# Stages after the order's own parcels left, where a replacement (`-R1`) may still be in the
+# warehouse: an address change then relabels the replacement.
+AFTER_SHIPPING = ("shipped", "delivered", "completed", "returning", "returned")
 
 
 @dataclass(frozen=True)
@@ -238,15 +241,31 @@ def decide(order: OrderFacts, action: str) -> Capability:
             f"edit {order.pending_edit['request_id']} awaits the warehouse's answer",
             "edit_in_progress",
         )
-    if action == "address_change" and order.stage in IN_WAREHOUSE:
+    if action == "address_change" and (
+        order.stage in IN_WAREHOUSE or (order.stage in AFTER_SHIPPING and order.unshipped_tasks)
+    ):
         return relabel_of(order.unshipped_tasks)
     # The hold guarantee needs every live shipment held (a split order may be partly held).
     return capability(order.stage, order.fully_held, action)
 
 
+def relabel_task(status: str, held: bool) -> Capability:
+    """What a relabel asks of one task: the address table for its status, except that a
+    task not yet imported (a replacement, while the order's own parcels are further on)
+    just takes the new address in the warehouse."""
+    if status in ("submitted", "queued"):
+        return _ok(
+            "relabel",
+            "relabel: the warehouse gives the task the new address before it is labelled",
+            guaranteed=True,
+            pending=True,
+        )
+    return _address(status, held)
+
+
 def relabel_of(tasks: list[tuple[str, bool]]) -> Capability:
     """A relabel asks every unshipped shipment (status, held): guaranteed only if each is."""
-    caps = [_address(status, held) for status, held in tasks]
+    caps = [relabel_task(status, held) for status, held in tasks]
     refused = next((c for c in caps if not c.allowed), None)
     if refused or not caps:
         return refused or _no("none", "refused: no shipment left to relabel", "already_shipped")

@@ -153,7 +153,8 @@ def _version(if_match: str | None) -> int:
     description="By the stage table (`capabilities.edit`). An address-only edit follows "
     "`capabilities.address_change`: once the warehouse has the order (allocated, labelled; packed "
     "best effort) it is a relabel, answered 202 and applied when the warehouse has voided the "
-    "old label (`pending_edit.mode` = `relabel`, change record kind `address_change`).",
+    "old label (`pending_edit.mode` = `relabel`, change record kind `address_change`); so is "
+    "one after shipping while a replacement (`-R1`) is still in the warehouse.",
     responses={
         **documented(r.EditAnswer, 200, "Applied", ETAG),
         **documented(r.EditAnswer, 202, "Pending the warehouse's confirmation", ETAG),

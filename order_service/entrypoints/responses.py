@@ -37,7 +37,8 @@ class Capabilities(BaseModel):
         description="an address-only edit (SPEC §2.4): as `edit` before import; at allocated "
         "or labelled a `relabel`, guaranteed (the warehouse holds the task `address_change`, "
         "voids its label and releases it when labelled again); at packed a relabel, best "
-        "effort unless held; refused once shipped"
+        "effort unless held; refused once shipped, unless a replacement (`-R1`) is still in "
+        "the warehouse: then a relabel of the replacement"
     )
     cancel: Capability
     refund: Capability

@@ -120,3 +120,65 @@ async def test_an_exchange_ships_first_and_shows_its_price_difference(actors):
     assert Decimal(got["price_difference"]) == difference
     await _ship(actors, f"{order_id}-R1", ["SKU-1"])
     await wait_until(status, timeout=30, expect="shipped", message="exchange shipped")
+
+
+async def test_an_address_change_after_shipping_relabels_the_reship_still_in_the_warehouse(actors):
+    """The order's own parcel has left; the reship is labelled: CS's new address reaches
+    the reship (its label voided and held until the next one), and the order stays shipped."""
+    order_id = await actors.new_order("SKU-1")
+    await actors.clerk.post(f"/orders/{order_id}/submit", json={})
+    await _ship(actors, f"{order_id}-S1", ["SKU-1"])
+    await actors.stage_is(order_id, "shipped")
+    body = {"order_id": order_id, "lines": [{"sku": "SKU-1"}], "reason_code": "missing_item"}
+
+    async def asked():
+        r = await actors.aftersales.post("/reships", json=body)
+        return r if r.status_code == 201 else None
+
+    await wait_until(asked, timeout=30, message="reship accepted")
+    r1, scanner = f"{order_id}-R1", actors.scanner(WH)
+    await actors.task(scanner, r1)
+    await scanner.post(f"/warehouses/{WH}/imports", json={"shipment_ids": [r1]})
+    r = await scanner.post(f"/shipments/{r1}/label", json={"carrier": "SF"})
+    assert r.status_code == 200, r.text
+    old_label = r.json()["tracking_number"]
+
+    async def labelled_here() -> bool:
+        return (await actors.order(order_id))["shipments"][1]["tracking_number"] == old_label
+
+    await wait_until(labelled_here, message="the order service has the reship's label")
+    caps = await actors.capabilities(order_id)
+    assert (caps["address_change"]["mode"], caps["address_change"]["guaranteed"]) == (
+        "relabel",
+        True,
+    )
+    new = {**(await actors.order(order_id))["address"], "line1": "9 Harbour Rd"}
+    r = await actors.cs.patch(
+        f"/orders/{order_id}",
+        json={"address": new},
+        headers={"If-Match": str((await actors.order(order_id))["version"])},
+    )
+    assert r.status_code == 202, r.text
+
+    async def relabelled() -> dict | None:
+        t = (await scanner.get(f"/shipments/{r1}")).json()
+        return t if t["held"] else None
+
+    task = await wait_until(relabelled, message="the warehouse holds the reship for a new label")
+    assert task["address"]["line1"] == "9 Harbour Rd" and task["tracking_number"] is None
+    r = await scanner.post(f"/shipments/{r1}/label", json={"carrier": "SF"})
+    assert r.status_code == 200 and r.json()["held"] is False, r.text
+    r = await scanner.post(
+        f"/shipments/{r1}/pack", json={"scanned": ["SKU-1"], "weight_grams": 480}
+    )
+    assert r.status_code == 200, r.text
+    assert (await scanner.post(f"/shipments/{r1}/ship", json={})).status_code == 200
+
+    async def settled() -> dict | None:
+        o = await actors.order(order_id)
+        return o if o["pending_edit"] is None and o["shipments"][1]["status"] == "shipped" else None
+
+    order = await wait_until(settled, message="the order hears the relabel and the ship")
+    assert order["stage"] == "shipped" and order["address"]["line1"] == "9 Harbour Rd"
+    [change] = [c for c in order["line_changes"] if c["kind"] == "address_change"]
+    assert [(x["shipment_id"], x["outcome"]) for x in change["lines"]] == [(r1, "relabelled")]

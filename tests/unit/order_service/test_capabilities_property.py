@@ -297,7 +297,7 @@ def check_action(order: Order, wh: Warehouse, action: str, n: int) -> bool:
             assert order.pending_edit and order.pending_edit["mode"] == "relabel"
             sent = [d for k, d in order.events if k == "order.address_change_requested"]
             assert {d["shipment_id"] for d in sent} == {
-                s.shipment_id for s in order.live_shipments(unshipped=True)
+                s.shipment_id for s in order.relabel_targets()
             }
             assert predicted.guaranteed == all(d["guaranteed"] for d in sent)
             assert order.line_changes[-1]["kind"] == "address_change"

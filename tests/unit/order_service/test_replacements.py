@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from order_service.domain import lines, replacements
+from order_service.domain import lines, replacements, rules
 from order_service.domain.order import Order
 from order_service.domain.routing import DEV_CATALOG, DEV_WAREHOUSES, enrich, plan_shipments
 
@@ -238,3 +238,67 @@ def test_a_sku_the_order_had_is_priced_as_paid_another_at_the_catalog_price():
     prices = {ln["sku"]: Decimal(str(ln["unit_price"])) for ln in created["shipments"][0]["lines"]}
     assert prices == {"SKU-1": Decimal("59.00"), "SKU-2": CATALOG["SKU-2"].unit_price}
     assert Decimal(created["value"]) == Decimal("59.00") + 2 * CATALOG["SKU-2"].unit_price
+
+
+NEW_ADDRESS = {**ADDRESS, "line1": "2 New Rd"}
+
+
+def relabel_asks(order: Order) -> dict[str, bool]:
+    """shipment id → guaranteed, of the address-change requests the order sent."""
+    return {
+        d["shipment_id"]: d["guaranteed"] for d in emitted(order, "order.address_change_requested")
+    }
+
+
+@pytest.mark.parametrize(
+    ("steps", "guaranteed"),
+    [((), True), (("queued",), True), (("allocated", "labelled"), True), (("packed",), False)],
+)
+def test_an_address_change_after_delivery_relabels_the_replacement_still_in_the_warehouse(
+    steps, guaranteed
+):
+    order = order_at("delivered")
+    ask(order)
+    for step in ("allocated", "labelled", "packed") if steps == ("packed",) else steps:
+        tell(order, "O1-R1", step)
+    cap = rules.decide(order, "address_change")
+    assert (cap.allowed, cap.mode, cap.guaranteed) == (True, "relabel", guaranteed)
+    assert rules.capabilities(order)["address_change"]["mode"] == "relabel"
+    order.events.clear()
+    assert order.edit({"address": NEW_ADDRESS}, "cs", "E1") == cap
+    assert relabel_asks(order) == {"O1-R1": guaranteed}  # the delivered parcel is not asked
+    voided = "T-O1-R1" if "labelled" in steps or steps == ("packed",) else None
+    tell(order, "O1-R1", "address_changed", request_id="E1", voided_tracking_number=voided)
+    assert order.address == NEW_ADDRESS and order.pending_edit is None
+    assert order.last_edit["outcome"] == "applied" and order.stage == "delivered"
+    assert order.line_changes[-1]["outcome"] == "done"
+    if voided:
+        assert order.shipment("O1-R1").tracking_number is None
+    assert not order.anomalies
+
+
+def test_after_delivery_with_every_replacement_gone_an_address_change_is_still_refused():
+    order = order_at("delivered")
+    assert rules.decide(order, "address_change").code == "already_shipped"
+    ask(order)
+    for step in ("allocated", "labelled", "packed", "shipped"):
+        tell(order, "O1-R1", step)
+    cap = rules.decide(order, "address_change")
+    assert (cap.allowed, cap.code) == (False, "already_shipped")
+
+
+def test_a_split_order_in_the_warehouse_relabels_its_own_parcel_and_the_replacement():
+    order = order_at("allocated", ("SKU-1", "SKU-7"))
+    for step in ("labelled", "packed", "shipped"):
+        tell(order, "O1-S1", step)
+    ask(order)
+    order.events.clear()
+    cap = order.edit({"address": NEW_ADDRESS}, "cs", "E1")
+    assert (cap.mode, cap.guaranteed) == ("relabel", True)
+    assert relabel_asks(order) == {"O1-S2": True, "O1-R1": True}
+    tell(order, "O1-S2", "address_changed", request_id="E1")
+    assert order.pending_edit is not None  # the replacement has not answered yet
+    for step in ("allocated", "labelled", "packed", "shipped"):  # it left before the request
+        tell(order, "O1-R1", step)
+    tell(order, "O1-R1", "address_change_missed", request_id="E1", reason="it had left")
+    assert order.address == NEW_ADDRESS and order.line_changes[-1]["outcome"] == "partly_missed"
