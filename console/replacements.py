@@ -19,7 +19,7 @@ router = APIRouter()
 CS = Annotated[Person, area("aftersales")]
 RESHIP_REASONS = ("missing_item", "wrong_item", "transit_damage")
 WAITING = frozenset({"requested"})  # the order service's answer arrives by event
-RESHIPS_SHOWN = 20  # reships of one order looked up for its page
+RESHIPS_SHOWN = 20  # reships of one order shown on its page
 
 
 def units(form: Any, prefix: str) -> list[dict[str, Any]]:
@@ -73,18 +73,15 @@ async def of_order(p: Person, order_id: str) -> dict[str, Any]:
     """The order's returns (with their exchanges) and reships, for its page; after-sales
     refusing or down is told in that section, never the whole page."""
     try:
-        returns, ledger = await asyncio.gather(
+        returns, reships = await asyncio.gather(
             p.api.get("aftersales", "/returns", params={"order_id": order_id}),
-            p.api.get("aftersales", "/liabilities", params={"order_id": order_id}),
-        )
-        # No API lists an order's reships: the ledger names those that cost something.
-        ids = list(dict.fromkeys(x["replacement_id"] for x in ledger if x.get("replacement_id")))
-        reships = await asyncio.gather(
-            *(p.api.get("aftersales", f"/reships/{i}") for i in ids[:RESHIPS_SHOWN])
+            p.api.get(
+                "aftersales", "/reships", params={"order_id": order_id, "limit": RESHIPS_SHOWN}
+            ),
         )
     except ServiceError as exc:
         return {"returns": [], "reships": [], "error": exc}
-    return {"returns": returns, "reships": list(reships), "error": None}
+    return {"returns": returns, "reships": reships, "error": None}
 
 
 @router.post("/orders/{order_id}/reships")

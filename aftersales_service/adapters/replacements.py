@@ -67,6 +67,17 @@ class ReplacementRepository:
             raise NotFound(f"{kind} {replacement_id} not found", code=f"{kind}_not_found")
         return self._load(row)
 
+    async def of_order(self, order_id: str, kind: str, limit: int) -> list[Replacement]:
+        """The order's replacements of this kind, oldest first (refused ones too)."""
+        r = t.replacements.c
+        rows = await self.session.execute(
+            select(t.replacements)
+            .where(r.order_id == order_id, r.kind == kind)
+            .order_by(r.created_at, r.replacement_id)
+            .limit(limit)
+        )
+        return [self._load(row) for row in rows]
+
     async def save(self, replacement: Replacement) -> None:
         await save_versioned(self.session, t.replacements, "replacement_id", replacement)
 
@@ -147,10 +158,26 @@ class ReplacementRepository:
         )
 
     async def liabilities(self, replacement_id: str) -> list[dict]:
+        return (await self.liabilities_of([replacement_id])).get(replacement_id, [])
+
+    async def liabilities_of(self, replacement_ids: list[str]) -> dict[str, list[dict]]:
+        """Each replacement's ledger entries, in ledger order."""
         lb = t.liabilities.c
         rows = await self.session.execute(
-            select(lb.liability_id, lb.party, lb.amount, lb.basis, lb.sku, lb.warehouse_id)
-            .where(lb.replacement_id == replacement_id)
+            select(
+                lb.replacement_id,
+                lb.liability_id,
+                lb.party,
+                lb.amount,
+                lb.basis,
+                lb.sku,
+                lb.warehouse_id,
+            )
+            .where(lb.replacement_id.in_(replacement_ids))
             .order_by(lb.liability_id)
         )
-        return [dict(r._mapping) | {"amount": str(money(r.amount))} for r in rows]
+        out: dict[str, list[dict]] = {}
+        for row in rows:
+            entry = dict(row._mapping) | {"amount": str(money(row.amount))}
+            out.setdefault(entry.pop("replacement_id"), []).append(entry)
+        return out

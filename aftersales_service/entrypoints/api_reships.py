@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from aftersales_service.adapters.replacements import ReplacementRepository
 from aftersales_service.entrypoints import responses as r
@@ -11,6 +11,7 @@ from aftersales_service.entrypoints.schemas import ReshipIn
 from aftersales_service.entrypoints.views import reship_view
 from aftersales_service.handlers import replacements
 from shared.db import Database
+from shared.limits import ID_MAX
 from shared.openapi import documented, errors
 
 router = APIRouter(tags=["reships"])
@@ -50,6 +51,21 @@ async def request_reship(body: ReshipIn, uow: Uow, now: Now, who: CSAgent) -> di
         now,
     )
     return await _view(uow.db, reship.replacement_id)
+
+
+@router.get("/reships", responses={**documented(list[r.ReshipView]), **errors(422)})
+async def list_reships(
+    db: Db,
+    _: CSAgent,
+    order_id: str = Query(min_length=1, max_length=ID_MAX),
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[dict]:
+    """An order's reships, oldest first, refused ones too (an unknown order has none)."""
+    async with db.reader() as s:
+        repo = ReplacementRepository(s)
+        reships = await repo.of_order(order_id, "reship", limit)
+        ledger = await repo.liabilities_of([x.replacement_id for x in reships])
+    return [reship_view(x, ledger.get(x.replacement_id, [])) for x in reships]
 
 
 @router.get("/reships/{reship_id}", responses={**documented(r.ReshipView), **errors(404)})

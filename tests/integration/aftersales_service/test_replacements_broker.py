@@ -291,6 +291,14 @@ async def test_a_reship_records_the_liability_and_follows_its_shipment(harness, 
         await wait_until(refused, timeout=30, expect="refused", message="reship refused")
         assert (await _reship(h, r.json()["id"]))["liabilities"] == []  # nothing was lost
 
+        # an order's reships, refused ones too (the ledger no longer names those)
+        listed = await h.client.get("/reships", params={"order_id": "O-RS2"}, headers=AGENT)
+        assert [(x["id"], x["status"], x["liabilities"]) for x in listed.json()] == [
+            (r.json()["id"], "refused", [])
+        ]
+        listed = await h.client.get("/reships", params={"order_id": "O-RS1"}, headers=AGENT)
+        assert listed.json() == [got]
+
 
 async def test_bad_exchange_and_reship_requests_store_nothing(harness, make_settings):
     h = harness
@@ -328,6 +336,16 @@ async def test_bad_exchange_and_reship_requests_store_nothing(harness, make_sett
     assert (r.status_code, r.json()["error"]["code"]) == (404, "order_unknown")
     r = await h.client.get("/reships/RS-nope", headers=AGENT)
     assert (r.status_code, r.json()["error"]["code"]) == (404, "reship_not_found")
+    for params in (
+        {},
+        {"order_id": ""},
+        {"order_id": "O" * 129},
+        {"order_id": "O-BAD", "limit": 0},
+    ):
+        r = await h.client.get("/reships", params=params, headers=AGENT)
+        assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error"), params
+    r = await h.client.get("/reships", params={"order_id": "O-BAD"}, headers=AGENT)
+    assert r.json() == []
     returns = await h.client.get("/returns", params={"order_id": "O-BAD"}, headers=AGENT)
     assert returns.json() == []
     ledger = await h.client.get("/liabilities", params={"order_id": "O-BAD"}, headers=AGENT)

@@ -49,8 +49,6 @@ RESHIP = {
                      "basis": "missing_item: reshipped 1 x SKU-1", "sku": "SKU-1",
                      "warehouse_id": "WH-OWN-1"}],
 }  # fmt: skip
-LEDGER = [{"liability_id": "LB-1-000", "order_id": "O-9", "replacement_id": "RS-1",
-           "return_id": None, "party": "warehouse", "amount": "59.00"}]  # fmt: skip
 
 
 def _order_page(more: dict | None = None) -> dict:
@@ -59,7 +57,7 @@ def _order_page(more: dict | None = None) -> dict:
         ("GET", "/orders/O-9/capabilities"): (200, CAPS),
         ("GET", "/orders/O-9/timeline"): (200, {"order_id": "O-9", "entries": []}),
         ("GET", "/returns"): (200, [RETURN]),
-        ("GET", "/liabilities"): (200, LEDGER),
+        ("GET", "/reships"): (200, [RESHIP]),
         ("GET", "/reships/RS-1"): (200, RESHIP),
         **(more or {}),
     }
@@ -114,9 +112,17 @@ async def test_the_order_page_shows_returns_with_their_exchange_reships_and_repl
     assert ("aftersales", "GET", "/returns", None) in fake.calls
 
 
+async def test_a_refused_reship_is_on_the_order_page_though_it_cost_nothing():
+    refused = dict(RESHIP, status="refused", refused_code="no_warehouse", liabilities=[])
+    fake = Fake("cs_agent", _order_page({("GET", "/reships"): (200, [refused])}))
+    async with _signed_in(fake) as console:
+        page = (await console.get("/orders/O-9")).text
+    assert 'data-reship="RS-1"' in page and "refused" in page
+
+
 async def test_after_sales_down_is_told_in_its_section_and_the_order_still_shows():
     answers = _order_page()
-    answers[("GET", "/liabilities")] = _error(503, "unreachable", "after-sales is not reachable")
+    answers[("GET", "/reships")] = _error(503, "unreachable", "after-sales is not reachable")
     async with _signed_in(Fake("cs_agent", answers)) as console:
         r = await console.get("/orders/O-9")
     assert r.status_code == 200
