@@ -2,8 +2,9 @@
 
 A payload type is a pydantic model declared with `@event("type.name", version)`.
 Decoding checks the envelope *and* the payload against the registry, so an
-unknown or invalid event is rejected whole (`EventRejected`), never half-applied.
-Old versions are lifted to the current one by registered upcasters.
+unknown or invalid event is rejected whole (`EventRejected`), never half-applied;
+fields it does not know are ignored (`TOLERANT`). Old versions are lifted to the
+current one by registered upcasters.
 """
 
 from __future__ import annotations
@@ -15,11 +16,17 @@ from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# A tolerant reader: fields a newer producer added (an optional field needs no new version)
+# are ignored on decode, so a rolling upgrade that adds one dead-letters nothing. Our own
+# producers cannot misspell one: mypy's pydantic plugin refuses unknown keyword arguments
+# (init_forbid_extra).
+TOLERANT = ConfigDict(frozen=True, extra="ignore")
+
 
 class Payload(BaseModel):
     """Base of every event payload; `TYPE`/`VERSION` are set by `@event`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = TOLERANT
     TYPE: ClassVar[str] = ""
     VERSION: ClassVar[int] = 1
 
@@ -71,7 +78,7 @@ def _now() -> datetime:
 class Envelope(BaseModel):
     """SPEC §5 envelope. `order_id` is the partition key; broadcasts use `key`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = TOLERANT
 
     event_id: str = Field(default_factory=lambda: str(uuid4()))
     type: str

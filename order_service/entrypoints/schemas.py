@@ -202,9 +202,10 @@ class GenericCancellation(Body):
 
 
 class AddressIn(Address):
-    """An address as CS edits it: every part at most NAME_MAX characters."""
+    """An address as CS edits it: every part at most NAME_MAX characters, no unknown field
+    (the event's `Address` ignores them)."""
 
-    model_config = ConfigDict(str_max_length=NAME_MAX)
+    model_config = ConfigDict(str_max_length=NAME_MAX, extra="forbid")
 
 
 class EditLine(LineIn):

@@ -2,11 +2,15 @@
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from shared.envelope import TOLERANT
 
 
 class Value(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """A value inside an event payload: unknown fields ignored, like the payload's."""
+
+    model_config = TOLERANT
 
 
 class Address(Value):

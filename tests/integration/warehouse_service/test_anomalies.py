@@ -5,6 +5,7 @@ transaction; a redelivery changes nothing. In-process through the consumers' own
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import httpx
@@ -266,3 +267,33 @@ async def test_through_the_broker_the_consumer_records_acks_and_goes_on(make_set
         )
         dead = await dead_letters(settings)
         assert [d["offset"] for d in dead] == [sent[0].offset]  # only the undecodable one
+
+
+@pytest.mark.broker
+async def test_an_event_from_a_newer_producer_with_fields_unknown_here_is_applied(make_settings):
+    """A rolling upgrade: `order.submitted` carries fields this warehouse does not know yet,
+    in the envelope, the payload and a line. The task is created with what it knows;
+    nothing is dead-lettered."""
+    settings = make_settings("warehouse")
+    app = create_app(settings, clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    async with running(app) as http:
+        newer = json.loads(submitted(WH).encode())
+        newer["trace"] = {"span": "s-1"}
+        newer["payload"]["channel"] = "live_stream"
+        newer["payload"]["lines"][0]["bundle_id"] = "B-1"
+        newer["payload"]["address"]["geo"] = {"lat": 30.2, "lon": 120.1}
+        sent = await send_raw(
+            settings, topics.ORDERS, newer["order_id"], [json.dumps(newer).encode()]
+        )
+
+        async def task():
+            r = await http.get(f"/shipments/{newer['payload']['shipment_id']}", headers=OPS)
+            return r.json() if r.status_code == 200 else None
+
+        found = await wait_until(task, message="the newer event applied")
+        assert found["status"] == "queued" and found["lines"][0]["sku"] == "SKU-1"
+        assert "geo" not in found["address"] and "bundle_id" not in found["lines"][0]
+        await wait_until(
+            lambda: committed_past(settings, ORDERS_CONSUMER, sent), message="offsets committed"
+        )
+        assert await dead_letters(settings) == []
