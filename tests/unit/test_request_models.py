@@ -68,3 +68,6 @@ def test_edit_lines_are_bounded_and_their_value_too():
     with pytest.raises(ValidationError) as exc:
         EditBody.model_validate({"address": {"name": "n", "phone": "p", "line1": "x" * 201}})
     assert _loc(exc) == ("address", "line1")
+    with pytest.raises(ValidationError) as exc:  # the event's Address ignores unknown fields
+        EditBody.model_validate({"address": {"name": "n", "phone": "p", "geo": "30.2,120.1"}})
+    assert _loc(exc) == ("address", "geo")
