@@ -251,9 +251,9 @@ def decide(order: OrderFacts, action: str) -> Capability:
 
 def relabel_task(status: str, held: bool) -> Capability:
     """What a relabel asks of one task: the address table for its status, except that a
-    task not yet imported (a replacement, while the order's own parcels are further on)
-    just takes the new address in the warehouse."""
-    if status in ("submitted", "queued"):
+    task not yet imported (a replacement, while the order's own parcels are further on;
+    waiting for stock too) just takes the new address in the warehouse."""
+    if status in ("submitted", "queued", "exception"):
         return _ok(
             "relabel",
             "relabel: the warehouse gives the task the new address before it is labelled",

@@ -252,22 +252,28 @@ def relabel_asks(order: Order) -> dict[str, bool]:
 
 @pytest.mark.parametrize(
     ("steps", "guaranteed"),
-    [((), True), (("queued",), True), (("allocated", "labelled"), True), (("packed",), False)],
+    [
+        ((), True),
+        (("queued",), True),
+        (("out_of_stock",), True),
+        (("allocated", "labelled"), True),
+        (("allocated", "labelled", "packed"), False),
+    ],
 )
 def test_an_address_change_after_delivery_relabels_the_replacement_still_in_the_warehouse(
     steps, guaranteed
 ):
     order = order_at("delivered")
     ask(order)
-    for step in ("allocated", "labelled", "packed") if steps == ("packed",) else steps:
-        tell(order, "O1-R1", step)
+    for step in steps:
+        tell(order, "O1-R1", step, **({"skus": ["SKU-1"]} if step == "out_of_stock" else {}))
     cap = rules.decide(order, "address_change")
     assert (cap.allowed, cap.mode, cap.guaranteed) == (True, "relabel", guaranteed)
     assert rules.capabilities(order)["address_change"]["mode"] == "relabel"
     order.events.clear()
     assert order.edit({"address": NEW_ADDRESS}, "cs", "E1") == cap
     assert relabel_asks(order) == {"O1-R1": guaranteed}  # the delivered parcel is not asked
-    voided = "T-O1-R1" if "labelled" in steps or steps == ("packed",) else None
+    voided = "T-O1-R1" if "labelled" in steps else None
     tell(order, "O1-R1", "address_changed", request_id="E1", voided_tracking_number=voided)
     assert order.address == NEW_ADDRESS and order.pending_edit is None
     assert order.last_edit["outcome"] == "applied" and order.stage == "delivered"
